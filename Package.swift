@@ -1,0 +1,88 @@
+// swift-tools-version: 6.0
+// meshgate — a multi-cluster mTLS service gateway. See docs/ and ../shared/DESIGN.md.
+//
+// Layering (arrows point down only):
+//   meshgate (executable) → MeshgateCLI → MeshgateProxy → MeshgateLoop → CMeshgateShim / CURing / COpenSSL
+//   meshgate-bench → MeshgateLoad (load harness; independent of the proxy)
+import PackageDescription
+
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "meshgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meshgate", targets: ["meshgate"]),
+        .executable(name: "meshgate-bench", targets: ["MeshgateBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        // C boundary: system libraries through pkg-config, plus one small shim for macros.
+        .systemLibrary(
+            name: "CURing", path: "Sources/CURing", pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .target(name: "CMeshgateShim", dependencies: ["CURing"], path: "Sources/CMeshgateShim"),
+
+        // Event loop: io_uring and epoll backends behind one completion interface.
+        .target(
+            name: "MeshgateLoop",
+            dependencies: [
+                "CMeshgateShim",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: v5),
+
+        // L4 proxy engine: connections, splice, upstream selection, counters.
+        .target(
+            name: "MeshgateProxy",
+            dependencies: [
+                "MeshgateLoop",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+
+        // Command-line front end.
+        .target(
+            name: "MeshgateCLI",
+            dependencies: [
+                "MeshgateProxy", "MeshgateLoop",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: v5),
+        .executableTarget(name: "meshgate", dependencies: ["MeshgateCLI"], swiftSettings: v5),
+
+        // Load harness (Benchmarks/): a library the tests reuse, and the meshgate-bench tool.
+        .target(
+            name: "MeshgateLoad",
+            dependencies: ["COpenSSL", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/MeshgateLoad",
+            swiftSettings: v5),
+        .executableTarget(
+            name: "MeshgateBench",
+            dependencies: [
+                "MeshgateLoad",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/MeshgateBench",
+            swiftSettings: v5),
+
+        // Tests: one target per source target, plus end-to-end through the CLI binary.
+        .testTarget(name: "MeshgateLoopTests", dependencies: ["MeshgateLoop"], swiftSettings: v5),
+        .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
+        .testTarget(name: "MeshgateCLITests", dependencies: ["MeshgateCLI", "MeshgateLoad"], swiftSettings: v5),
+        .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),
+    ]
+)

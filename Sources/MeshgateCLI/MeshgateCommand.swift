@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `meshgate` command and its subcommands.
+public struct MeshgateCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "meshgate",
+        abstract: "A multi-cluster mTLS service gateway with an io_uring/splice data plane.",
+        version: "0.1.0",
+        subcommands: [ProxyCommand.self]
+    )
+
+    public init() {}
+}

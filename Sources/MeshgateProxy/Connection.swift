@@ -1,0 +1,56 @@
+/// One direction of a proxied connection: bytes read from `source`, written to `destination`.
+/// Holds a pipe (splice path) or a buffer (copy path) only while bytes are in flight.
+struct Flow {
+    /// Pipe read end, or -1 when none is held.
+    var pipeRead: Int32 = -1
+    /// Pipe write end, or -1.
+    var pipeWrite: Int32 = -1
+    /// Copy-path buffer while held.
+    var buffer: UnsafeMutableRawPointer? = nil
+    /// Offset of the first unsent byte in `buffer`.
+    var bufferOffset: Int32 = 0
+    /// Bytes read from the source and not yet written to the destination.
+    var pending: Int32 = 0
+    /// The source may have bytes (or EOF) to read: set by readiness, cleared by EAGAIN.
+    var sourceReadable = false
+    /// The destination can take bytes: cleared by EAGAIN, set by readiness.
+    var destinationWritable = true
+    /// The source sent FIN.
+    var sourceEOF = false
+    /// FIN was passed on to the destination.
+    var finished = false
+    /// Queued on the loop's run list (yielded for fairness).
+    var queued = false
+    /// This direction uses the copy path (splice not possible).
+    var copyPath = false
+}
+
+/// Lifecycle of a slot.
+enum ConnectionState: UInt8 {
+    case free
+    /// Client accepted; connecting to an upstream.
+    case connecting
+    /// Both sockets open; bytes flowing.
+    case open
+}
+
+/// A proxied connection in the loop's slab: client (downstream) and upstream sockets and the
+/// two directions between them.
+struct Connection {
+    var generation: UInt32 = 0
+    var state: ConnectionState = .free
+    var downstream: Int32 = -1
+    var upstream: Int32 = -1
+    /// Index of the upstream being tried or used.
+    var upstreamIndex: Int32 = 0
+    /// Connect attempts made so far.
+    var attempts: Int32 = 0
+    /// Coarse time of the last byte moved (loop clock, ns).
+    var lastActivity: Int64 = 0
+    /// Client → upstream.
+    var toUpstream = Flow()
+    /// Upstream → client.
+    var toDownstream = Flow()
+    /// Next free slot (free list), -1 at the end.
+    var nextFree: Int32 = -1
+}

@@ -1,0 +1,51 @@
+import Atomics
+import Foundation
+import MeshgateLoop
+
+/// What another thread can ask of a loop.
+enum LoopCommand: Sendable {
+    /// Stop accepting, finish open connections, then end.
+    case drain
+    /// End now, resetting what is still open.
+    case stop
+}
+
+/// The mailbox between the control side and one loop: commands behind a lock, plus the
+/// loop's waker. Any thread may `send`; only the loop `take`s.
+final class LoopControl: @unchecked Sendable {
+    private let lock = NSLock()
+    private var queue: [LoopCommand] = []
+    /// Set by the loop once its backend exists.
+    private var waker: Waker?
+    private var pendingWake = false
+
+    func attach(_ waker: Waker) {
+        lock.lock()
+        self.waker = waker
+        let wake = pendingWake
+        lock.unlock()
+        if wake { waker.wake() }
+    }
+
+    func send(_ command: LoopCommand) {
+        lock.lock()
+        queue.append(command)
+        let w = waker
+        if w == nil { pendingWake = true }
+        lock.unlock()
+        w?.wake()
+    }
+
+    func take() -> [LoopCommand] {
+        lock.lock()
+        defer { lock.unlock() }
+        let q = queue
+        queue.removeAll()
+        return q
+    }
+}
+
+/// State all loops of one proxy share: the process-wide open-connection count.
+final class SharedProxyState: Sendable {
+    let active = ManagedAtomic<Int>(0)
+}

@@ -1,0 +1,49 @@
+import MeshgateLoop
+
+/// Everything one `meshgate proxy` process needs to run, already validated and resolved.
+public struct ProxyConfiguration: Sendable {
+    /// Where clients connect.
+    public var listen: SocketAddress
+    /// Where connections go, tried round robin with fail-over.
+    public var upstreams: [SocketAddress]
+    /// Loop threads (one listener each, SO_REUSEPORT).
+    public var threads: Int
+    /// Backend choice (`auto` picks io_uring when the kernel allows it).
+    public var backend: IOBackendChoice
+    /// Upper bound on one connect attempt.
+    public var connectTimeout: Duration
+    /// A connection with no bytes moving for this long is closed.
+    public var idleTimeout: Duration
+    /// Total open client connections across loops; beyond it accepting pauses.
+    public var maxConnections: Int
+    /// Capacity requested for each splice pipe (F_SETPIPE_SZ); 0 keeps the kernel default.
+    public var pipeSize: Int
+    /// Pipes one loop may hold at once; beyond it a direction uses a user-space buffer.
+    public var maxPipesPerLoop: Int
+    /// Move bytes with splice (true) or through user-space buffers (false).
+    public var splice: Bool
+
+    public init(
+        listen: SocketAddress,
+        upstreams: [SocketAddress],
+        threads: Int = 1,
+        backend: IOBackendChoice = .auto,
+        connectTimeout: Duration = .seconds(5),
+        idleTimeout: Duration = .seconds(3600),
+        maxConnections: Int = 100_000,
+        pipeSize: Int = 0,
+        maxPipesPerLoop: Int = 4096,
+        splice: Bool = true
+    ) {
+        self.listen = listen
+        self.upstreams = upstreams
+        self.threads = threads
+        self.backend = backend
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.pipeSize = pipeSize
+        self.maxPipesPerLoop = maxPipesPerLoop
+        self.splice = splice
+    }
+}

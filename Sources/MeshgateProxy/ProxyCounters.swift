@@ -1,0 +1,99 @@
+import Atomics
+
+/// Counters one loop keeps. Written only by the owning loop thread (single writer, relaxed
+/// load+store, so no locked instructions on the hot path); read by any thread for reports.
+public final class ProxyCounters: Sendable {
+    /// The counters, in report order.
+    public enum Name: Int, CaseIterable, Sendable {
+        case accepted, active, bytesDownstreamToUpstream, bytesUpstreamToDownstream
+        case connectFailures, upstreamFailovers, upstreamsExhausted, connectTimeouts
+        case resetsFromDownstream, resetsFromUpstream, idleTimeouts, closedOk
+        case acceptPausesDescriptors, acceptPausesLimit, refusedOverLimit, refusedDraining
+        case socketFailures, pipesInUse, buffersInUse, copyPathTransfers, forcedCloses
+
+        /// The name in JSON and log lines.
+        public var key: String {
+            switch self {
+            case .accepted: "accepted"
+            case .active: "active"
+            case .bytesDownstreamToUpstream: "bytes_downstream_to_upstream"
+            case .bytesUpstreamToDownstream: "bytes_upstream_to_downstream"
+            case .connectFailures: "connect_failures"
+            case .upstreamFailovers: "upstream_failovers"
+            case .upstreamsExhausted: "upstreams_exhausted"
+            case .connectTimeouts: "connect_timeouts"
+            case .resetsFromDownstream: "resets_from_downstream"
+            case .resetsFromUpstream: "resets_from_upstream"
+            case .idleTimeouts: "idle_timeouts"
+            case .closedOk: "closed_ok"
+            case .acceptPausesDescriptors: "accept_pauses_emfile"
+            case .acceptPausesLimit: "accept_pauses_max_connections"
+            case .refusedOverLimit: "refused_over_limit"
+            case .refusedDraining: "refused_draining"
+            case .socketFailures: "socket_failures"
+            case .pipesInUse: "pipes_in_use"
+            case .buffersInUse: "buffers_in_use"
+            case .copyPathTransfers: "copy_path_transfers"
+            case .forcedCloses: "forced_closes"
+            }
+        }
+
+        /// Gauges go up and down; the others only grow.
+        public var isGauge: Bool { self == .active || self == .pipesInUse || self == .buffersInUse }
+    }
+
+    private let values: [ManagedAtomic<UInt64>]
+
+    public init() {
+        values = Name.allCases.map { _ in ManagedAtomic<UInt64>(0) }
+    }
+
+    /// Adds `n` (owning loop only).
+    @inline(__always)
+    public func add(_ name: Name, _ n: UInt64 = 1) {
+        let a = values[name.rawValue]
+        a.store(a.load(ordering: .relaxed) &+ n, ordering: .relaxed)
+    }
+
+    /// Subtracts `n` from a gauge (owning loop only).
+    @inline(__always)
+    public func subtract(_ name: Name, _ n: UInt64 = 1) {
+        let a = values[name.rawValue]
+        a.store(a.load(ordering: .relaxed) &- n, ordering: .relaxed)
+    }
+
+    /// The current value (any thread).
+    public func value(_ name: Name) -> UInt64 {
+        values[name.rawValue].load(ordering: .relaxed)
+    }
+}
+
+/// A point-in-time sum of all loops' counters.
+public struct ProxyStatsSnapshot: Sendable, Equatable {
+    /// Counter values by `ProxyCounters.Name.key`.
+    public var values: [String: UInt64]
+
+    /// Sums `loops`.
+    public init(loops: [ProxyCounters]) {
+        var v: [String: UInt64] = [:]
+        for name in ProxyCounters.Name.allCases {
+            v[name.key] = loops.reduce(0) { $0 &+ $1.value(name) }
+        }
+        values = v
+    }
+
+    /// The value for `name`.
+    public subscript(_ name: ProxyCounters.Name) -> UInt64 { values[name.key] ?? 0 }
+
+    /// One line, `key=value` pairs in a stable order.
+    public var logLine: String {
+        ProxyCounters.Name.allCases.map { "\($0.key)=\(values[$0.key] ?? 0)" }.joined(separator: " ")
+    }
+
+    /// A JSON object with the counters in a stable order.
+    public func json(extra: [(String, String)] = []) -> String {
+        var parts = extra.map { "\"\($0.0)\":\"\($0.1)\"" }
+        parts += ProxyCounters.Name.allCases.map { "\"\($0.key)\":\(values[$0.key] ?? 0)" }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+}

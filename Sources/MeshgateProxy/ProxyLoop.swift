@@ -1,0 +1,594 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshgateShim
+import Logging
+import MeshgateLoop
+
+/// One loop thread's proxy: its listener, its connections, its pipes. Shared nothing with
+/// other loops except the process-wide connection count. Everything here runs on the loop's
+/// own thread; other threads talk to it only through `LoopControl`.
+final class ProxyLoop<Backend: EventBackend> {
+    private let backend: Backend
+    private let index: Int
+    private let config: ProxyConfiguration
+    private let control: LoopControl
+    private let counters: ProxyCounters
+    private let logger: Logger
+    private let shared: SharedProxyState
+
+    private var listener: Int32
+    private let slab: ConnectionSlab
+    private let pipes: PipePool
+    private let buffers = BufferPool()
+    private let balancer: UpstreamBalancer
+    private let limits: RateLimitedLog
+
+    /// Loop clock, read once per turn.
+    private var now: Int64 = 0
+    private let idleTimeout: Int64
+    private let connectTimeout: Int64
+
+    private var accepting = false
+    private var acceptPaused = false
+    private var draining = false
+    private var stopping = false
+    /// Directions that yielded for fairness and must be pumped again: (slot, generation, toUpstream).
+    private var runList: [(UInt32, UInt32, Bool)] = []
+    private var runListSpare: [(UInt32, UInt32, Bool)] = []
+
+    private typealias K = ProxyLoopConstants
+
+    init(backend: Backend, index: Int, listener: Int32, config: ProxyConfiguration, control: LoopControl,
+         counters: ProxyCounters, shared: SharedProxyState, logger: Logger) {
+        self.backend = backend
+        self.index = index
+        self.listener = listener
+        self.config = config
+        self.control = control
+        self.counters = counters
+        self.shared = shared
+        self.logger = logger
+        let perLoop = max(64, (config.maxConnections + config.threads - 1) / config.threads + 64)
+        slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
+        pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop)
+        balancer = UpstreamBalancer(config.upstreams, startingAt: index)
+        limits = RateLimitedLog(logger: logger)
+        idleTimeout = config.idleTimeout.nanoseconds
+        connectTimeout = config.connectTimeout.nanoseconds
+    }
+
+    // MARK: - Running
+
+    /// Runs until drained or stopped.
+    func run() {
+        now = MonotonicClock.nanoseconds()
+        startAccepting()
+        backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
+        while !stopping {
+            let timeout: Int64? = runList.isEmpty ? nil : 0
+            do {
+                try backend.wait(timeoutNanoseconds: timeout) { completion in
+                    self.handle(completion)
+                }
+            } catch {
+                logger.critical("loop \(index): \(error)")
+                break
+            }
+            now = MonotonicClock.nanoseconds()
+            if !runList.isEmpty { runYielded() }
+            if draining && slab.count == 0 { stopping = true }
+        }
+        closeEverything(reset: true)
+    }
+
+    @inline(__always)
+    private func handle(_ c: Completion) {
+        let t = c.token
+        switch t.kind {
+        case .downstreamReady, .upstreamReady:
+            guard let conn = slab.live(t.slot, generation: t.generation) else { return }
+            readiness(conn, slot: t.slot, upstreamSide: t.kind == .upstreamReady, c)
+        case .connect:
+            guard let conn = slab.live(t.slot, generation: t.generation), conn.pointee.state == .connecting else { return }
+            connected(conn, slot: t.slot, result: c.result)
+        case .accept:
+            accepted(c)
+        case .timer:
+            timer(t)
+        case .wake:
+            commands()
+        case .none, .auxReady:
+            break
+        }
+    }
+
+    // MARK: - Accepting
+
+    private func startAccepting() {
+        guard !accepting, !draining, listener >= 0 else { return }
+        accepting = true
+        acceptPaused = false
+        backend.startAccept(listener: listener, token: K.acceptToken)
+    }
+
+    private func pauseAccepting(resumeAfter nanoseconds: Int64) {
+        if accepting {
+            backend.stopAccept(listener: listener, token: K.acceptToken)
+            accepting = false
+        }
+        if !acceptPaused {
+            acceptPaused = true
+            backend.schedule(afterNanoseconds: nanoseconds, token: K.resumeTimer)
+        }
+    }
+
+    private func accepted(_ c: Completion) {
+        if c.result >= 0 {
+            admit(fd: c.result)
+        } else {
+            let e = Errno(rawValue: -c.result)
+            if e.rawValue == ECANCELED {
+                return
+            }
+            accepting = false
+            if e.isDescriptorExhaustion {
+                counters.add(.acceptPausesDescriptors)
+                limits.warning("accept-emfile", "loop \(index): accept failed: \(e); pausing accepts until descriptors free up")
+                pauseAccepting(resumeAfter: 100_000_000)
+            } else {
+                limits.warning("accept-error", "loop \(index): accept failed: \(e); retrying shortly")
+                pauseAccepting(resumeAfter: 50_000_000)
+            }
+            return
+        }
+        if !c.more && accepting {
+            // Multishot accept ended without an error (e.g. the kernel ran out of resources): re-arm.
+            accepting = false
+            if !acceptPaused { startAccepting() }
+        }
+    }
+
+    /// Takes a freshly accepted client socket.
+    private func admit(fd: Int32) {
+        counters.add(.accepted)
+        if draining {
+            counters.add(.refusedDraining)
+            Socket.armReset(fd)
+            Socket.close(fd)
+            return
+        }
+        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
+        guard total <= config.maxConnections, let slot = slab.allocate() else {
+            shared.active.wrappingDecrement(ordering: .relaxed)
+            counters.add(.refusedOverLimit)
+            Socket.armReset(fd)
+            Socket.close(fd)
+            counters.add(.acceptPausesLimit)
+            limits.warning("max-connections", "loop \(index): \(config.maxConnections) connections open (--max-connections); pausing accepts")
+            pauseAccepting(resumeAfter: 50_000_000)
+            return
+        }
+        counters.add(.active)
+        let conn = slab[slot]
+        conn.pointee.state = .connecting
+        conn.pointee.downstream = fd
+        conn.pointee.lastActivity = now
+        conn.pointee.toUpstream.copyPath = !config.splice
+        conn.pointee.toDownstream.copyPath = !config.splice
+        Socket.setNoDelay(fd)
+        backend.watch(fd: fd, token: Token(kind: .downstreamReady, slot: slot, generation: conn.pointee.generation))
+        let first = balancer.first(now: now)
+        connect(conn, slot: slot, upstream: first)
+    }
+
+    // MARK: - Connecting
+
+    private func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) {
+        conn.pointee.upstreamIndex = Int32(i)
+        conn.pointee.attempts += 1
+        switch Socket.makeStream(family: balancer.families[i]) {
+        case .success(let fd):
+            Socket.setNoDelay(fd)
+            conn.pointee.upstream = fd
+            backend.connect(fd: fd, address: balancer.address(i), length: balancer.lengths[i],
+                            timeoutNanoseconds: connectTimeout,
+                            token: Token(kind: .connect, slot: slot, generation: conn.pointee.generation))
+        case .failure(let e):
+            counters.add(.socketFailures)
+            limits.warning("socket", "loop \(index): cannot open an upstream socket: \(e)")
+            if e.isDescriptorExhaustion { pauseAccepting(resumeAfter: 100_000_000) }
+            close(slot, resetDownstream: true, resetUpstream: false)
+        }
+    }
+
+    private func connected(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, result: Int32) {
+        let i = Int(conn.pointee.upstreamIndex)
+        if result == 0 {
+            balancer.markUp(i)
+            conn.pointee.state = .open
+            conn.pointee.lastActivity = now
+            backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
+            pumpBoth(conn, slot: slot)
+            return
+        }
+        let e = Errno(rawValue: -result)
+        let timedOut = e.rawValue == ECANCELED || e.rawValue == ETIMEDOUT
+        counters.add(.connectFailures)
+        if timedOut { counters.add(.connectTimeouts) }
+        balancer.markDown(i, now: now)
+        limits.warning("connect-\(i)", "loop \(index): connect to \(balancer.descriptions[i]) failed: \(timedOut ? "timed out" : e.description)")
+        backend.close(fd: conn.pointee.upstream)
+        conn.pointee.upstream = -1
+        if Int(conn.pointee.attempts) < balancer.count {
+            counters.add(.upstreamFailovers)
+            connect(conn, slot: slot, upstream: balancer.after(i, attempt: Int(conn.pointee.attempts), now: now))
+        } else {
+            counters.add(.upstreamsExhausted)
+            limits.warning("exhausted", "loop \(index): every upstream failed; resetting the client connection")
+            close(slot, resetDownstream: true, resetUpstream: false)
+        }
+    }
+
+    // MARK: - Moving bytes
+
+    private func readiness(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, _ c: Completion) {
+        let r = c.readiness
+        if c.result < 0 {
+            // The watch itself failed or was cancelled; nothing to do for a live slot but re-arm.
+            if c.result != -ECANCELED {
+                backend.watch(fd: upstreamSide ? conn.pointee.upstream : conn.pointee.downstream, token: c.token)
+            }
+            return
+        }
+        if !c.more {
+            // Multishot poll ended (e.g. CQ overflow): re-arm.
+            backend.watch(fd: upstreamSide ? conn.pointee.upstream : conn.pointee.downstream, token: c.token)
+        }
+        if upstreamSide {
+            if r.contains(.readable) { conn.pointee.toDownstream.sourceReadable = true }
+            if r.contains(.writable) { conn.pointee.toUpstream.destinationWritable = true }
+        } else {
+            if r.contains(.readable) { conn.pointee.toUpstream.sourceReadable = true }
+            if r.contains(.writable) { conn.pointee.toDownstream.destinationWritable = true }
+        }
+        guard conn.pointee.state == .open else { return }
+        if r.contains(.error) {
+            let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+            let err = Socket.pendingError(fd)
+            if err != 0 {
+                sideFailed(slot, upstreamSide: upstreamSide, Errno(rawValue: err))
+                return
+            }
+        }
+        pumpBoth(conn, slot: slot)
+    }
+
+    @inline(__always)
+    private func pumpBoth(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        if !pump(conn, slot: slot, toUpstream: true) { return }
+        _ = pump(conn, slot: slot, toUpstream: false)
+    }
+
+    /// The result of moving bytes one way.
+    private enum PumpStop {
+        case waiting, yielded, finished
+        case sourceFailed(Errno), destinationFailed(Errno)
+    }
+
+    /// Moves what can be moved one way. Returns false when the connection was closed.
+    @discardableResult
+    private func pump(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, toUpstream: Bool) -> Bool {
+        let src = toUpstream ? conn.pointee.downstream : conn.pointee.upstream
+        let dst = toUpstream ? conn.pointee.upstream : conn.pointee.downstream
+        let flow = flow(conn, toUpstream: toUpstream)
+        if flow.pointee.finished { return true }
+        let outcome: PumpStop
+        var moved = 0
+        if flow.pointee.copyPath {
+            outcome = pumpCopy(flow, src: src, dst: dst, moved: &moved)
+        } else {
+            outcome = pumpSplice(flow, src: src, dst: dst, moved: &moved)
+        }
+        if moved > 0 {
+            conn.pointee.lastActivity = now
+            counters.add(toUpstream ? .bytesDownstreamToUpstream : .bytesUpstreamToDownstream, UInt64(moved))
+        }
+        switch outcome {
+        case .waiting:
+            return true
+        case .yielded:
+            if !flow.pointee.queued {
+                flow.pointee.queued = true
+                runList.append((slot, conn.pointee.generation, toUpstream))
+            }
+            return true
+        case .finished:
+            if conn.pointee.toUpstream.finished && conn.pointee.toDownstream.finished {
+                counters.add(.closedOk)
+                close(slot, resetDownstream: false, resetUpstream: false)
+                return false
+            }
+            return true
+        case .sourceFailed(let e):
+            sideFailed(slot, upstreamSide: !toUpstream, e)
+            return false
+        case .destinationFailed(let e):
+            sideFailed(slot, upstreamSide: toUpstream, e)
+            return false
+        }
+    }
+
+
+    /// The storage of one direction inside a slab slot.
+    @inline(__always)
+    private func flow(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> UnsafeMutablePointer<Flow> {
+        let offset = toUpstream ? K.toUpstreamOffset : K.toDownstreamOffset
+        return (UnsafeMutableRawPointer(conn) + offset).assumingMemoryBound(to: Flow.self)
+    }
+
+    /// Splice path: source → pipe → destination, never through user space.
+    @inline(__always)
+    private func pumpSplice(_ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, moved: inout Int) -> PumpStop {
+        while true {
+            if f.pointee.pending > 0 {
+                guard f.pointee.destinationWritable else { return .waiting }
+                let n = mg_splice(f.pointee.pipeRead, dst, Int(f.pointee.pending), K.spliceFlags)
+                if n > 0 {
+                    f.pointee.pending -= Int32(n)
+                    moved += n
+                    continue
+                }
+                let e = errno
+                if n < 0 && e == EAGAIN {
+                    f.pointee.destinationWritable = false
+                    return .waiting
+                }
+                if n < 0 && e == EINTR { continue }
+                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+            }
+            // The pipe is empty.
+            if f.pointee.sourceEOF {
+                releaseChannel(f)
+                Socket.shutdownWrite(dst)
+                f.pointee.finished = true
+                return .finished
+            }
+            guard f.pointee.sourceReadable else {
+                releaseChannel(f)
+                return .waiting
+            }
+            if moved >= K.turnBudget { return .yielded }
+            if f.pointee.pipeRead < 0 {
+                guard let p = pipes.acquire() else {
+                    // No pipe to be had (pool limit or descriptors): this direction copies instead.
+                    f.pointee.copyPath = true
+                    counters.add(.copyPathTransfers)
+                    return pumpCopy(f, src: src, dst: dst, moved: &moved)
+                }
+                f.pointee.pipeRead = p.read
+                f.pointee.pipeWrite = p.write
+                counters.add(.pipesInUse)
+            }
+            let n = mg_splice(src, f.pointee.pipeWrite, pipes.capacity, K.spliceFlags)
+            if n > 0 {
+                f.pointee.pending = Int32(n)
+                continue
+            }
+            if n == 0 {
+                f.pointee.sourceEOF = true
+                continue
+            }
+            let e = errno
+            if e == EAGAIN {
+                f.pointee.sourceReadable = false
+                releaseChannel(f)
+                return .waiting
+            }
+            if e == EINTR { continue }
+            if e == EINVAL {
+                // This socket type cannot splice: fall back to copying for this direction.
+                releaseChannel(f)
+                f.pointee.copyPath = true
+                counters.add(.copyPathTransfers)
+                return pumpCopy(f, src: src, dst: dst, moved: &moved)
+            }
+            return .sourceFailed(Errno(rawValue: e))
+        }
+    }
+
+    /// Copy path: source → user-space buffer → destination.
+    @inline(__always)
+    private func pumpCopy(_ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, moved: inout Int) -> PumpStop {
+        while true {
+            if f.pointee.pending > 0 {
+                guard f.pointee.destinationWritable else { return .waiting }
+                let n = send(dst, f.pointee.buffer! + Int(f.pointee.bufferOffset), Int(f.pointee.pending), Int32(MSG_NOSIGNAL))
+                if n > 0 {
+                    f.pointee.pending -= Int32(n)
+                    f.pointee.bufferOffset += Int32(n)
+                    moved += n
+                    continue
+                }
+                let e = errno
+                if n < 0 && e == EAGAIN {
+                    f.pointee.destinationWritable = false
+                    return .waiting
+                }
+                if n < 0 && e == EINTR { continue }
+                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+            }
+            if f.pointee.sourceEOF {
+                releaseChannel(f)
+                Socket.shutdownWrite(dst)
+                f.pointee.finished = true
+                return .finished
+            }
+            guard f.pointee.sourceReadable else {
+                releaseChannel(f)
+                return .waiting
+            }
+            if moved >= K.turnBudget { return .yielded }
+            if f.pointee.buffer == nil {
+                f.pointee.buffer = buffers.acquire()
+                counters.add(.buffersInUse)
+            }
+            f.pointee.bufferOffset = 0
+            let n = recv(src, f.pointee.buffer!, buffers.size, 0)
+            if n > 0 {
+                f.pointee.pending = Int32(n)
+                continue
+            }
+            if n == 0 {
+                f.pointee.sourceEOF = true
+                continue
+            }
+            let e = errno
+            if e == EAGAIN {
+                f.pointee.sourceReadable = false
+                releaseChannel(f)
+                return .waiting
+            }
+            if e == EINTR { continue }
+            return .sourceFailed(Errno(rawValue: e))
+        }
+    }
+
+    /// Gives back the pipe or buffer of an empty direction.
+    @inline(__always)
+    private func releaseChannel(_ f: UnsafeMutablePointer<Flow>) {
+        if f.pointee.pipeRead >= 0 {
+            if f.pointee.pending == 0 {
+                pipes.release(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
+            } else {
+                pipes.discard(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
+            }
+            f.pointee.pipeRead = -1
+            f.pointee.pipeWrite = -1
+            counters.subtract(.pipesInUse)
+        }
+        if let b = f.pointee.buffer {
+            buffers.release(b)
+            f.pointee.buffer = nil
+            counters.subtract(.buffersInUse)
+        }
+        f.pointee.pending = 0
+        f.pointee.bufferOffset = 0
+    }
+
+    private func runYielded() {
+        swap(&runList, &runListSpare)
+        for (slot, generation, toUpstream) in runListSpare {
+            guard let conn = slab.live(slot, generation: generation), conn.pointee.state == .open else { continue }
+            if toUpstream { conn.pointee.toUpstream.queued = false } else { conn.pointee.toDownstream.queued = false }
+            pump(conn, slot: slot, toUpstream: toUpstream)
+        }
+        runListSpare.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Closing
+
+    /// One side failed (reset, broken pipe): the other side gets a reset too, so a truncated
+    /// stream is never passed on as a complete one.
+    private func sideFailed(_ slot: UInt32, upstreamSide: Bool, _ e: Errno) {
+        counters.add(upstreamSide ? .resetsFromUpstream : .resetsFromDownstream)
+        close(slot, resetDownstream: true, resetUpstream: true)
+    }
+
+    private func close(_ slot: UInt32, resetDownstream: Bool, resetUpstream: Bool) {
+        let conn = slab[slot]
+        releaseChannel(flow(conn, toUpstream: true))
+        releaseChannel(flow(conn, toUpstream: false))
+        if conn.pointee.downstream >= 0 {
+            if resetDownstream { Socket.armReset(conn.pointee.downstream) }
+            backend.close(fd: conn.pointee.downstream)
+        }
+        if conn.pointee.upstream >= 0 {
+            if resetUpstream { Socket.armReset(conn.pointee.upstream) }
+            backend.close(fd: conn.pointee.upstream)
+        }
+        slab.free(slot)
+        counters.subtract(.active)
+        shared.active.wrappingDecrement(ordering: .relaxed)
+        if acceptPaused && !draining {
+            // Descriptors or capacity just freed up.
+            acceptPaused = false
+            startAccepting()
+        }
+    }
+
+    private func closeEverything(reset: Bool) {
+        for i in 0..<slab.highWater {
+            let slot = UInt32(i)
+            if slab[slot].pointee.state != .free {
+                counters.add(.forcedCloses)
+                close(slot, resetDownstream: reset, resetUpstream: reset)
+            }
+        }
+        if listener >= 0 {
+            backend.close(fd: listener)
+            listener = -1
+        }
+        // Flush the queued closes.
+        try? backend.wait(timeoutNanoseconds: 0) { _ in }
+    }
+
+    // MARK: - Timers and commands
+
+    private func timer(_ t: Token) {
+        if t == K.sweepTimer {
+            sweep()
+            backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
+        } else if t == K.resumeTimer {
+            if acceptPaused && !draining {
+                acceptPaused = false
+                startAccepting()
+            }
+        }
+    }
+
+    /// Closes connections idle for longer than the idle timeout.
+    private func sweep() {
+        let limit = now &- idleTimeout
+        for i in 0..<slab.highWater {
+            let slot = UInt32(i)
+            let c = slab[slot]
+            if c.pointee.state == .open && c.pointee.lastActivity < limit {
+                counters.add(.idleTimeouts)
+                close(slot, resetDownstream: false, resetUpstream: false)
+            }
+        }
+    }
+
+    private func commands() {
+        for command in control.take() {
+            switch command {
+            case .drain:
+                guard !draining else { continue }
+                draining = true
+                if accepting { backend.stopAccept(listener: listener, token: K.acceptToken) }
+                accepting = false
+                // Closing the listener makes new connects fail at once instead of queueing.
+                if listener >= 0 {
+                    backend.close(fd: listener)
+                    listener = -1
+                }
+                if slab.count == 0 { stopping = true }
+            case .stop:
+                stopping = true
+            }
+        }
+    }
+}
+
+/// Constants of `ProxyLoop` (generic types cannot hold static stored properties).
+enum ProxyLoopConstants {
+    static let acceptToken = Token(kind: .accept, slot: 0, generation: 0)
+    static let sweepTimer = Token(kind: .timer, slot: 1, generation: 0)
+    static let resumeTimer = Token(kind: .timer, slot: 2, generation: 0)
+    static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK
+    /// Bytes one direction may move in one turn before yielding to others.
+    static let turnBudget = 1 << 20
+    static let toUpstreamOffset = MemoryLayout<Connection>.offset(of: \Connection.toUpstream)!
+    static let toDownstreamOffset = MemoryLayout<Connection>.offset(of: \Connection.toDownstream)!
+}

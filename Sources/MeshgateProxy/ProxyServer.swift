@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+import MeshgateLoop
+
+/// A running `meshgate proxy`: N loop threads, each with its own backend and its own
+/// SO_REUSEPORT listener on the same address, sharing nothing but a connection count.
+public final class ProxyServer: @unchecked Sendable {
+    /// The configuration it runs with.
+    public let configuration: ProxyConfiguration
+    /// The backend the loops use, and why it was chosen.
+    public let backend: (kind: IOBackendKind, reason: String)
+    /// The bound listen address (the real port when 0 was asked for).
+    public private(set) var boundAddress: SocketAddress
+
+    private let logger: Logger
+    private let shared = SharedProxyState()
+    private var controls: [LoopControl] = []
+    private var loopCounters: [ProxyCounters] = []
+    private var threads: [Thread] = []
+    private let finished = DispatchGroup()
+    private let lock = NSLock()
+    private var draining = false
+
+    /// Binds the listeners (so address errors surface here) without starting the loops.
+    public init(configuration: ProxyConfiguration, logger: Logger) throws {
+        precondition(configuration.threads >= 1 && !configuration.upstreams.isEmpty)
+        self.configuration = configuration
+        self.logger = logger
+        self.backend = configuration.backend.resolve()
+        self.boundAddress = configuration.listen
+        var listeners: [Int32] = []
+        do {
+            var address = configuration.listen
+            for _ in 0..<configuration.threads {
+                let fd = try Socket.listen(on: address, reusePort: true)
+                listeners.append(fd)
+                if address.port == 0 {
+                    // Every loop must listen on the same port: pin the one the kernel chose.
+                    address = try Socket.localAddress(fd)
+                }
+            }
+            boundAddress = try Socket.localAddress(listeners[0])
+        } catch {
+            for fd in listeners { Socket.close(fd) }
+            throw error
+        }
+        self.listeners = listeners
+        for _ in 0..<configuration.threads {
+            controls.append(LoopControl())
+            loopCounters.append(ProxyCounters())
+        }
+    }
+
+    private var listeners: [Int32]
+
+    /// Starts the loop threads. Throws when a loop's backend cannot be created.
+    public func start() throws {
+        let ready = DispatchSemaphore(value: 0)
+        let failures = ErrorBox()
+        for i in 0..<configuration.threads {
+            finished.enter()
+            let listener = listeners[i]
+            let control = controls[i]
+            let counters = loopCounters[i]
+            let config = configuration
+            let kind = backend.kind
+            let shared = self.shared
+            var l = logger
+            l[metadataKey: "loop"] = "\(i)"
+            let loopLogger = l
+            let t = Thread { [finished] in
+                defer { finished.leave() }
+                do {
+                    switch kind {
+                    case .uring:
+                        let b = try UringBackend()
+                        if i == 0 { loopLogger.debug("io_uring ring set up with \(b.setupDescription)") }
+                        control.attach(b.waker)
+                        let loop = ProxyLoop(backend: b, index: i, listener: listener, config: config, control: control,
+                                             counters: counters, shared: shared, logger: loopLogger)
+                        ready.signal()
+                        loop.run()
+                    case .epoll:
+                        let b = try EpollBackend()
+                        control.attach(b.waker)
+                        let loop = ProxyLoop(backend: b, index: i, listener: listener, config: config, control: control,
+                                             counters: counters, shared: shared, logger: loopLogger)
+                        ready.signal()
+                        loop.run()
+                    }
+                } catch {
+                    failures.record(error)
+                    Socket.close(listener)
+                    ready.signal()
+                }
+            }
+            t.name = "meshgate-loop-\(i)"
+            t.stackSize = 1 << 20
+            threads.append(t)
+            t.start()
+        }
+        for _ in 0..<configuration.threads { ready.wait() }
+        if let firstError = failures.first {
+            for c in controls { c.send(.stop) }
+            throw firstError
+        }
+    }
+
+    /// Stops accepting and lets open connections finish; loops end when they have none.
+    public func drain() {
+        lock.lock()
+        draining = true
+        lock.unlock()
+        for c in controls { c.send(.drain) }
+    }
+
+    /// Ends every loop now, resetting open connections.
+    public func stop() {
+        for c in controls { c.send(.stop) }
+    }
+
+    /// Blocks until every loop has ended, or `timeout` passes. Returns true when all ended.
+    public func wait(timeout: Duration? = nil) -> Bool {
+        if let timeout {
+            return finished.wait(timeout: .now() + .nanoseconds(Int(timeout.nanoseconds))) == .success
+        }
+        finished.wait()
+        return true
+    }
+
+    /// Waits without blocking a Swift concurrency thread.
+    public func waitAsync(timeout: Duration? = nil) async -> Bool {
+        await withCheckedContinuation { (k: CheckedContinuation<Bool, Never>) in
+            DispatchQueue.global().async { k.resume(returning: self.wait(timeout: timeout)) }
+        }
+    }
+
+    /// The counters summed over all loops.
+    public var stats: ProxyStatsSnapshot { ProxyStatsSnapshot(loops: loopCounters) }
+}
+
+/// The first error any loop thread reported while starting.
+private final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+
+    func record(_ e: Error) {
+        lock.lock()
+        if error == nil { error = e }
+        lock.unlock()
+    }
+
+    var first: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
+    }
+}

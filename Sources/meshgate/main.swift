@@ -1,0 +1,3 @@
+import MeshgateCLI
+
+await MeshgateMain.run()
