@@ -1,0 +1,4 @@
+import MeshgateLoad
+
+ProcessResources.ignoreSIGPIPE()
+MeshgateBench.main()

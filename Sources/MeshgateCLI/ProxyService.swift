@@ -32,6 +32,9 @@ struct ProxyService: Service {
         let c = server.configuration
         logger.info(
             "meshgate proxy listening on \(server.boundAddress) → \(c.upstreams.map(\.description).joined(separator: ", ")); \(c.threads) loop(s); io backend \(server.backend.kind) (\(server.backend.reason)); data path \(c.splice ? "splice" : "copy")")
+        if server.effectiveMaxConnections < c.maxConnections {
+            logger.notice("the descriptor limit (RLIMIT_NOFILE) holds \(server.effectiveMaxConnections) connections, fewer than --max-connections \(c.maxConnections); using \(server.effectiveMaxConnections)")
+        }
         let server = self.server
         let settings = self.settings
         let logger = self.logger

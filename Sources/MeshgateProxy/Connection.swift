@@ -32,6 +32,8 @@ enum ConnectionState: UInt8 {
     case connecting
     /// Both sockets open; bytes flowing.
     case open
+    /// Client accepted, but no descriptor was free for the upstream socket yet.
+    case waitingForDescriptor
 }
 
 /// A proxied connection in the loop's slab: client (downstream) and upstream sockets and the

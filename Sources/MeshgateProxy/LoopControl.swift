@@ -45,7 +45,11 @@ final class LoopControl: @unchecked Sendable {
     }
 }
 
-/// State all loops of one proxy share: the process-wide open-connection count.
+/// State all loops of one proxy share: the process-wide open-connection count and limit.
 final class SharedProxyState: Sendable {
     let active = ManagedAtomic<Int>(0)
+    /// The effective connection limit (`--max-connections`, lowered to fit RLIMIT_NOFILE).
+    let maxConnections: Int
+
+    init(maxConnections: Int) { self.maxConnections = maxConnections }
 }

@@ -9,7 +9,7 @@ public final class ProxyCounters: Sendable {
         case connectFailures, upstreamFailovers, upstreamsExhausted, connectTimeouts
         case resetsFromDownstream, resetsFromUpstream, idleTimeouts, closedOk
         case acceptPausesDescriptors, acceptPausesLimit, refusedOverLimit, refusedDraining
-        case socketFailures, pipesInUse, buffersInUse, copyPathTransfers, forcedCloses
+        case socketFailures, descriptorWaits, pipesInUse, buffersInUse, copyPathTransfers, forcedCloses
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -31,6 +31,7 @@ public final class ProxyCounters: Sendable {
             case .refusedOverLimit: "refused_over_limit"
             case .refusedDraining: "refused_draining"
             case .socketFailures: "socket_failures"
+            case .descriptorWaits: "descriptor_waits"
             case .pipesInUse: "pipes_in_use"
             case .buffersInUse: "buffers_in_use"
             case .copyPathTransfers: "copy_path_transfers"

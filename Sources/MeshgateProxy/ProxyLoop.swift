@@ -36,6 +36,12 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Directions that yielded for fairness and must be pumped again: (slot, generation, toUpstream).
     private var runList: [(UInt32, UInt32, Bool)] = []
     private var runListSpare: [(UInt32, UInt32, Bool)] = []
+    /// Connections waiting for a descriptor for their upstream socket: (slot, generation).
+    private var parked: [(UInt32, UInt32)] = []
+    private var retryingParked = false
+    /// Accepted clients held while the connection limit is reached (descriptors only).
+    private var waitingClients: [Int32] = []
+    private var startingWaiting = false
 
     private typealias K = ProxyLoopConstants
 
@@ -49,7 +55,7 @@ final class ProxyLoop<Backend: EventBackend> {
         self.counters = counters
         self.shared = shared
         self.logger = logger
-        let perLoop = max(64, (config.maxConnections + config.threads - 1) / config.threads + 64)
+        let perLoop = max(64, min(shared.maxConnections, config.maxConnections) + 64)
         slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
         pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop)
         balancer = UpstreamBalancer(config.upstreams, startingAt: index)
@@ -131,6 +137,11 @@ final class ProxyLoop<Backend: EventBackend> {
             if e.rawValue == ECANCELED {
                 return
             }
+            if c.more {
+                // The kernel keeps the multishot accept armed after this error: stop it, or
+                // it would report the same failure in a tight loop.
+                backend.stopAccept(listener: listener, token: K.acceptToken)
+            }
             accepting = false
             if e.isDescriptorExhaustion {
                 counters.add(.acceptPausesDescriptors)
@@ -158,16 +169,31 @@ final class ProxyLoop<Backend: EventBackend> {
             Socket.close(fd)
             return
         }
-        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
-        guard total <= config.maxConnections, let slot = slab.allocate() else {
-            shared.active.wrappingDecrement(ordering: .relaxed)
-            counters.add(.refusedOverLimit)
-            Socket.armReset(fd)
-            Socket.close(fd)
-            counters.add(.acceptPausesLimit)
-            limits.warning("max-connections", "loop \(index): \(config.maxConnections) connections open (--max-connections); pausing accepts")
+        if !waitingClients.isEmpty || !start(fd: fd) {
+            // Over the limit: a multishot accept can take a burst before it is stopped. Hold
+            // the client (one descriptor, no slot) until a connection closes, like the backlog would.
+            if waitingClients.count >= K.maxWaitingClients {
+                counters.add(.refusedOverLimit)
+                limits.warning("over-limit", "loop \(index): too many clients waiting for a free connection; resetting")
+                Socket.armReset(fd)
+                Socket.close(fd)
+            } else {
+                waitingClients.append(fd)
+            }
+            if !acceptPaused {
+                counters.add(.acceptPausesLimit)
+                limits.warning("max-connections", "loop \(index): \(shared.maxConnections) connections open (limit); pausing accepts")
+            }
             pauseAccepting(resumeAfter: 50_000_000)
-            return
+        }
+    }
+
+    /// Starts proxying an accepted client if the connection limit allows; false otherwise.
+    private func start(fd: Int32) -> Bool {
+        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
+        guard total <= shared.maxConnections, let slot = slab.allocate() else {
+            shared.active.wrappingDecrement(ordering: .relaxed)
+            return false
         }
         counters.add(.active)
         let conn = slab[slot]
@@ -180,25 +206,68 @@ final class ProxyLoop<Backend: EventBackend> {
         backend.watch(fd: fd, token: Token(kind: .downstreamReady, slot: slot, generation: conn.pointee.generation))
         let first = balancer.first(now: now)
         connect(conn, slot: slot, upstream: first)
+        return true
+    }
+
+    /// Starts held clients while the limit allows, oldest first.
+    private func startWaitingClients() {
+        guard !startingWaiting else { return }
+        startingWaiting = true
+        defer { startingWaiting = false }
+        while let fd = waitingClients.first {
+            guard start(fd: fd) else { return }
+            waitingClients.removeFirst()
+        }
     }
 
     // MARK: - Connecting
 
-    private func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) {
+    /// Opens an upstream socket and starts connecting it. Returns false when the process is
+    /// out of descriptors: the connection is then parked until some free up.
+    @discardableResult
+    private func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) -> Bool {
         conn.pointee.upstreamIndex = Int32(i)
-        conn.pointee.attempts += 1
         switch Socket.makeStream(family: balancer.families[i]) {
         case .success(let fd):
             Socket.setNoDelay(fd)
             conn.pointee.upstream = fd
+            conn.pointee.state = .connecting
             backend.connect(fd: fd, address: balancer.address(i), length: balancer.lengths[i],
                             timeoutNanoseconds: connectTimeout,
                             token: Token(kind: .connect, slot: slot, generation: conn.pointee.generation))
+            return true
+        case .failure(let e) where e.isDescriptorExhaustion:
+            // Keep the client; retry when a connection closes (or shortly), and stop taking
+            // new clients meanwhile.
+            if conn.pointee.state != .waitingForDescriptor {
+                conn.pointee.state = .waitingForDescriptor
+                conn.pointee.lastActivity = now
+                parked.append((slot, conn.pointee.generation))
+                counters.add(.descriptorWaits)
+            }
+            limits.warning("socket-emfile", "loop \(index): out of descriptors for an upstream socket (\(e)); client waits")
+            pauseAccepting(resumeAfter: 100_000_000)
+            return false
         case .failure(let e):
             counters.add(.socketFailures)
             limits.warning("socket", "loop \(index): cannot open an upstream socket: \(e)")
-            if e.isDescriptorExhaustion { pauseAccepting(resumeAfter: 100_000_000) }
             close(slot, resetDownstream: true, resetUpstream: false)
+            return true
+        }
+    }
+
+    /// Retries parked connections in arrival order until descriptors run out again.
+    private func retryParked() {
+        guard !retryingParked else { return }  // close() inside connect() may call back here
+        retryingParked = true
+        defer { retryingParked = false }
+        while let (slot, generation) = parked.first {
+            guard let conn = slab.live(slot, generation: generation), conn.pointee.state == .waitingForDescriptor else {
+                parked.removeFirst()
+                continue
+            }
+            if !connect(conn, slot: slot, upstream: Int(conn.pointee.upstreamIndex)) { return }
+            parked.removeFirst()
         }
     }
 
@@ -220,6 +289,7 @@ final class ProxyLoop<Backend: EventBackend> {
         limits.warning("connect-\(i)", "loop \(index): connect to \(balancer.descriptions[i]) failed: \(timedOut ? "timed out" : e.description)")
         backend.close(fd: conn.pointee.upstream)
         conn.pointee.upstream = -1
+        conn.pointee.attempts += 1
         if Int(conn.pointee.attempts) < balancer.count {
             counters.add(.upstreamFailovers)
             connect(conn, slot: slot, upstream: balancer.after(i, attempt: Int(conn.pointee.attempts), now: now))
@@ -510,14 +580,26 @@ final class ProxyLoop<Backend: EventBackend> {
         slab.free(slot)
         counters.subtract(.active)
         shared.active.wrappingDecrement(ordering: .relaxed)
-        if acceptPaused && !draining {
+        if !parked.isEmpty { retryParked() }
+        if !waitingClients.isEmpty && !draining { startWaitingClients() }
+        if acceptPaused && !draining && parked.isEmpty && waitingClients.isEmpty {
             // Descriptors or capacity just freed up.
             acceptPaused = false
             startAccepting()
         }
     }
 
+    private func resetWaitingClients() {
+        for fd in waitingClients {
+            counters.add(.refusedDraining)
+            Socket.armReset(fd)
+            Socket.close(fd)
+        }
+        waitingClients.removeAll()
+    }
+
     private func closeEverything(reset: Bool) {
+        resetWaitingClients()
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
             if slab[slot].pointee.state != .free {
@@ -540,6 +622,20 @@ final class ProxyLoop<Backend: EventBackend> {
             sweep()
             backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
         } else if t == K.resumeTimer {
+            if !waitingClients.isEmpty && !draining { startWaitingClients() }
+            if !parked.isEmpty {
+                retryParked()
+                if !parked.isEmpty {
+                    acceptPaused = false
+                    pauseAccepting(resumeAfter: 100_000_000)
+                    return
+                }
+            }
+            if !waitingClients.isEmpty {
+                acceptPaused = false
+                pauseAccepting(resumeAfter: 50_000_000)
+                return
+            }
             if acceptPaused && !draining {
                 acceptPaused = false
                 startAccepting()
@@ -556,6 +652,9 @@ final class ProxyLoop<Backend: EventBackend> {
             if c.pointee.state == .open && c.pointee.lastActivity < limit {
                 counters.add(.idleTimeouts)
                 close(slot, resetDownstream: false, resetUpstream: false)
+            } else if c.pointee.state == .waitingForDescriptor && c.pointee.lastActivity < now &- connectTimeout {
+                counters.add(.connectTimeouts)
+                close(slot, resetDownstream: true, resetUpstream: false)
             }
         }
     }
@@ -566,6 +665,7 @@ final class ProxyLoop<Backend: EventBackend> {
             case .drain:
                 guard !draining else { continue }
                 draining = true
+                resetWaitingClients()
                 if accepting { backend.stopAccept(listener: listener, token: K.acceptToken) }
                 accepting = false
                 // Closing the listener makes new connects fail at once instead of queueing.
@@ -589,6 +689,8 @@ enum ProxyLoopConstants {
     static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK
     /// Bytes one direction may move in one turn before yielding to others.
     static let turnBudget = 1 << 20
+    /// Accepted clients a loop may hold beyond the connection limit before resetting more.
+    static let maxWaitingClients = 4096
     static let toUpstreamOffset = MemoryLayout<Connection>.offset(of: \Connection.toUpstream)!
     static let toDownstreamOffset = MemoryLayout<Connection>.offset(of: \Connection.toDownstream)!
 }

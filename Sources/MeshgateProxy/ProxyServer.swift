@@ -16,7 +16,10 @@ public final class ProxyServer: @unchecked Sendable {
     public private(set) var boundAddress: SocketAddress
 
     private let logger: Logger
-    private let shared = SharedProxyState()
+    private let shared: SharedProxyState
+    /// The connection limit in force: `--max-connections`, lowered when the descriptor limit
+    /// could not hold that many (each connection needs two descriptors).
+    public let effectiveMaxConnections: Int
     private var controls: [LoopControl] = []
     private var loopCounters: [ProxyCounters] = []
     private var threads: [Thread] = []
@@ -31,6 +34,10 @@ public final class ProxyServer: @unchecked Sendable {
         self.logger = logger
         self.backend = configuration.backend.resolve()
         self.boundAddress = configuration.listen
+        let limit = DescriptorBudget.raiseSoftLimit()
+        let budget = DescriptorBudget.connections(limit: limit, threads: configuration.threads)
+        effectiveMaxConnections = max(1, min(configuration.maxConnections, budget))
+        shared = SharedProxyState(maxConnections: effectiveMaxConnections)
         var listeners: [Int32] = []
         do {
             var address = configuration.listen

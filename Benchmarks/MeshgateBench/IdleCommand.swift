@@ -1,0 +1,36 @@
+import ArgumentParser
+import MeshgateLoad
+
+/// `meshgate-bench idle`.
+struct IdleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "idle",
+        abstract: "Hold N idle connections (echo backend) and report the RSS growth of --pid per connection.",
+        discussion: "--duration bounds nothing here; opening is bounded by --open-timeout.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: "Idle connections to open.")
+    var connections: Int = 5000
+
+    @Option(name: .long, help: "Process whose VmRSS to measure (the proxy).")
+    var pid: Int32?
+
+    @Option(name: .long, help: "Wait after opening, before measuring.")
+    var settle: String = "1s"
+
+    @Option(name: .long, help: "Connections being opened at once.")
+    var openConcurrency: Int = 256
+
+    @Option(name: .long, help: "Time allowed for opening all connections.")
+    var openTimeout: String = "60s"
+
+    func run() throws {
+        guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
+        guard let settleTime = DurationText.parse(settle) else { throw ValidationError("--settle: not a duration") }
+        guard let open = DurationText.parse(openTimeout), open > .zero else { throw ValidationError("--open-timeout: not a duration") }
+        guard openConcurrency >= 1 else { throw ValidationError("--open-concurrency must be at least 1") }
+        try common.report(IdleBench.run(try common.options(), connections: connections, pid: pid, settle: settleTime,
+                                        openConcurrency: openConcurrency, openTimeout: open))
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import MeshgateCLI
+
+/// Bad input to the command line: one clear line naming the flag, exit status 2.
+@Suite struct CommandLineTests {
+    @Test(arguments: [
+        (["proxy", "--listen", "127.0.0.1:99999", "--upstream", "127.0.0.1:1"], "--listen"),
+        (["proxy", "--listen", "127.0.0.1:7000"], "--upstream"),
+        (["proxy", "--listen", "127.0.0.1:7000", "--upstream", "nonsense"], "--upstream"),
+        (["proxy", "--listen", "127.0.0.1:7000", "--upstream", "no-such-host.invalid:80"], "--upstream"),
+        (["proxy", "--listen", "127.0.0.1:7000", "--upstream", "127.0.0.1:1", "--io-backend", "kqueue"], "--io-backend"),
+        (["proxy", "--listen", "127.0.0.1:7000", "--upstream", "127.0.0.1:1", "--connect-timeout", "soon"], "--connect-timeout"),
+        (["proxy", "--listen", "127.0.0.1:7000", "--upstream", "127.0.0.1:1", "--threads", "0"], "--threads"),
+        (["proxy", "--listen", "127.0.0.1:7000", "--upstream", "127.0.0.1:1", "--bogus"], "--bogus"),
+    ])
+    func badFlagsExitTwoNamingTheFlag(arguments: [String], flag: String) throws {
+        let p = try MeshgateProcess(arguments)
+        let status = p.waitExit(timeout: 10)
+        #expect(status == 2)
+        let lines = p.stderr.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 1, "one line, got: \(p.stderr)")
+        #expect(p.stderr.contains(flag), "names \(flag): \(p.stderr)")
+    }
+
+    @Test func environmentChoosesTheBackend() throws {
+        let p = try MeshgateProcess(["proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--threads", "1"],
+                                    environment: ["MESHGATE_IO_BACKEND": "epoll"])
+        _ = try p.waitForListening()
+        #expect(p.stderr.contains("io backend epoll"))
+        p.signal(SIGTERM)
+        #expect(p.waitExit(timeout: 10) == 0)
+    }
+
+    @Test func autoLogsWhichBackendRuns() throws {
+        let p = try MeshgateProcess(["proxy", "--listen", "[::1]:0", "--upstream", "localhost:1", "--threads", "1", "--io-backend", "auto"])
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && !p.stderr.contains("io backend") { usleep(20_000) }
+        #expect(p.stderr.contains("io backend uring (io_uring is available)") || p.stderr.contains("io backend epoll ("))
+        #expect(p.stderr.contains("listening on [::1]:"))
+        p.signal(SIGINT)
+        #expect(p.waitExit(timeout: 10) == 0)
+    }
+
+    @Test func listenConflictIsARuntimeError() throws {
+        // A plain listener (no SO_REUSEPORT) holds the port: binding it must fail cleanly.
+        let blocker = try RawListener()
+        let p = try MeshgateProcess(["proxy", "--listen", "127.0.0.1:\(blocker.port)", "--upstream", "127.0.0.1:1"])
+        #expect(p.waitExit(timeout: 10) == 1)
+        #expect(p.stderr.contains("cannot listen"), "\(p.stderr)")
+    }
+
+    @Test(arguments: [("250ms", 250_000_000), ("5s", 5_000_000_000), ("1h", 3_600_000_000_000), ("1h30m", 5_400_000_000_000), ("2", 2_000_000_000)] as [(String, Int64)])
+    func parsesDurations(text: String, nanoseconds: Int64) {
+        #expect(DurationParser.parse(text)?.components.seconds == nanoseconds / 1_000_000_000)
+        #expect(DurationParser.parse(text) == .nanoseconds(nanoseconds))
+    }
+
+    @Test(arguments: ["", "soon", "5 s", "-1s", "1x", "ms"])
+    func rejectsNonDurations(text: String) {
+        #expect(DurationParser.parse(text) == nil)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import MeshgateLoad
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `meshgate` process started for a test, with its standard error captured and its
+/// counters read from `--stats-file`. Killed (SIGKILL) when released if still running.
+final class MeshgateProcess: @unchecked Sendable {
+    let process = Process()
+    let statsFile: String
+    private let errPipe = Pipe()
+    private let lock = NSLock()
+    private var errText = ""
+
+    /// The `meshgate` binary: `$MESHGATE_BIN`, else the debug build next to the sources.
+    static var binary: String {
+        if let b = ProcessInfo.processInfo.environment["MESHGATE_BIN"], !b.isEmpty { return b }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/meshgate").path
+    }
+
+    /// Runs `meshgate` with `arguments` (optionally under `prlimit` for RLIMIT_NOFILE).
+    init(_ arguments: [String], statsFile: String? = nil, nofile: Int? = nil, environment: [String: String] = [:]) throws {
+        self.statsFile = statsFile ?? NSTemporaryDirectory() + "meshgate-stats-\(UUID().uuidString).json"
+        if let nofile {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--nofile=\(nofile):\(nofile)", "--", Self.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = arguments
+        }
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardError = errPipe
+        process.standardOutput = FileHandle.nullDevice
+        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            guard let self, !d.isEmpty else { return }
+            self.lock.lock()
+            self.errText += String(decoding: d, as: UTF8.self)
+            self.lock.unlock()
+        }
+        try process.run()
+    }
+
+    /// Starts `meshgate proxy` on an ephemeral port and waits until it listens.
+    static func proxy(upstreams: [Endpoint], backend: String, extra: [String] = [], nofile: Int? = nil) throws -> (MeshgateProcess, Endpoint) {
+        var args = ["proxy", "--listen", "127.0.0.1:0", "--io-backend", backend, "--threads", "2"]
+        for u in upstreams { args += ["--upstream", u.description] }
+        let stats = NSTemporaryDirectory() + "meshgate-stats-\(UUID().uuidString).json"
+        let p = try MeshgateProcess(args + extra + ["--stats-file", stats], statsFile: stats, nofile: nofile)
+        let port = try p.waitForListening()
+        return (p, Endpoint(host: "127.0.0.1", port: port))
+    }
+
+    var stderr: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return errText
+    }
+
+    /// Waits for the start-up line and returns the bound port.
+    func waitForListening(timeout: Double = 20) throws -> UInt16 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let text = stderr
+            if let r = text.range(of: "listening on 127.0.0.1:") {
+                let digits = text[r.upperBound...].prefix { $0.isNumber }
+                if let port = UInt16(digits) { return port }
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        throw TestFailure("meshgate did not start listening:\n\(stderr)")
+    }
+
+    /// Sends SIGUSR1 and parses the JSON counters it writes to the stats file.
+    func stats(timeout: Double = 5) throws -> [String: Any] {
+        try? FileManager.default.removeItem(atPath: statsFile)
+        kill(process.processIdentifier, SIGUSR1)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let d = FileManager.default.contents(atPath: statsFile),
+               let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
+                return o
+            }
+            usleep(20_000)
+        }
+        throw TestFailure("no stats from meshgate:\n\(stderr)")
+    }
+
+    /// One counter as an integer.
+    func counter(_ name: String) throws -> Int {
+        (try stats()[name] as? NSNumber)?.intValue ?? -1
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    /// Waits for exit; returns the status, or nil on timeout.
+    func waitExit(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        collectRemainingStderr()
+        return process.terminationStatus
+    }
+
+    /// After exit: stop the asynchronous reader and take what is still in the pipe.
+    private func collectRemainingStderr() {
+        let h = errPipe.fileHandleForReading
+        h.readabilityHandler = nil
+        let rest = h.readDataToEndOfFile()
+        lock.lock()
+        errText += String(decoding: rest, as: UTF8.self)
+        lock.unlock()
+    }
+
+    /// The process id of meshgate itself (prlimit execs it, so the same pid).
+    var pid: Int32 { process.processIdentifier }
+
+    deinit {
+        if !process.isRunning && process.terminationReason == .uncaughtSignal && process.terminationStatus != SIGKILL {
+            print("meshgate died from signal \(process.terminationStatus):\n\(stderr)")
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        errPipe.fileHandleForReading.readabilityHandler = nil
+        try? FileManager.default.removeItem(atPath: statsFile)
+    }
+}
+
+/// Reads from /proc for a process.
+enum ProcStat {
+    /// Resident set size in KiB.
+    static func rssKiB(_ pid: Int32) -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return -1 }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+        }
+        return -1
+    }
+
+    /// CPU time (user + system) in seconds.
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = s.lastIndex(of: ")") else { return -1 }
+        let fields = s[s.index(after: close)...].split(separator: " ")
+        // fields[0] is state (field 3); utime is field 14, stime 15 → indexes 11, 12.
+        guard fields.count > 12, let u = Double(fields[11]), let st = Double(fields[12]) else { return -1 }
+        return (u + st) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
