@@ -2,8 +2,8 @@
 // meshgate — a multi-cluster mTLS service gateway. See docs/ and ../shared/DESIGN.md.
 //
 // Layering (arrows point down only):
-//   meshgate (executable) → MeshgateCLI → MeshgateProxy → MeshgateLoop → CMeshgateShim / CURing / COpenSSL
-//   meshgate-bench → MeshgateLoad (load harness; independent of the proxy)
+//   meshgate (executable) → MeshgateCLI → MeshgateProxy → MeshgateTLS / MeshgateLoop → CMeshgateShim / CURing / COpenSSL
+//   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -41,6 +41,12 @@ let package = Package(
             ],
             swiftSettings: v5),
 
+        // TLS engine: OpenSSL 3 over memory BIOs, identities, kTLS key material.
+        .target(
+            name: "MeshgateTLS",
+            dependencies: ["COpenSSL", "MeshgateLoop"],
+            swiftSettings: v5),
+
         // L4 proxy engine: connections, splice, upstream selection, counters.
         .target(
             name: "MeshgateProxy",
@@ -67,7 +73,7 @@ let package = Package(
         // Load harness (Benchmarks/): a library the tests reuse, and the meshgate-bench tool.
         .target(
             name: "MeshgateLoad",
-            dependencies: ["COpenSSL", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["COpenSSL", "CMeshgateShim", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/MeshgateLoad",
             swiftSettings: v5),
         .executableTarget(
@@ -81,6 +87,7 @@ let package = Package(
 
         // Tests: one target per source target, plus end-to-end through the CLI binary.
         .testTarget(name: "MeshgateLoopTests", dependencies: ["MeshgateLoop"], swiftSettings: v5),
+        .testTarget(name: "MeshgateTLSTests", dependencies: ["MeshgateTLS"], swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
         .testTarget(name: "MeshgateCLITests", dependencies: ["MeshgateCLI", "MeshgateLoad"], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),

@@ -169,6 +169,12 @@ void mg_ring_accept_multishot(mg_ring *r, int fd, uint64_t ud) {
     io_uring_sqe_set_data64(s, ud);
 }
 
+void mg_ring_accept(mg_ring *r, int fd, uint64_t ud) {
+    struct io_uring_sqe *s = mg_sqe(r);
+    io_uring_prep_accept(s, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(s, ud);
+}
+
 void mg_ring_cancel(mg_ring *r, uint64_t target) {
     struct io_uring_sqe *s = mg_sqe(r);
     io_uring_prep_cancel64(s, target, IORING_ASYNC_CANCEL_ALL);

@@ -16,8 +16,8 @@ public final class EpollBackend: EventBackend {
     private let epfd: Int32
     /// Registration state per descriptor number: 0 none, 1 registered.
     private var registered: [UInt8] = []
-    /// Listeners currently accepting, by descriptor.
-    private var accepting: [Int32: Token] = [:]
+    /// Listeners currently accepting, by descriptor: token and how many to take per event.
+    private var accepting: [Int32: (token: Token, batch: Int)] = [:]
     /// Connects in progress: token → (descriptor, deadline).
     private var connecting: [UInt64: (fd: Int32, deadline: Int64)] = [:]
     /// One-shot timers: (deadline, token).
@@ -56,8 +56,8 @@ public final class EpollBackend: EventBackend {
         registered[Int(fd)] = on ? 1 : 0
     }
 
-    public func startAccept(listener: Int32, token: Token) {
-        accepting[listener] = token
+    public func startAccept(listener: Int32, token: Token, multishot: Bool) {
+        accepting[listener] = (token, multishot ? 64 : 1)
         let data = Self.acceptMarker | UInt64(UInt32(bitPattern: listener))
         if mg_epoll_ctl(epfd, mg_EPOLL_CTL_ADD, listener, mg_EPOLLIN, data) < 0 && errno == EEXIST {
             _ = mg_epoll_ctl(epfd, mg_EPOLL_CTL_MOD, listener, mg_EPOLLIN, data)
@@ -160,11 +160,18 @@ public final class EpollBackend: EventBackend {
     }
 
     private func acceptReady(listener: Int32, _ body: (Completion) -> Void) {
-        guard let token = accepting[listener] else { return }
+        guard let (token, batch) = accepting[listener] else { return }
         // Level-triggered: take a bounded batch, epoll reports the rest next turn.
-        for _ in 0..<64 {
+        for _ in 0..<batch {
             let fd = mg_accept_nonblock(listener)
             if fd >= 0 {
+                if batch == 1 {
+                    // Single accept: done, like io_uring's one-shot accept.
+                    accepting.removeValue(forKey: listener)
+                    _ = mg_epoll_ctl(epfd, mg_EPOLL_CTL_DEL, listener, 0, 0)
+                    body(Completion(token: token, result: fd, more: false))
+                    return
+                }
                 body(Completion(token: token, result: fd, more: true))
                 continue
             }

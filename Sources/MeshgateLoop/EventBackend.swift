@@ -13,9 +13,11 @@ public protocol EventBackend: AnyObject {
     /// Which backend this is.
     var kind: IOBackendKind { get }
 
-    /// Starts accepting on `listener` (multishot): each completion carries a new non-blocking
-    /// descriptor or `-errno`; `more == false` means accepting stopped and must be re-armed.
-    func startAccept(listener: Int32, token: Token)
+    /// Starts accepting on `listener`: each completion carries a new non-blocking descriptor
+    /// or `-errno`; `more == false` means accepting stopped and must be re-armed. With
+    /// `multishot` the backend keeps accepting (in bursts); without it, it accepts exactly one
+    /// connection (used near the connection limit, so a burst cannot overshoot it).
+    func startAccept(listener: Int32, token: Token, multishot: Bool)
 
     /// Stops accepting on `listener`; it stays open. A final completion may still arrive.
     func stopAccept(listener: Int32, token: Token)

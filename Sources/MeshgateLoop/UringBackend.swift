@@ -49,8 +49,12 @@ public final class UringBackend: EventBackend {
         mg_ring_read(ring, waker.fd, wakeBuffer, 8, Token(kind: .wake, slot: 0, generation: 0).raw)
     }
 
-    public func startAccept(listener: Int32, token: Token) {
-        mg_ring_accept_multishot(ring, listener, token.raw)
+    public func startAccept(listener: Int32, token: Token, multishot: Bool) {
+        if multishot {
+            mg_ring_accept_multishot(ring, listener, token.raw)
+        } else {
+            mg_ring_accept(ring, listener, token.raw)
+        }
     }
 
     public func stopAccept(listener: Int32, token: Token) {

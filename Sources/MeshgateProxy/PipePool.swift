@@ -62,6 +62,18 @@ final class PipePool {
         }
     }
 
+    /// Closes every idle pooled pipe (descriptor pressure); returns how many were closed.
+    @discardableResult
+    func shed() -> Int {
+        let n = free.count
+        for p in free {
+            close(p.read)
+            close(p.write)
+        }
+        free.removeAll()
+        return n
+    }
+
     /// Closes a pipe that still holds bytes (its data is discarded).
     func discard(_ p: Pipe) {
         inUse -= 1

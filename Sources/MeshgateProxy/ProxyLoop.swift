@@ -30,6 +30,7 @@ final class ProxyLoop<Backend: EventBackend> {
     private let connectTimeout: Int64
 
     private var accepting = false
+    private var acceptMultishot = true
     private var acceptPaused = false
     private var draining = false
     private var stopping = false
@@ -115,12 +116,18 @@ final class ProxyLoop<Backend: EventBackend> {
         guard !accepting, !draining, listener >= 0 else { return }
         accepting = true
         acceptPaused = false
-        backend.startAccept(listener: listener, token: K.acceptToken)
+        // Near the limit accept one at a time, so a multishot burst cannot overshoot it.
+        acceptMultishot = shared.maxConnections - shared.active.load(ordering: .relaxed) > K.multishotHeadroom
+        backend.startAccept(listener: listener, token: acceptToken, multishot: acceptMultishot)
     }
+
+    /// The accept token: distinct for multishot and single accepts, so cancelling one never
+    /// cancels the other.
+    private var acceptToken: Token { acceptMultishot ? K.acceptToken : K.singleAcceptToken }
 
     private func pauseAccepting(resumeAfter nanoseconds: Int64) {
         if accepting {
-            backend.stopAccept(listener: listener, token: K.acceptToken)
+            backend.stopAccept(listener: listener, token: acceptToken)
             accepting = false
         }
         if !acceptPaused {
@@ -134,16 +141,17 @@ final class ProxyLoop<Backend: EventBackend> {
             admit(fd: c.result)
         } else {
             let e = Errno(rawValue: -c.result)
-            if e.rawValue == ECANCELED {
-                return
+            if e.rawValue == ECANCELED || c.token != acceptToken || !accepting {
+                return  // a cancelled or superseded accept
             }
             if c.more {
                 // The kernel keeps the multishot accept armed after this error: stop it, or
                 // it would report the same failure in a tight loop.
-                backend.stopAccept(listener: listener, token: K.acceptToken)
+                backend.stopAccept(listener: listener, token: acceptToken)
             }
             accepting = false
             if e.isDescriptorExhaustion {
+                pipes.shed()
                 counters.add(.acceptPausesDescriptors)
                 limits.warning("accept-emfile", "loop \(index): accept failed: \(e); pausing accepts until descriptors free up")
                 pauseAccepting(resumeAfter: 100_000_000)
@@ -153,8 +161,8 @@ final class ProxyLoop<Backend: EventBackend> {
             }
             return
         }
-        if !c.more && accepting {
-            // Multishot accept ended without an error (e.g. the kernel ran out of resources): re-arm.
+        if !c.more && accepting && c.token == acceptToken {
+            // A single accept is done, or the kernel ended a multishot one: re-arm.
             accepting = false
             if !acceptPaused { startAccepting() }
         }
@@ -168,6 +176,14 @@ final class ProxyLoop<Backend: EventBackend> {
             Socket.armReset(fd)
             Socket.close(fd)
             return
+        }
+        defer {
+            if accepting && acceptMultishot
+                && shared.maxConnections - shared.active.load(ordering: .relaxed) <= K.multishotHeadroom {
+                backend.stopAccept(listener: listener, token: acceptToken)
+                accepting = false
+                startAccepting()
+            }
         }
         if !waitingClients.isEmpty || !start(fd: fd) {
             // Over the limit: a multishot accept can take a burst before it is stopped. Hold
@@ -237,6 +253,11 @@ final class ProxyLoop<Backend: EventBackend> {
                             token: Token(kind: .connect, slot: slot, generation: conn.pointee.generation))
             return true
         case .failure(let e) where e.isDescriptorExhaustion:
+            if pipes.shed() > 0, case .success(let fd) = Socket.makeStream(family: balancer.families[i]) {
+                // Idle pooled pipes were holding the descriptors: carry on.
+                Socket.close(fd)
+                return connect(conn, slot: slot, upstream: i)
+            }
             // Keep the client; retry when a connection closes (or shortly), and stop taking
             // new clients meanwhile.
             if conn.pointee.state != .waitingForDescriptor {
@@ -666,7 +687,7 @@ final class ProxyLoop<Backend: EventBackend> {
                 guard !draining else { continue }
                 draining = true
                 resetWaitingClients()
-                if accepting { backend.stopAccept(listener: listener, token: K.acceptToken) }
+                if accepting { backend.stopAccept(listener: listener, token: acceptToken) }
                 accepting = false
                 // Closing the listener makes new connects fail at once instead of queueing.
                 if listener >= 0 {
@@ -684,6 +705,9 @@ final class ProxyLoop<Backend: EventBackend> {
 /// Constants of `ProxyLoop` (generic types cannot hold static stored properties).
 enum ProxyLoopConstants {
     static let acceptToken = Token(kind: .accept, slot: 0, generation: 0)
+    static let singleAcceptToken = Token(kind: .accept, slot: 0, generation: 1)
+    /// Below this many free connection slots, accept one connection at a time.
+    static let multishotHeadroom = 64
     static let sweepTimer = Token(kind: .timer, slot: 1, generation: 0)
     static let resumeTimer = Token(kind: .timer, slot: 2, generation: 0)
     static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK

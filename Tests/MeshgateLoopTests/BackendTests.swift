@@ -41,7 +41,7 @@ import Glibc
         let (lfd, port) = try listener()
         defer { close(lfd) }
         let acceptToken = Token(kind: .accept, slot: 0, generation: 0)
-        b.startAccept(listener: lfd, token: acceptToken)
+        b.startAccept(listener: lfd, token: acceptToken, multishot: true)
         let client = try blockingConnect(port)
         defer { close(client) }
         let accepted = try collect(b) { $0.contains { $0.token == acceptToken } }
@@ -154,12 +154,33 @@ import Glibc
     }
 
     @Test(arguments: IOBackendKind.allCases)
+    func singleAcceptTakesOneConnection(kind: IOBackendKind) throws {
+        let b = try kind.makeBackend()
+        let (lfd, port) = try listener()
+        defer { close(lfd) }
+        let token = Token(kind: .accept, slot: 0, generation: 1)
+        let c1 = try blockingConnect(port)
+        let c2 = try blockingConnect(port)
+        defer { close(c1); close(c2) }
+        b.startAccept(listener: lfd, token: token, multishot: false)
+        let got = try collect(b, seconds: 0.5) { _ in false }.filter { $0.token == token }
+        #expect(got.count == 1, "exactly one accepted")
+        #expect(got.first.map { $0.result >= 0 && !$0.more } == true)
+        got.forEach { if $0.result >= 0 { close($0.result) } }
+        // Re-arming takes the next one.
+        b.startAccept(listener: lfd, token: token, multishot: false)
+        let next = try collect(b, seconds: 0.5) { _ in false }.filter { $0.token == token }
+        #expect(next.count == 1)
+        next.forEach { if $0.result >= 0 { close($0.result) } }
+    }
+
+    @Test(arguments: IOBackendKind.allCases)
     func stopAcceptEndsAccepting(kind: IOBackendKind) throws {
         let b = try kind.makeBackend()
         let (lfd, port) = try listener()
         defer { close(lfd) }
         let token = Token(kind: .accept, slot: 0, generation: 0)
-        b.startAccept(listener: lfd, token: token)
+        b.startAccept(listener: lfd, token: token, multishot: true)
         try b.wait(timeoutNanoseconds: 0) { _ in }
         b.stopAccept(listener: lfd, token: token)
         _ = try collect(b, seconds: 0.3) { _ in false }

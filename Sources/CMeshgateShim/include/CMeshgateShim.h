@@ -92,6 +92,8 @@ mg_ring *mg_ring_create(unsigned entries, unsigned *setup_flags, int *error);
 void mg_ring_destroy(mg_ring *ring);
 /// Multishot accept (non-blocking, close-on-exec descriptors).
 void mg_ring_accept_multishot(mg_ring *ring, int fd, uint64_t user_data);
+/// One accept (non-blocking, close-on-exec descriptor).
+void mg_ring_accept(mg_ring *ring, int fd, uint64_t user_data);
 /// Cancels every request carrying `target` as user_data.
 void mg_ring_cancel(mg_ring *ring, uint64_t target);
 /// connect(2) linked to a timeout of `timeout_ns` (the connect then fails with -ECANCELED).

@@ -1,0 +1,1 @@
+// The TLS engine is being written; see docs/architecture.md.
