@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMeshgateShim
 
 /// One engine thread of a `BackendServer`: accepts from the shared listener (EPOLLEXCLUSIVE)
 /// and serves its own connections.
@@ -62,7 +63,7 @@ final class BackendWorker: @unchecked Sendable {
 
     private func acceptReady() {
         for _ in 0..<64 {
-            let fd = accept(listenFD, nil, nil)
+            let fd = mg_accept_nonblock(listenFD)  // accept4: nonblocking, close-on-exec
             if fd < 0 {
                 let e = errno
                 if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
@@ -73,8 +74,6 @@ final class BackendWorker: @unchecked Sendable {
                 }
                 return
             }
-            Socket.setBlocking(fd, false)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             Socket.setNoDelay(fd)
             let conn = BackendConnection(fd: fd)
             counters.withLock { $0.accepted += 1; $0.active += 1 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMeshgateShim  // SHUT_WR: in whole-module (release) builds glibc's macro resolves only with the shim imported
 
 /// An end-to-end byte integrity check through a target (a proxy in front of an `echo` backend, or the
 /// backend itself): each connection sends `size` pattern bytes, shuts down its write side, reads the

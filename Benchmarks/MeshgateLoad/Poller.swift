@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMeshgateShim
 
 /// One readiness event from `Poller.wait`.
 struct PollEvent {
@@ -16,56 +17,51 @@ struct PollEvent {
 
 /// A level-triggered epoll instance owned by one engine thread.
 final class Poller {
-    static let input = Epoll.input | Epoll.readHangUp
-    static let output = Epoll.output
+    static var input: UInt32 { Epoll.input | Epoll.readHangUp }
+    static var output: UInt32 { Epoll.output }
 
     private let epfd: Int32
     private let capacity: Int
-    private let buffer: UnsafeMutableRawPointer
+    private let tokens: UnsafeMutablePointer<UInt64>
+    private let eventBits: UnsafeMutablePointer<UInt32>
 
-    /// A new epoll instance returning at most `capacity` events per wait.
-    init(capacity: Int = 1024) throws {
-        epfd = Epoll.create1(Epoll.closeOnExec)
+    /// A new epoll instance (close-on-exec) returning at most `capacity` events per wait
+    /// (and never more than `Epoll.maxEventsPerWait`, the shim's limit).
+    init(capacity: Int = Epoll.maxEventsPerWait) throws {
+        epfd = mg_epoll_create()
         if epfd < 0 { throw LoadError.lastErrno("epoll_create1") }
-        self.capacity = capacity
-        buffer = .allocate(byteCount: capacity * Epoll.eventSize, alignment: 8)
+        self.capacity = max(1, min(capacity, Epoll.maxEventsPerWait))
+        tokens = .allocate(capacity: self.capacity)
+        eventBits = .allocate(capacity: self.capacity)
     }
 
     deinit {
         close(epfd)
-        buffer.deallocate()
-    }
-
-    private func control(_ op: Int32, _ fd: Int32, _ events: UInt32, _ token: UInt64) -> Int32 {
-        var raw = (UInt64(0), UInt64(0))
-        return withUnsafeMutableBytes(of: &raw) { p in
-            Epoll.store(events: events, data: token, at: p.baseAddress!)
-            return Epoll.ctl(epfd, op, fd, p.baseAddress)
-        }
+        tokens.deallocate()
+        eventBits.deallocate()
     }
 
     /// Watches `fd` for `events`, reporting `token`.
     func add(_ fd: Int32, events: UInt32, token: UInt64) throws {
-        if control(Epoll.ctlAdd, fd, events, token) != 0 { throw LoadError.lastErrno("epoll_ctl(ADD)") }
+        if mg_epoll_ctl(epfd, Epoll.ctlAdd, fd, events, token) != 0 { throw LoadError.lastErrno("epoll_ctl(ADD)") }
     }
 
     /// Changes the events watched on `fd`.
     func modify(_ fd: Int32, events: UInt32, token: UInt64) {
-        _ = control(Epoll.ctlModify, fd, events, token)
+        _ = mg_epoll_ctl(epfd, Epoll.ctlModify, fd, events, token)
     }
 
     /// Stops watching `fd` (closing it does so too).
     func remove(_ fd: Int32) {
-        _ = control(Epoll.ctlDelete, fd, 0, 0)
+        _ = mg_epoll_ctl(epfd, Epoll.ctlDelete, fd, 0, 0)
     }
 
     /// Waits up to `timeoutMillis` and calls `handle` for each ready descriptor.
     func wait(timeoutMillis: Int32, _ handle: (PollEvent) -> Void) {
-        let count = Epoll.wait(epfd, buffer, Int32(capacity), timeoutMillis)
+        let count = mg_epoll_wait(epfd, tokens, eventBits, Int32(capacity), timeoutMillis)
         guard count > 0 else { return }
         for i in 0..<Int(count) {
-            let (events, data) = Epoll.load(at: buffer + i * Epoll.eventSize)
-            handle(PollEvent(token: data, events: events))
+            handle(PollEvent(token: tokens[i], events: eventBits[i]))
         }
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMeshgateShim  // SHUT_WR: in whole-module (release) builds glibc's macro resolves only with the shim imported
 
 /// Simple blocking-style socket helpers for tests. Every call is bounded by a timeout.
 public enum TestClient {
