@@ -24,6 +24,10 @@ public final class EpollBackend: EventBackend {
     private var timers: [(deadline: Int64, token: Token)] = []
     /// Completions produced synchronously (immediate connects, accepts), reported at the next wait.
     private var ready: [Completion] = []
+    /// The batch being reported (swapped with `ready`, so no array is allocated per turn).
+    private var reporting: [Completion] = []
+    /// Earliest timer or connect deadline; nothing is scanned before it.
+    private var nextDeadline: Int64 = .max
     private let datas = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
     private let events = UnsafeMutablePointer<UInt32>.allocate(capacity: 256)
 
@@ -83,7 +87,9 @@ public final class EpollBackend: EventBackend {
             ready.append(Completion(token: token, result: -e))
             return
         }
-        connecting[token.raw] = (fd, MonotonicClock.nanoseconds() &+ timeoutNanoseconds)
+        let deadline = MonotonicClock.nanoseconds() &+ timeoutNanoseconds
+        connecting[token.raw] = (fd, deadline)
+        nextDeadline = min(nextDeadline, deadline)
         let mask = mg_EPOLLIN | mg_EPOLLOUT | mg_EPOLLRDHUP | mg_EPOLLET
         _ = mg_epoll_ctl(epfd, mg_EPOLL_CTL_ADD, fd, mask, token.raw)
         setRegistered(fd, true)
@@ -108,7 +114,9 @@ public final class EpollBackend: EventBackend {
     }
 
     public func schedule(afterNanoseconds nanoseconds: Int64, token: Token) {
-        timers.append((MonotonicClock.nanoseconds() &+ nanoseconds, token))
+        let deadline = MonotonicClock.nanoseconds() &+ nanoseconds
+        timers.append((deadline, token))
+        nextDeadline = min(nextDeadline, deadline)
     }
 
     public func wait(timeoutNanoseconds: Int64?, _ body: (Completion) -> Void) throws {
@@ -117,9 +125,7 @@ public final class EpollBackend: EventBackend {
             timeoutMs = 0
         } else {
             var limit = timeoutNanoseconds ?? Int64.max
-            let now = MonotonicClock.nanoseconds()
-            for t in timers { limit = min(limit, max(0, t.deadline - now)) }
-            for (_, c) in connecting { limit = min(limit, max(0, c.deadline - now)) }
+            if nextDeadline != .max { limit = min(limit, max(0, nextDeadline - MonotonicClock.nanoseconds())) }
             timeoutMs = limit == .max ? -1 : Int32(clamping: (limit + 999_999) / 1_000_000)
         }
         let n = mg_epoll_wait(epfd, datas, events, 256, timeoutMs)
@@ -127,9 +133,9 @@ public final class EpollBackend: EventBackend {
 
         // Synchronous completions first, in order.
         if !ready.isEmpty {
-            let batch = ready
-            ready.removeAll(keepingCapacity: true)
-            for c in batch { body(c) }
+            swap(&ready, &reporting)
+            for c in reporting { body(c) }
+            reporting.removeAll(keepingCapacity: true)
         }
         for i in 0..<Int(max(n, 0)) {
             let data = datas[i]
@@ -186,23 +192,33 @@ public final class EpollBackend: EventBackend {
     }
 
     private func fireExpired(_ body: (Completion) -> Void) {
-        guard !timers.isEmpty || !connecting.isEmpty else { return }
+        guard nextDeadline != .max else { return }
         let now = MonotonicClock.nanoseconds()
-        if !timers.isEmpty {
-            var due: [Token] = []
-            timers.removeAll { t in
-                if t.deadline <= now { due.append(t.token); return true }
-                return false
+        guard now >= nextDeadline else { return }
+        var earliest = Int64.max
+        var i = 0
+        while i < timers.count {
+            let t = timers[i]
+            if t.deadline <= now {
+                timers.swapAt(i, timers.count - 1)
+                timers.removeLast()
+                body(Completion(token: t.token, result: -ETIME))
+            } else {
+                earliest = min(earliest, t.deadline)
+                i += 1
             }
-            for t in due { body(Completion(token: t, result: -ETIME)) }
         }
         if !connecting.isEmpty {
-            let expired = connecting.filter { $0.value.deadline <= now }
-            for (key, _) in expired {
+            var expired: [UInt64] = []
+            for (key, c) in connecting {
+                if c.deadline <= now { expired.append(key) } else { earliest = min(earliest, c.deadline) }
+            }
+            for key in expired {
                 connecting.removeValue(forKey: key)
                 body(Completion(token: Token(raw: key), result: -ETIMEDOUT))
             }
         }
+        nextDeadline = earliest
     }
 }
 
