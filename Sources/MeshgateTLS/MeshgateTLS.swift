@@ -1,1 +1,0 @@
-// The TLS engine is being written; see docs/architecture.md.

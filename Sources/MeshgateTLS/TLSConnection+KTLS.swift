@@ -1,0 +1,58 @@
+import COpenSSL
+
+/// Handing a connection over to kernel TLS: what is still buffered in user space, and the keys.
+extension TLSConnection {
+    /// Decrypted bytes OpenSSL holds that ``readPlaintext(into:)`` has not returned yet.
+    public var bufferedPlaintextCount: Int { Int(SSL_pending(ssl)) }
+
+    /// Received ciphertext bytes OpenSSL has not consumed yet.
+    public var unreadCiphertextCount: Int { Int(mg_BIO_pending(readBIO)) }
+
+    /// Bytes missing from the last received record (only tracked for `forKTLS` connections):
+    /// read exactly this many from the socket and ``receive(_:)`` them, and repeat
+    /// until 0, before switching, so the kernel starts at a record boundary.
+    public var incompleteRecordShortfall: Int { inboundRecords?.shortfall ?? 0 }
+
+    /// True when nothing is left in user space: the handshake is complete, the last record is
+    /// whole, and every received record has been read and returned. Then ``ktlsKeys()`` is exact.
+    public var isDrainedForKTLS: Bool {
+        isHandshakeComplete && incompleteRecordShortfall == 0 && unreadCiphertextCount == 0 && bufferedPlaintextCount == 0
+    }
+
+    /// The TX and RX keys and record sequence numbers for the kernel, as of now. Requires a
+    /// connection made with `forKTLS: true`, a complete handshake, and no KeyUpdate since.
+    /// Take them after draining (``isDrainedForKTLS``) and flushing ``takeOutbound()``.
+    public func ktlsKeys() throws(TLSError) -> KTLSKeys {
+        guard observer.capturesKeyMaterial else {
+            throw TLSError(.keyMaterialUnavailable, "connection was not made for kTLS")
+        }
+        guard isHandshakeComplete else { throw TLSError(.keyMaterialUnavailable, "handshake not complete") }
+        guard !observer.keyUpdated else { throw TLSError(.keyMaterialUnavailable, "a KeyUpdate replaced the traffic keys") }
+        guard let clientSecret = observer.clientTrafficSecret, let serverSecret = observer.serverTrafficSecret else {
+            throw TLSError(.keyMaterialUnavailable, "traffic secrets were not captured")
+        }
+        guard let suite = SSL_get_current_cipher(ssl), let md = SSL_CIPHER_get_handshake_digest(suite),
+            let digestName = EVP_MD_get0_name(md)
+        else { throw TLSError(.keyMaterialUnavailable, "no negotiated cipher") }
+        let cipher: KTLSKeys.Cipher
+        switch SSL_CIPHER_get_protocol_id(suite) {
+        case 0x1301: cipher = .aes128GCM
+        case 0x1302: cipher = .aes256GCM
+        default: throw TLSError(.keyMaterialUnavailable, "cipher suite \(cipherSuite ?? "?") has no kTLS mapping")
+        }
+        let digest = String(cString: digestName)
+        let (txSecret, rxSecret) = role == .client ? (clientSecret, serverSecret) : (serverSecret, clientSecret)
+        return KTLSKeys(
+            cipher: cipher,
+            tx: try Self.trafficKeys(secret: txSecret, cipher: cipher, digest: digest, sequence: observer.recordsSent),
+            rx: try Self.trafficKeys(secret: rxSecret, cipher: cipher, digest: digest, sequence: observer.recordsReceived))
+    }
+
+    private static func trafficKeys(
+        secret: [UInt8], cipher: KTLSKeys.Cipher, digest: String, sequence: UInt64
+    ) throws(TLSError) -> KTLSKeys.TrafficKeys {
+        let key = try HKDFExpandLabel.derive(secret: secret, label: "key", length: cipher.keyLength, digest: digest)
+        let iv = try HKDFExpandLabel.derive(secret: secret, label: "iv", length: 12, digest: digest)
+        return KTLSKeys.TrafficKeys(key: key, fullIV: iv, recordSequence: sequence)
+    }
+}

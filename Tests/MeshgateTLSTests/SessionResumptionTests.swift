@@ -1,0 +1,93 @@
+import Testing
+
+@testable import MeshgateTLS
+
+@Suite("Session resumption with tickets")
+struct SessionResumptionTests {
+    let pki = TestPKI.shared
+
+    /// A full handshake whose tickets the client has read (they arrive after its Finished),
+    /// closed with close_notify both ways.
+    private func primeCache(client: TLSContext, server: TLSContext, key: String? = nil) throws {
+        let (c, s) = try BackToBack.connect(client: client, server: server, sessionCacheKey: key)
+        #expect(s.handshake() == .complete)
+        #expect(BackToBack.readAll(c).end == .needMoreInput)
+        #expect(c.shutdown() == .closeNotifySent)
+        BackToBack.transfer(c, to: s)
+        #expect(BackToBack.readAll(s).end == .closeNotify)
+        #expect(s.shutdown() == .complete)
+    }
+
+    @Test("the second connection resumes from a cached ticket and keeps the peer identity")
+    func resumes() throws {
+        let cache = TLSSessionCache()
+        let client = try pki.clientContext { $0.sessionCache = cache }
+        let server = try pki.serverContext()
+        try primeCache(client: client, server: server)
+        #expect(cache.count(for: TestPKI.serverIdentity.spiffeURI) == 2)
+
+        let (c, s) = try BackToBack.connect(client: client, server: server)
+        #expect(c.handshake() == .complete && s.handshake() == .complete)
+        #expect(c.isSessionReused && s.isSessionReused)
+        #expect(c.peerIdentity == TestPKI.serverIdentity)
+        #expect(s.peerIdentity == TestPKI.clientIdentity)
+        #expect(c.writePlaintext(Array("resumed".utf8)) == .written(7))
+        BackToBack.transfer(c, to: s)
+        #expect(BackToBack.readAll(s).bytes == Array("resumed".utf8))
+    }
+
+    @Test("tickets are used once and the server's ticket count is configurable")
+    func ticketAccounting() throws {
+        let cache = TLSSessionCache()
+        let client = try pki.clientContext { $0.sessionCache = cache }
+        let server = try pki.serverContext { $0.ticketCount = 1 }
+        try primeCache(client: client, server: server)
+        let key = TestPKI.serverIdentity.spiffeURI
+        #expect(cache.count(for: key) == 1)
+        let (c, _) = try BackToBack.connect(client: client, server: server)
+        #expect(c.isSessionReused)
+        #expect(cache.count(for: key) == 0)
+        cache.removeAll()
+    }
+
+    @Test("the last ticket of a connection dropped without close_notify is not used")
+    func abandonedConnection() throws {
+        let cache = TLSSessionCache()
+        let client = try pki.clientContext { $0.sessionCache = cache }
+        let server = try pki.serverContext { $0.ticketCount = 1 }
+        do {
+            let (c, _) = try BackToBack.connect(client: client, server: server)
+            _ = BackToBack.readAll(c)
+        }
+        #expect(cache.count(for: TestPKI.serverIdentity.spiffeURI) == 1)
+        let (c, _) = try BackToBack.connect(client: client, server: server)
+        #expect(c.handshake() == .complete)
+        #expect(!c.isSessionReused)
+    }
+
+    @Test("without a cache nothing is resumed")
+    func noCache() throws {
+        let client = try pki.clientContext()
+        let server = try pki.serverContext()
+        try primeCache(client: client, server: server)
+        let (c, _) = try BackToBack.connect(client: client, server: server)
+        #expect(c.handshake() == .complete)
+        #expect(!c.isSessionReused)
+    }
+
+    @Test("a resumed session is still held to the expected identity")
+    func resumedSessionIdentityChecked() throws {
+        let cache = TLSSessionCache()
+        let client = try pki.clientContext { $0.sessionCache = cache }
+        let server = try pki.serverContext()
+        try primeCache(client: client, server: server, key: "link-east")
+        let other = TLSIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "impostor")!
+        let (c, _) = try BackToBack.connect(client: client, server: server, expecting: other, sessionCacheKey: "link-east")
+        guard case .failed(let error) = c.handshake() else {
+            Issue.record("resumption must not bypass the identity check")
+            return
+        }
+        #expect(c.isSessionReused)
+        #expect(error.code == .peerIdentityMismatch)
+    }
+}
