@@ -143,6 +143,81 @@ import Glibc
         #expect(try proxy.counter("upstreams_exhausted") == 5)
     }
 
+    @Test("an idle connection is closed after --idle-timeout; a busy one is not", arguments: backends)
+    func idleTimeout(backend: String) throws {
+        let echo = try BackendServer(behavior: .echo)
+        defer { echo.stop() }
+        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--idle-timeout", "1s"])
+        let idle = try TestClient.connect(endpoint)
+        defer { close(idle) }
+        let busy = try TestClient.connect(endpoint)
+        defer { close(busy) }
+        // Keep one connection busy for 3 s while the other stays silent.
+        var buf = [UInt8](repeating: 0, count: 16)
+        for _ in 0..<12 {
+            #expect(write(busy, "ping", 4) == 4)
+            #expect(read(busy, &buf, 16) == 4)
+            usleep(250_000)
+        }
+        let (outcome, _) = TestClient.readAll(fd: idle, timeout: .seconds(5))
+        #expect(outcome == .eof(bytes: 0), "the idle connection was closed")
+        #expect(write(busy, "ping", 4) == 4)
+        #expect(read(busy, &buf, 16) == 4, "the busy connection still works")
+        #expect(try proxy.counter("idle_timeouts") == 1)
+    }
+
+    @Test("a connect that hangs times out after --connect-timeout and fails over", arguments: backends)
+    func connectTimeoutFailsOver(backend: String) throws {
+        let echo = try BackendServer(behavior: .echo)
+        defer { echo.stop() }
+        // A listener whose accept queue is full drops SYNs: connects to it hang.
+        let blackHole = try RawListener(backlog: 0)
+        var fillers: [Int32] = []
+        defer { fillers.forEach { close($0) } }
+        for _ in 0..<4 {
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = blackHole.port.bigEndian
+            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            fillers.append(s)
+        }
+        usleep(100_000)
+        let (proxy, endpoint) = try MeshgateProcess.proxy(
+            upstreams: [Endpoint(host: "127.0.0.1", port: blackHole.port), echo.endpoint], backend: backend,
+            extra: ["--connect-timeout", "500ms", "--threads", "1"])
+        let start = Date()
+        let report = IntegrityRun.run(target: endpoint, sizes: [1000], concurrency: 1, deadline: .seconds(10))
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(report.ok == 1, "\(report.failureSamples)")
+        #expect(elapsed >= 0.4 && elapsed < 3, "took \(elapsed) s")
+        #expect(try proxy.counter("connect_timeouts") == 1)
+        #expect(try proxy.counter("upstream_failovers") == 1)
+    }
+
+    @Test("--max-connections 5 with 40 clients: at most 5 at once, everyone served", arguments: backends)
+    func maxConnections(backend: String) throws {
+        let echo = try BackendServer(behavior: .echo)
+        defer { echo.stop() }
+        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--max-connections", "5"])
+        let box = ReportBox()
+        let runner = Thread {
+            box.set(IntegrityRun.run(target: endpoint, sizes: Array(repeating: 4 << 20, count: 40), concurrency: 40, deadline: .seconds(60)))
+        }
+        runner.start()
+        var peak = 0
+        let until = Date().addingTimeInterval(60)
+        var report: IntegrityReport?
+        while Date() < until {
+            peak = max(peak, (try? proxy.counter("active")) ?? 0)
+            if let r = box.wait(timeout: 0.05) { report = r; break }
+        }
+        #expect(report?.ok == 40, "\(report?.failureSamples ?? [])")
+        #expect(peak <= 5, "peak \(peak) open connections")
+        #expect(peak >= 1)
+    }
+
     @Test("RLIMIT_NOFILE 64 and 200 clients: the proxy stays up, does not spin, serves everyone", arguments: backends)
     func descriptorPressure(backend: String) throws {
         let echo = try BackendServer(behavior: .echo, threads: 2)
@@ -231,7 +306,7 @@ final class RawListener {
     let fd: Int32
     let port: UInt16
 
-    init() throws {
+    init(backlog: Int32 = 64) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
@@ -239,7 +314,7 @@ final class RawListener {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &sin) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, 64) == 0 && getsockname(fd, sa, &len) == 0
+                bind(fd, sa, len) == 0 && listen(fd, backlog) == 0 && getsockname(fd, sa, &len) == 0
             }
         }
         guard ok else {
