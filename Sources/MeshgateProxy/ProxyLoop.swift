@@ -24,8 +24,9 @@ final class ProxyLoop<Backend: EventBackend> {
     private let balancer: UpstreamBalancer
     private let limits: RateLimitedLog
 
-    /// Loop clock, read once per turn.
+    /// Loop clock, read once per batch of completions.
     private var now: Int64 = 0
+    private var clockStale = true
     private let idleTimeout: Int64
     private let connectTimeout: Int64
 
@@ -74,6 +75,7 @@ final class ProxyLoop<Backend: EventBackend> {
         backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
         while !stopping {
             let timeout: Int64? = runList.isEmpty ? nil : 0
+            clockStale = true
             do {
                 try backend.wait(timeoutNanoseconds: timeout) { completion in
                     self.handle(completion)
@@ -91,6 +93,11 @@ final class ProxyLoop<Backend: EventBackend> {
 
     @inline(__always)
     private func handle(_ c: Completion) {
+        if clockStale {
+            // The wait may have blocked for a while: read the clock once per batch.
+            now = MonotonicClock.nanoseconds()
+            clockStale = false
+        }
         let t = c.token
         switch t.kind {
         case .downstreamReady, .upstreamReady:

@@ -57,3 +57,22 @@ import Testing
         #expect(throws: SystemCallError.self) { _ = try ProxyServer(configuration: config, logger: Logger(label: "t")) }
     }
 }
+
+/// IPv6 end to end: client → [::1] proxy → [::1] backend.
+@Suite(.serialized) struct ProxyIPv6Tests {
+    @Test(arguments: IOBackendKind.allCases)
+    func proxiesOverIPv6(kind: IOBackendKind) throws {
+        let echo = try BackendServer(host: "::1", behavior: .echo)
+        defer { echo.stop() }
+        let config = ProxyConfiguration(
+            listen: try SocketAddress.resolve("[::1]:0"),
+            upstreams: [try SocketAddress.resolve("[::1]:\(echo.port)")],
+            threads: 1, backend: kind == .uring ? .uring : .epoll)
+        let s = try ProxyServer(configuration: config, logger: Logger(label: "test"))
+        try s.start()
+        defer { s.stop(); _ = s.wait(timeout: .seconds(5)) }
+        #expect(s.boundAddress.family == AF_INET6)
+        let report = IntegrityRun.run(target: Endpoint(host: "::1", port: s.boundAddress.port), sizes: [0, 100, 1 << 20], concurrency: 3, deadline: .seconds(30))
+        #expect(report.ok == 3, "\(report.failureSamples)")
+    }
+}
