@@ -13,7 +13,9 @@ public enum MeshgateMain {
         } catch {
             let code = MeshgateCommand.exitCode(for: error)
             if code == .success {
-                print(MeshgateCommand.fullMessage(for: error))
+                // --version (and help requests that fail parsing early).
+                let message = MeshgateCommand.fullMessage(for: error)
+                print(message.isEmpty ? helpText(for: arguments) : message)
                 exit(0)
             }
             let message = MeshgateCommand.message(for: error)
@@ -32,7 +34,13 @@ public enum MeshgateMain {
             Glibc.exit(exit.rawValue)
         } catch {
             let code = MeshgateCommand.exitCode(for: error)
-            if code == .success { exit(0) }
+            if code == .success {
+                // `--help` and `help SUBCOMMAND` come back as the built-in help command, whose
+                // run() throws a clean exit carrying the help request.
+                let message = MeshgateCommand.fullMessage(for: error)
+                print(message.isEmpty ? helpText(for: arguments) : message)
+                exit(0)
+            }
             FileHandleStandardError.write("meshgate: error: \(MeshgateCommand.message(for: error))\n")
             exit(code == .validationFailure ? 2 : 1)
         }
@@ -44,5 +52,17 @@ enum FileHandleStandardError {
     static func write(_ s: String) {
         var s = s
         s.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
+    }
+}
+
+extension MeshgateMain {
+    /// Help for the subcommand named in `arguments` (`proxy --help`, `help proxy`), else the root's.
+    static func helpText(for arguments: [String]) -> String {
+        for word in arguments where !word.hasPrefix("-") && word != "help" {
+            for sub in MeshgateCommand.configuration.subcommands where sub.configuration.commandName == word {
+                return MeshgateCommand.helpMessage(for: sub)
+            }
+        }
+        return MeshgateCommand.helpMessage()
     }
 }

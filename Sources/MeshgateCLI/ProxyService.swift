@@ -15,14 +15,15 @@ struct ProxyService: Service {
     let settings: ProxySettings
     let logger: Logger
 
-    /// Runs the service in a group that turns SIGTERM/SIGINT into a graceful shutdown.
+    /// Runs the service in a service group. SIGTERM/SIGINT are handled by the service itself
+    /// with one signal sequence for the whole run, so that the second signal is seen reliably
+    /// (a second sequence created after the first signal missed it).
     func runUntilDone() async throws {
         // splice(2) cannot take MSG_NOSIGNAL: a write to a closed peer must give EPIPE, not kill us.
         signal(SIGPIPE, SIG_IGN)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: self, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
     }
@@ -38,12 +39,31 @@ struct ProxyService: Service {
         let server = self.server
         let settings = self.settings
         let logger = self.logger
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
-                    let json = Self.statsJSON(server)
-                    FileHandleStandardError.write(json + "\n")
-                    Self.writeStatsFile(settings.statsFile, json)
+                var stopSignals = 0
+                for await signal in signals {
+                    if signal == .sigusr1 {
+                        let json = Self.statsJSON(server)
+                        FileHandleStandardError.write(json + "\n")
+                        Self.writeStatsFile(settings.statsFile, json)
+                        continue
+                    }
+                    stopSignals += 1
+                    if stopSignals == 1 {
+                        logger.info("\(signal): draining: no new connections; \(server.stats[.active]) open, up to \(settings.drainTimeout)")
+                        server.drain()
+                        Task {
+                            if await !server.waitAsync(timeout: settings.drainTimeout) {
+                                logger.warning("drain deadline passed; closing \(server.stats[.active]) connection(s)")
+                                server.stop()
+                            }
+                        }
+                    } else {
+                        logger.warning("second \(signal); closing \(server.stats[.active]) connection(s) now")
+                        server.stop()
+                    }
                 }
             }
             if settings.statsInterval > .zero || settings.statsFile != nil {
@@ -57,24 +77,11 @@ struct ProxyService: Service {
                     }
                 }
             }
+            // Also stop when the group shuts down for another reason (e.g. a sibling service ends).
             await withGracefulShutdownHandler {
                 _ = await server.waitAsync()
             } onGracefulShutdown: {
-                logger.info("draining: no new connections; \(server.stats[.active]) open, up to \(settings.drainTimeout)")
                 server.drain()
-                Task {
-                    if await !server.waitAsync(timeout: settings.drainTimeout) {
-                        logger.warning("drain deadline passed; closing \(server.stats[.active]) connection(s)")
-                        server.stop()
-                    }
-                }
-                Task {
-                    for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-                        logger.warning("second signal; closing \(server.stats[.active]) connection(s) now")
-                        server.stop()
-                        break
-                    }
-                }
             }
             group.cancelAll()
         }

@@ -23,6 +23,20 @@ import Testing
         #expect(p.stderr.contains(flag), "names \(flag): \(p.stderr)")
     }
 
+    @Test(arguments: [["proxy", "--help"], ["help", "proxy"]])
+    func helpPrintsTheFlags(arguments: [String]) throws {
+        let out = Pipe()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: MeshgateProcess.binary)
+        p.arguments = arguments
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(text.contains("--listen") && text.contains("--upstream") && text.contains("--drain-timeout"), "\(text)")
+    }
+
     @Test func environmentChoosesTheBackend() throws {
         let p = try MeshgateProcess(["proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--threads", "1"],
                                     environment: ["MESHGATE_IO_BACKEND": "epoll"])
