@@ -29,6 +29,8 @@ struct ProxyService: Service {
     }
 
     func run() async throws {
+        // Trap the signals before anything announces that the proxy is up.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
         try server.start()
         let c = server.configuration
         logger.info(
@@ -39,7 +41,6 @@ struct ProxyService: Service {
         let server = self.server
         let settings = self.settings
         let logger = self.logger
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 var stopSignals = 0
