@@ -320,7 +320,7 @@ final class ProxyLoop<Backend: EventBackend> {
         conn.pointee.attempts += 1
         if Int(conn.pointee.attempts) < balancer.count {
             counters.add(.upstreamFailovers)
-            connect(conn, slot: slot, upstream: balancer.after(i, attempt: Int(conn.pointee.attempts), now: now))
+            connect(conn, slot: slot, upstream: balancer.after(i, now: now))
         } else {
             counters.add(.upstreamsExhausted)
             limits.warning("exhausted", "loop \(index): every upstream failed; resetting the client connection")

@@ -51,8 +51,8 @@ final class UpstreamBalancer {
         return i
     }
 
-    /// The upstream to try after `current` failed, `attempt` tries in (1-based).
-    func after(_ current: Int, attempt: Int, now: Int64) -> Int {
+    /// The upstream to try after `current` failed.
+    func after(_ current: Int, now: Int64) -> Int {
         let n = count
         // Prefer healthy ones; fall back to plain order.
         for k in 1..<n {

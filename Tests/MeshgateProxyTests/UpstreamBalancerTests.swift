@@ -36,9 +36,9 @@ import MeshgateLoop
     @Test func failoverPrefersHealthy() throws {
         let b = try balancer(3)
         b.markDown(1, now: 0)
-        #expect(b.after(0, attempt: 1, now: 1) == 2)
+        #expect(b.after(0, now: 1) == 2)
         b.markUp(1)
-        #expect(b.after(0, attempt: 1, now: 1) == 1)
+        #expect(b.after(0, now: 1) == 1)
     }
 
     @Test func keepsAddressesStable() throws {
