@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateLoop",
+                "MeshgateLoop", "MeshgateTLS",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "MeshgateCLI",
             dependencies: [
-                "MeshgateProxy", "MeshgateLoop",
+                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -259,3 +259,52 @@ unsigned mg_ring_reap(mg_ring *r, mg_cqe *out, unsigned max) {
     io_uring_cq_advance(&r->ring, n);
     return n;
 }
+
+// ---- kernel TLS ------------------------------------------------------------------------------
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+enum { MG_SOL_TLS = 282, MG_TLS_TX = 1, MG_TLS_RX = 2, MG_TLS_SET_RECORD_TYPE = 1, MG_TLS_GET_RECORD_TYPE = 2 };
+#ifndef TCP_ULP
+#define TCP_ULP 31
+#endif
+
+int mg_ktls_attach(int fd) { return setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", 4); }
+
+int mg_ktls_install(int fd, int tx, const void *info, unsigned length) {
+    return setsockopt(fd, MG_SOL_TLS, tx ? MG_TLS_TX : MG_TLS_RX, info, length);
+}
+
+int mg_ktls_query(int fd, int tx, void *info, unsigned length) {
+    socklen_t len = length;
+    int rc = getsockopt(fd, MG_SOL_TLS, tx ? MG_TLS_TX : MG_TLS_RX, info, &len);
+    if (rc == 0 && len != length) { errno = EINVAL; return -1; }
+    return rc;
+}
+
+ssize_t mg_ktls_send_record(int fd, unsigned char type, const void *data, size_t length) {
+    char control[CMSG_SPACE(sizeof(unsigned char))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = { .iov_base = (void *)data, .iov_len = length };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = MG_SOL_TLS;
+    cmsg->cmsg_type = MG_TLS_SET_RECORD_TYPE;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+    *CMSG_DATA(cmsg) = type;
+    return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+ssize_t mg_ktls_recv_record(int fd, void *buffer, size_t length, unsigned char *type) {
+    char control[CMSG_SPACE(sizeof(unsigned char))];
+    struct iovec iov = { .iov_base = buffer, .iov_len = length };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    *type = 23;
+    if (n < 0) return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == MG_SOL_TLS && c->cmsg_type == MG_TLS_GET_RECORD_TYPE) *type = *CMSG_DATA(c);
+    }
+    return n;
+}

@@ -55,6 +55,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @OptionGroup(title: "Mutual TLS")
+    var tls: TLSOptions
+
     func validate() throws {
         _ = try settings()
     }
@@ -102,7 +105,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let config = ProxyConfiguration(
             listen: listenAddress, upstreams: upstreams, threads: threadCount, backend: backend,
             connectTimeout: connect, idleTimeout: idle, maxConnections: maxConnections,
-            pipeSize: pipeSize, splice: !noSplice)
+            pipeSize: pipeSize, splice: !noSplice, tls: try tls.configuration())
         return ProxySettings(proxy: config, drainTimeout: drain, statsInterval: stats, statsFile: statsFile, logLevel: level)
     }
 

@@ -35,6 +35,17 @@ struct ProxyService: Service {
         let c = server.configuration
         logger.info(
             "meshgate proxy listening on \(server.boundAddress) → \(c.upstreams.map(\.description).joined(separator: ", ")); \(c.threads) loop(s); io backend \(server.backend.kind) (\(server.backend.reason)); data path \(c.splice ? "splice" : "copy")")
+        if c.tls.downstream != nil || c.tls.upstream != nil {
+            var sides: [String] = []
+            if let d = c.tls.downstream {
+                let allowed = d.configuration.allowedPeerIdentities.map { $0.map(\.description).sorted().joined(separator: ", ") }
+                sides.append("terminating (clients allowed: \(allowed ?? "any the trust bundle vouches for"))")
+            }
+            if let u = c.tls.upstream, let expected = c.tls.expectedUpstreamIdentity {
+                sides.append("originating (upstream must be \(expected); resumption \(u.configuration.sessionCache == nil ? "off" : "on"))")
+            }
+            logger.info("mTLS \(sides.joined(separator: ", ")); handshake timeout \(c.tls.handshakeTimeout); kernel TLS \(server.kernelTLSStatus)")
+        }
         if server.effectiveMaxConnections < c.maxConnections {
             logger.notice("the descriptor limit (RLIMIT_NOFILE) holds \(server.effectiveMaxConnections) connections, fewer than --max-connections \(c.maxConnections); using \(server.effectiveMaxConnections)")
         }

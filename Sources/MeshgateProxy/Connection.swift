@@ -1,3 +1,5 @@
+import MeshgateTLS
+
 /// One direction of a proxied connection: bytes read from `source`, written to `destination`.
 /// Holds a pipe (splice path) or a buffer (copy path) only while bytes are in flight.
 struct Flow {
@@ -21,8 +23,23 @@ struct Flow {
     var finished = false
     /// Queued on the loop's run list (yielded for fairness).
     var queued = false
-    /// This direction uses the copy path (splice not possible).
+    /// This direction uses the copy path (splice not possible, or a side runs TLS in user space).
     var copyPath = false
+    /// `buffer` holds bytes that must reach the destination before splicing starts (plaintext
+    /// already decrypted in user space when a side switched to kernel TLS).
+    var drainBufferFirst = false
+    /// Kernel TLS: close_notify went out on the destination.
+    var closeNotifySent = false
+}
+
+/// How one side of a connection carries its bytes.
+enum SideMode: UInt8 {
+    /// Plain TCP.
+    case plain
+    /// TLS through OpenSSL in user space (`SSL_read`/`SSL_write` over memory BIOs).
+    case userspaceTLS
+    /// TLS in the kernel (kTLS TX and RX keys installed): bytes move like plain ones.
+    case kernelTLS
 }
 
 /// Lifecycle of a slot.
@@ -34,6 +51,10 @@ enum ConnectionState: UInt8 {
     case open
     /// Client accepted, but no descriptor was free for the upstream socket yet.
     case waitingForDescriptor
+    /// Client accepted; its TLS handshake is running (before any upstream connect).
+    case handshakingDownstream
+    /// Upstream connected; the TLS handshake with it is running.
+    case handshakingUpstream
 }
 
 /// A proxied connection in the loop's slab: client (downstream) and upstream sockets and the
@@ -55,4 +76,14 @@ struct Connection {
     var toDownstream = Flow()
     /// Next free slot (free list), -1 at the end.
     var nextFree: Int32 = -1
+    /// The client side's TLS while it runs in user space (nil when plain or in the kernel).
+    var downstreamTLS: TLSConnection? = nil
+    /// The upstream side's TLS while it runs in user space.
+    var upstreamTLS: TLSConnection? = nil
+    var downstreamMode: SideMode = .plain
+    var upstreamMode: SideMode = .plain
+    /// A handshake not complete by this time (loop clock, ns) is refused.
+    var handshakeDeadline: Int64 = 0
+    /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
+    var handshakeBytes: Int32 = 0
 }

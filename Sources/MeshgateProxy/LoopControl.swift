@@ -50,6 +50,14 @@ final class SharedProxyState: Sendable {
     let active = ManagedAtomic<Int>(0)
     /// The effective connection limit (`--max-connections`, lowered to fit RLIMIT_NOFILE).
     let maxConnections: Int
+    /// TLS sides switch to kernel TLS after the handshake (requested and the kernel has it).
+    let kernelTLS: Bool
+    /// kTLS was requested but the kernel cannot do it: each TLS side counts `ktls_unavailable`.
+    let kernelTLSMissing: Bool
 
-    init(maxConnections: Int) { self.maxConnections = maxConnections }
+    init(maxConnections: Int, kernelTLS: Bool = false, kernelTLSMissing: Bool = false) {
+        self.maxConnections = maxConnections
+        self.kernelTLS = kernelTLS
+        self.kernelTLSMissing = kernelTLSMissing
+    }
 }

@@ -22,6 +22,8 @@ public struct ProxyConfiguration: Sendable {
     public var maxPipesPerLoop: Int
     /// Move bytes with splice (true) or through user-space buffers (false).
     public var splice: Bool
+    /// TLS on either side (none by default).
+    public var tls: ProxyTLSConfiguration
 
     public init(
         listen: SocketAddress,
@@ -33,7 +35,8 @@ public struct ProxyConfiguration: Sendable {
         maxConnections: Int = 100_000,
         pipeSize: Int = 0,
         maxPipesPerLoop: Int = 4096,
-        splice: Bool = true
+        splice: Bool = true,
+        tls: ProxyTLSConfiguration = ProxyTLSConfiguration()
     ) {
         self.listen = listen
         self.upstreams = upstreams
@@ -45,5 +48,6 @@ public struct ProxyConfiguration: Sendable {
         self.pipeSize = pipeSize
         self.maxPipesPerLoop = maxPipesPerLoop
         self.splice = splice
+        self.tls = tls
     }
 }

@@ -10,6 +10,14 @@ public final class ProxyCounters: Sendable {
         case resetsFromDownstream, resetsFromUpstream, idleTimeouts, closedOk
         case acceptPausesDescriptors, acceptPausesLimit, refusedOverLimit, refusedDraining
         case socketFailures, descriptorWaits, pipesInUse, buffersInUse, copyPathTransfers, forcedCloses
+        case bytesSpliced, bytesUserspace
+        case tlsHandshakesDownstream, tlsHandshakesUpstream, tlsSessionsResumed, tlsHandshakesActive
+        case tlsRefusedDownstream, tlsRefusedUpstream
+        case tlsRefusedNotTLS, tlsRefusedProtocolVersion, tlsRefusedNoCertificate, tlsRefusedUnknownCA
+        case tlsRefusedCertificateExpired, tlsRefusedCertificateInvalid, tlsRefusedIdentity, tlsRefusedALPN
+        case tlsRefusedHandshakeTimeout, tlsRefusedPeerAlert, tlsRefusedPeerClosed, tlsRefusedOther
+        case tlsTruncated, tlsUserspaceSides, ktlsTXSides, ktlsRXSides, ktlsUnavailable, ktlsFailures
+        case ktlsControlRecords, ktlsKeyUpdateCloses
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -36,11 +44,41 @@ public final class ProxyCounters: Sendable {
             case .buffersInUse: "buffers_in_use"
             case .copyPathTransfers: "copy_path_transfers"
             case .forcedCloses: "forced_closes"
+            case .bytesSpliced: "bytes_spliced"
+            case .bytesUserspace: "bytes_userspace"
+            case .tlsHandshakesDownstream: "tls_handshakes_downstream"
+            case .tlsHandshakesUpstream: "tls_handshakes_upstream"
+            case .tlsSessionsResumed: "tls_sessions_resumed"
+            case .tlsHandshakesActive: "tls_handshakes_active"
+            case .tlsRefusedDownstream: "tls_refused_downstream"
+            case .tlsRefusedUpstream: "tls_refused_upstream"
+            case .tlsRefusedNotTLS: "tls_refused_not_tls"
+            case .tlsRefusedProtocolVersion: "tls_refused_protocol_version"
+            case .tlsRefusedNoCertificate: "tls_refused_no_certificate"
+            case .tlsRefusedUnknownCA: "tls_refused_unknown_ca"
+            case .tlsRefusedCertificateExpired: "tls_refused_certificate_expired"
+            case .tlsRefusedCertificateInvalid: "tls_refused_certificate_invalid"
+            case .tlsRefusedIdentity: "tls_refused_identity"
+            case .tlsRefusedALPN: "tls_refused_alpn"
+            case .tlsRefusedHandshakeTimeout: "tls_refused_handshake_timeout"
+            case .tlsRefusedPeerAlert: "tls_refused_peer_alert"
+            case .tlsRefusedPeerClosed: "tls_refused_peer_closed"
+            case .tlsRefusedOther: "tls_refused_other"
+            case .tlsTruncated: "tls_truncated"
+            case .tlsUserspaceSides: "tls_userspace_sides"
+            case .ktlsTXSides: "ktls_tx_sides"
+            case .ktlsRXSides: "ktls_rx_sides"
+            case .ktlsUnavailable: "ktls_unavailable"
+            case .ktlsFailures: "ktls_failures"
+            case .ktlsControlRecords: "ktls_control_records"
+            case .ktlsKeyUpdateCloses: "ktls_key_update_closes"
             }
         }
 
         /// Gauges go up and down; the others only grow.
-        public var isGauge: Bool { self == .active || self == .pipesInUse || self == .buffersInUse }
+        public var isGauge: Bool {
+            self == .active || self == .pipesInUse || self == .buffersInUse || self == .tlsHandshakesActive
+        }
     }
 
     private let values: [ManagedAtomic<UInt64>]

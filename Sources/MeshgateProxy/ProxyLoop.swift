@@ -4,48 +4,54 @@ import Glibc
 import CMeshgateShim
 import Logging
 import MeshgateLoop
+import MeshgateTLS
 
 /// One loop thread's proxy: its listener, its connections, its pipes. Shared nothing with
 /// other loops except the process-wide connection count. Everything here runs on the loop's
 /// own thread; other threads talk to it only through `LoopControl`.
 final class ProxyLoop<Backend: EventBackend> {
-    private let backend: Backend
-    private let index: Int
-    private let config: ProxyConfiguration
-    private let control: LoopControl
-    private let counters: ProxyCounters
-    private let logger: Logger
-    private let shared: SharedProxyState
+    let backend: Backend
+    let index: Int
+    let config: ProxyConfiguration
+    let control: LoopControl
+    let counters: ProxyCounters
+    let logger: Logger
+    let shared: SharedProxyState
 
-    private var listener: Int32
-    private let slab: ConnectionSlab
-    private let pipes: PipePool
-    private let buffers = BufferPool()
-    private let balancer: UpstreamBalancer
-    private let limits: RateLimitedLog
+    var listener: Int32
+    let slab: ConnectionSlab
+    let pipes: PipePool
+    let buffers = BufferPool()
+    let balancer: UpstreamBalancer
+    let limits: RateLimitedLog
 
     /// Loop clock, read once per batch of completions.
-    private var now: Int64 = 0
-    private var clockStale = true
-    private let idleTimeout: Int64
-    private let connectTimeout: Int64
+    var now: Int64 = 0
+    var clockStale = true
+    let idleTimeout: Int64
+    let connectTimeout: Int64
 
-    private var accepting = false
-    private var acceptMultishot = true
-    private var acceptPaused = false
-    private var draining = false
-    private var stopping = false
+    var accepting = false
+    var acceptMultishot = true
+    var acceptPaused = false
+    var draining = false
+    var stopping = false
     /// Directions that yielded for fairness and must be pumped again: (slot, generation, toUpstream).
-    private var runList: [(UInt32, UInt32, Bool)] = []
-    private var runListSpare: [(UInt32, UInt32, Bool)] = []
+    var runList: [(UInt32, UInt32, Bool)] = []
+    var runListSpare: [(UInt32, UInt32, Bool)] = []
     /// Connections waiting for a descriptor for their upstream socket: (slot, generation).
-    private var parked: [(UInt32, UInt32)] = []
-    private var retryingParked = false
+    var parked: [(UInt32, UInt32)] = []
+    var retryingParked = false
     /// Accepted clients held while the connection limit is reached (descriptors only).
-    private var waitingClients: [Int32] = []
-    private var startingWaiting = false
+    var waitingClients: [Int32] = []
+    var startingWaiting = false
 
-    private typealias K = ProxyLoopConstants
+    typealias K = ProxyLoopConstants
+
+    /// Ciphertext read from a TLS socket on its way into OpenSSL, and kTLS control records:
+    /// used and emptied within one call, so one per loop.
+    let tlsScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: K.tlsScratchSize, alignment: 16)
+    let handshakeTimeout: Int64
 
     init(backend: Backend, index: Int, listener: Int32, config: ProxyConfiguration, control: LoopControl,
          counters: ProxyCounters, shared: SharedProxyState, logger: Logger) {
@@ -64,7 +70,10 @@ final class ProxyLoop<Backend: EventBackend> {
         limits = RateLimitedLog(logger: logger)
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds
+        handshakeTimeout = config.tls.handshakeTimeout.nanoseconds
     }
+
+    deinit { tlsScratch.deallocate() }
 
     // MARK: - Running
 
@@ -92,7 +101,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     @inline(__always)
-    private func handle(_ c: Completion) {
+    func handle(_ c: Completion) {
         if clockStale {
             // The wait may have blocked for a while: read the clock once per batch.
             now = MonotonicClock.nanoseconds()
@@ -119,7 +128,7 @@ final class ProxyLoop<Backend: EventBackend> {
 
     // MARK: - Accepting
 
-    private func startAccepting() {
+    func startAccepting() {
         guard !accepting, !draining, listener >= 0 else { return }
         accepting = true
         acceptPaused = false
@@ -130,9 +139,9 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// The accept token: distinct for multishot and single accepts, so cancelling one never
     /// cancels the other.
-    private var acceptToken: Token { acceptMultishot ? K.acceptToken : K.singleAcceptToken }
+    var acceptToken: Token { acceptMultishot ? K.acceptToken : K.singleAcceptToken }
 
-    private func pauseAccepting(resumeAfter nanoseconds: Int64) {
+    func pauseAccepting(resumeAfter nanoseconds: Int64) {
         if accepting {
             backend.stopAccept(listener: listener, token: acceptToken)
             accepting = false
@@ -143,7 +152,7 @@ final class ProxyLoop<Backend: EventBackend> {
         }
     }
 
-    private func accepted(_ c: Completion) {
+    func accepted(_ c: Completion) {
         if c.result >= 0 {
             admit(fd: c.result)
         } else {
@@ -176,7 +185,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     /// Takes a freshly accepted client socket.
-    private func admit(fd: Int32) {
+    func admit(fd: Int32) {
         counters.add(.accepted)
         if draining {
             counters.add(.refusedDraining)
@@ -212,7 +221,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     /// Starts proxying an accepted client if the connection limit allows; false otherwise.
-    private func start(fd: Int32) -> Bool {
+    func start(fd: Int32) -> Bool {
         let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
         guard total <= shared.maxConnections, let slot = slab.allocate() else {
             shared.active.wrappingDecrement(ordering: .relaxed)
@@ -227,13 +236,18 @@ final class ProxyLoop<Backend: EventBackend> {
         conn.pointee.toDownstream.copyPath = !config.splice
         Socket.setNoDelay(fd)
         backend.watch(fd: fd, token: Token(kind: .downstreamReady, slot: slot, generation: conn.pointee.generation))
+        if let context = config.tls.downstream {
+            // Terminating: the client proves its identity before any upstream is contacted.
+            startHandshake(conn, slot: slot, upstreamSide: false, context: context)
+            return true
+        }
         let first = balancer.first(now: now)
         connect(conn, slot: slot, upstream: first)
         return true
     }
 
     /// Starts held clients while the limit allows, oldest first.
-    private func startWaitingClients() {
+    func startWaitingClients() {
         guard !startingWaiting else { return }
         startingWaiting = true
         defer { startingWaiting = false }
@@ -248,7 +262,7 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Opens an upstream socket and starts connecting it. Returns false when the process is
     /// out of descriptors: the connection is then parked until some free up.
     @discardableResult
-    private func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) -> Bool {
+    func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) -> Bool {
         conn.pointee.upstreamIndex = Int32(i)
         switch Socket.makeStream(family: balancer.families[i]) {
         case .success(let fd):
@@ -285,7 +299,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     /// Retries parked connections in arrival order until descriptors run out again.
-    private func retryParked() {
+    func retryParked() {
         guard !retryingParked else { return }  // close() inside connect() may call back here
         retryingParked = true
         defer { retryingParked = false }
@@ -299,14 +313,17 @@ final class ProxyLoop<Backend: EventBackend> {
         }
     }
 
-    private func connected(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, result: Int32) {
+    func connected(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, result: Int32) {
         let i = Int(conn.pointee.upstreamIndex)
         if result == 0 {
             balancer.markUp(i)
-            conn.pointee.state = .open
             conn.pointee.lastActivity = now
             backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
-            pumpBoth(conn, slot: slot)
+            if let context = config.tls.upstream {
+                startHandshake(conn, slot: slot, upstreamSide: true, context: context)
+            } else {
+                open(conn, slot: slot)
+            }
             return
         }
         let e = Errno(rawValue: -result)
@@ -330,7 +347,7 @@ final class ProxyLoop<Backend: EventBackend> {
 
     // MARK: - Moving bytes
 
-    private func readiness(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, _ c: Completion) {
+    func readiness(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, _ c: Completion) {
         let r = c.readiness
         if c.result < 0 {
             // The watch itself failed or was cancelled; nothing to do for a live slot but re-arm.
@@ -350,7 +367,14 @@ final class ProxyLoop<Backend: EventBackend> {
             if r.contains(.readable) { conn.pointee.toUpstream.sourceReadable = true }
             if r.contains(.writable) { conn.pointee.toDownstream.destinationWritable = true }
         }
-        guard conn.pointee.state == .open else { return }
+        guard conn.pointee.state == .open else {
+            if conn.pointee.state == .handshakingDownstream && !upstreamSide
+                || conn.pointee.state == .handshakingUpstream && upstreamSide
+            {
+                driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
+            }
+            return
+        }
         if r.contains(.error) {
             let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
             let err = Socket.pendingError(fd)
@@ -363,198 +387,14 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     @inline(__always)
-    private func pumpBoth(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+    func pumpBoth(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
         if !pump(conn, slot: slot, toUpstream: true) { return }
         _ = pump(conn, slot: slot, toUpstream: false)
     }
 
-    /// The result of moving bytes one way.
-    private enum PumpStop {
-        case waiting, yielded, finished
-        case sourceFailed(Errno), destinationFailed(Errno)
-    }
-
-    /// Moves what can be moved one way. Returns false when the connection was closed.
-    @discardableResult
-    private func pump(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, toUpstream: Bool) -> Bool {
-        let src = toUpstream ? conn.pointee.downstream : conn.pointee.upstream
-        let dst = toUpstream ? conn.pointee.upstream : conn.pointee.downstream
-        let flow = flow(conn, toUpstream: toUpstream)
-        if flow.pointee.finished { return true }
-        let outcome: PumpStop
-        var moved = 0
-        if flow.pointee.copyPath {
-            outcome = pumpCopy(flow, src: src, dst: dst, moved: &moved)
-        } else {
-            outcome = pumpSplice(flow, src: src, dst: dst, moved: &moved)
-        }
-        if moved > 0 {
-            conn.pointee.lastActivity = now
-            counters.add(toUpstream ? .bytesDownstreamToUpstream : .bytesUpstreamToDownstream, UInt64(moved))
-        }
-        switch outcome {
-        case .waiting:
-            return true
-        case .yielded:
-            if !flow.pointee.queued {
-                flow.pointee.queued = true
-                runList.append((slot, conn.pointee.generation, toUpstream))
-            }
-            return true
-        case .finished:
-            if conn.pointee.toUpstream.finished && conn.pointee.toDownstream.finished {
-                counters.add(.closedOk)
-                close(slot, resetDownstream: false, resetUpstream: false)
-                return false
-            }
-            return true
-        case .sourceFailed(let e):
-            sideFailed(slot, upstreamSide: !toUpstream, e)
-            return false
-        case .destinationFailed(let e):
-            sideFailed(slot, upstreamSide: toUpstream, e)
-            return false
-        }
-    }
-
-
-    /// The storage of one direction inside a slab slot.
-    @inline(__always)
-    private func flow(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> UnsafeMutablePointer<Flow> {
-        let offset = toUpstream ? K.toUpstreamOffset : K.toDownstreamOffset
-        return (UnsafeMutableRawPointer(conn) + offset).assumingMemoryBound(to: Flow.self)
-    }
-
-    /// Splice path: source → pipe → destination, never through user space.
-    @inline(__always)
-    private func pumpSplice(_ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, moved: inout Int) -> PumpStop {
-        while true {
-            if f.pointee.pending > 0 {
-                guard f.pointee.destinationWritable else { return .waiting }
-                let n = mg_splice(f.pointee.pipeRead, dst, Int(f.pointee.pending), K.spliceFlags)
-                if n > 0 {
-                    f.pointee.pending -= Int32(n)
-                    moved += n
-                    continue
-                }
-                let e = errno
-                if n < 0 && e == EAGAIN {
-                    f.pointee.destinationWritable = false
-                    return .waiting
-                }
-                if n < 0 && e == EINTR { continue }
-                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
-            }
-            // The pipe is empty.
-            if f.pointee.sourceEOF {
-                releaseChannel(f)
-                Socket.shutdownWrite(dst)
-                f.pointee.finished = true
-                return .finished
-            }
-            guard f.pointee.sourceReadable else {
-                releaseChannel(f)
-                return .waiting
-            }
-            if moved >= K.turnBudget { return .yielded }
-            if f.pointee.pipeRead < 0 {
-                guard let p = pipes.acquire() else {
-                    // No pipe to be had (pool limit or descriptors): this direction copies instead.
-                    f.pointee.copyPath = true
-                    counters.add(.copyPathTransfers)
-                    return pumpCopy(f, src: src, dst: dst, moved: &moved)
-                }
-                f.pointee.pipeRead = p.read
-                f.pointee.pipeWrite = p.write
-                counters.add(.pipesInUse)
-            }
-            let n = mg_splice(src, f.pointee.pipeWrite, pipes.capacity, K.spliceFlags)
-            if n > 0 {
-                f.pointee.pending = Int32(n)
-                continue
-            }
-            if n == 0 {
-                f.pointee.sourceEOF = true
-                continue
-            }
-            let e = errno
-            if e == EAGAIN {
-                f.pointee.sourceReadable = false
-                releaseChannel(f)
-                return .waiting
-            }
-            if e == EINTR { continue }
-            if e == EINVAL {
-                // This socket type cannot splice: fall back to copying for this direction.
-                releaseChannel(f)
-                f.pointee.copyPath = true
-                counters.add(.copyPathTransfers)
-                return pumpCopy(f, src: src, dst: dst, moved: &moved)
-            }
-            return .sourceFailed(Errno(rawValue: e))
-        }
-    }
-
-    /// Copy path: source → user-space buffer → destination.
-    @inline(__always)
-    private func pumpCopy(_ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, moved: inout Int) -> PumpStop {
-        while true {
-            if f.pointee.pending > 0 {
-                guard f.pointee.destinationWritable else { return .waiting }
-                let n = send(dst, f.pointee.buffer! + Int(f.pointee.bufferOffset), Int(f.pointee.pending), Int32(MSG_NOSIGNAL))
-                if n > 0 {
-                    f.pointee.pending -= Int32(n)
-                    f.pointee.bufferOffset += Int32(n)
-                    moved += n
-                    continue
-                }
-                let e = errno
-                if n < 0 && e == EAGAIN {
-                    f.pointee.destinationWritable = false
-                    return .waiting
-                }
-                if n < 0 && e == EINTR { continue }
-                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
-            }
-            if f.pointee.sourceEOF {
-                releaseChannel(f)
-                Socket.shutdownWrite(dst)
-                f.pointee.finished = true
-                return .finished
-            }
-            guard f.pointee.sourceReadable else {
-                releaseChannel(f)
-                return .waiting
-            }
-            if moved >= K.turnBudget { return .yielded }
-            if f.pointee.buffer == nil {
-                f.pointee.buffer = buffers.acquire()
-                counters.add(.buffersInUse)
-            }
-            f.pointee.bufferOffset = 0
-            let n = recv(src, f.pointee.buffer!, buffers.size, 0)
-            if n > 0 {
-                f.pointee.pending = Int32(n)
-                continue
-            }
-            if n == 0 {
-                f.pointee.sourceEOF = true
-                continue
-            }
-            let e = errno
-            if e == EAGAIN {
-                f.pointee.sourceReadable = false
-                releaseChannel(f)
-                return .waiting
-            }
-            if e == EINTR { continue }
-            return .sourceFailed(Errno(rawValue: e))
-        }
-    }
-
     /// Gives back the pipe or buffer of an empty direction.
     @inline(__always)
-    private func releaseChannel(_ f: UnsafeMutablePointer<Flow>) {
+    func releaseChannel(_ f: UnsafeMutablePointer<Flow>) {
         if f.pointee.pipeRead >= 0 {
             if f.pointee.pending == 0 {
                 pipes.release(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
@@ -574,7 +414,7 @@ final class ProxyLoop<Backend: EventBackend> {
         f.pointee.bufferOffset = 0
     }
 
-    private func runYielded() {
+    func runYielded() {
         swap(&runList, &runListSpare)
         for (slot, generation, toUpstream) in runListSpare {
             guard let conn = slab.live(slot, generation: generation), conn.pointee.state == .open else { continue }
@@ -588,13 +428,16 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// One side failed (reset, broken pipe): the other side gets a reset too, so a truncated
     /// stream is never passed on as a complete one.
-    private func sideFailed(_ slot: UInt32, upstreamSide: Bool, _ e: Errno) {
+    func sideFailed(_ slot: UInt32, upstreamSide: Bool, _ e: Errno) {
         counters.add(upstreamSide ? .resetsFromUpstream : .resetsFromDownstream)
         close(slot, resetDownstream: true, resetUpstream: true)
     }
 
-    private func close(_ slot: UInt32, resetDownstream: Bool, resetUpstream: Bool) {
+    func close(_ slot: UInt32, resetDownstream: Bool, resetUpstream: Bool) {
         let conn = slab[slot]
+        if conn.pointee.state == .handshakingDownstream || conn.pointee.state == .handshakingUpstream {
+            counters.subtract(.tlsHandshakesActive)
+        }
         releaseChannel(flow(conn, toUpstream: true))
         releaseChannel(flow(conn, toUpstream: false))
         if conn.pointee.downstream >= 0 {
@@ -617,7 +460,7 @@ final class ProxyLoop<Backend: EventBackend> {
         }
     }
 
-    private func resetWaitingClients() {
+    func resetWaitingClients() {
         for fd in waitingClients {
             counters.add(.refusedDraining)
             Socket.armReset(fd)
@@ -626,7 +469,7 @@ final class ProxyLoop<Backend: EventBackend> {
         waitingClients.removeAll()
     }
 
-    private func closeEverything(reset: Bool) {
+    func closeEverything(reset: Bool) {
         resetWaitingClients()
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
@@ -645,7 +488,7 @@ final class ProxyLoop<Backend: EventBackend> {
 
     // MARK: - Timers and commands
 
-    private func timer(_ t: Token) {
+    func timer(_ t: Token) {
         if t == K.sweepTimer {
             sweep()
             backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
@@ -672,7 +515,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     /// Closes connections idle for longer than the idle timeout.
-    private func sweep() {
+    func sweep() {
         let limit = now &- idleTimeout
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
@@ -680,6 +523,10 @@ final class ProxyLoop<Backend: EventBackend> {
             if c.pointee.state == .open && c.pointee.lastActivity < limit {
                 counters.add(.idleTimeouts)
                 close(slot, resetDownstream: false, resetUpstream: false)
+            } else if (c.pointee.state == .handshakingDownstream || c.pointee.state == .handshakingUpstream)
+                && c.pointee.handshakeDeadline < now
+            {
+                expireHandshake(c, slot: slot)
             } else if c.pointee.state == .waitingForDescriptor && c.pointee.lastActivity < now &- connectTimeout {
                 counters.add(.connectTimeouts)
                 close(slot, resetDownstream: true, resetUpstream: false)
@@ -687,7 +534,7 @@ final class ProxyLoop<Backend: EventBackend> {
         }
     }
 
-    private func commands() {
+    func commands() {
         for command in control.take() {
             switch command {
             case .drain:
@@ -720,6 +567,10 @@ enum ProxyLoopConstants {
     static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK
     /// Bytes one direction may move in one turn before yielding to others.
     static let turnBudget = 1 << 20
+    /// Most plaintext in one TLS record.
+    static let tlsRecordPayload = 16 * 1024
+    /// One full TLS record with header and AEAD overhead, plus slack.
+    static let tlsScratchSize = 16 * 1024 + 512
     /// Accepted clients a loop may hold beyond the connection limit before resetting more.
     static let maxWaitingClients = 4096
     static let toUpstreamOffset = MemoryLayout<Connection>.offset(of: \Connection.toUpstream)!

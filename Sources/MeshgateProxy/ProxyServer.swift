@@ -20,6 +20,8 @@ public final class ProxyServer: @unchecked Sendable {
     /// The connection limit in force: `--max-connections`, lowered when the descriptor limit
     /// could not hold that many (each connection needs two descriptors).
     public let effectiveMaxConnections: Int
+    /// Whether TLS sides use kernel TLS, for the start-up log line.
+    public let kernelTLSStatus: String
     private var controls: [LoopControl] = []
     private var loopCounters: [ProxyCounters] = []
     private var threads: [Thread] = []
@@ -37,7 +39,23 @@ public final class ProxyServer: @unchecked Sendable {
         let limit = DescriptorBudget.raiseSoftLimit()
         let budget = DescriptorBudget.connections(limit: limit, threads: configuration.threads)
         effectiveMaxConnections = max(1, min(configuration.maxConnections, budget))
-        shared = SharedProxyState(maxConnections: effectiveMaxConnections)
+        let tls = configuration.tls
+        if tls.downstream == nil && tls.upstream == nil {
+            kernelTLSStatus = "no TLS"
+            shared = SharedProxyState(maxConnections: effectiveMaxConnections)
+        } else if !tls.kernelTLS {
+            kernelTLSStatus = "off (TLS runs in user space)"
+            shared = SharedProxyState(maxConnections: effectiveMaxConnections)
+        } else {
+            switch KernelTLS.probe() {
+            case .available:
+                kernelTLSStatus = "available (sockets switch to kTLS + splice after the handshake)"
+                shared = SharedProxyState(maxConnections: effectiveMaxConnections, kernelTLS: true)
+            case .unavailable(let e):
+                kernelTLSStatus = "unavailable (TCP_ULP tls: \(e)); TLS runs in user space"
+                shared = SharedProxyState(maxConnections: effectiveMaxConnections, kernelTLSMissing: true)
+            }
+        }
         var listeners: [Int32] = []
         do {
             var address = configuration.listen

@@ -36,6 +36,25 @@ extension TLSConnection {
         return max(0, Int(read))
     }
 
+    /// Offers the waiting ciphertext to `send` without copying it out first; `send` returns how
+    /// many bytes it took (0 when the socket would block), and those leave the buffer. Returns
+    /// that count.
+    public func sendOutbound(_ send: (UnsafeRawBufferPointer) -> Int) -> Int {
+        var data: UnsafeMutablePointer<CChar>?
+        let length = Int(BIO_ctrl(writeBIO, BIO_CTRL_INFO, 0, &data))
+        guard length > 0, let data else { return 0 }
+        let sent = min(length, max(0, send(UnsafeRawBufferPointer(start: data, count: length))))
+        var left = sent
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 16) { scratch in
+            while left > 0 {
+                let n = BIO_read(writeBIO, scratch.baseAddress, Int32(min(left, scratch.count)))
+                guard n > 0 else { break }
+                left -= Int(n)
+            }
+        }
+        return sent
+    }
+
     /// All ciphertext waiting to be sent.
     public func takeOutbound() -> [UInt8] {
         let count = pendingOutboundCount

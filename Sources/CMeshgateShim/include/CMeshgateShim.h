@@ -62,6 +62,20 @@ int mg_eventfd(void);
 /// Number of bytes queued in a pipe or socket receive buffer (FIONREAD).
 int mg_fionread(int fd);
 
+// ---- kernel TLS (linux/tls.h constants; the header is not always installed) ---------------
+/// setsockopt(IPPROTO_TCP, TCP_ULP, "tls"); 0 or -1 with errno (ENOENT: no kTLS in this kernel).
+int mg_ktls_attach(int fd);
+/// setsockopt(SOL_TLS, TLS_TX (tx != 0) or TLS_RX, info, length); 0 or -1 with errno.
+int mg_ktls_install(int fd, int tx, const void *info, unsigned length);
+/// getsockopt(SOL_TLS, TLS_TX or TLS_RX) into info (exact struct length); 0 or -1 with errno.
+int mg_ktls_query(int fd, int tx, void *info, unsigned length);
+/// Sends one record of `type` (21 alert, 22 handshake, 23 data) on a kTLS TX socket with
+/// the TLS_SET_RECORD_TYPE control message; bytes sent or -1 with errno.
+ssize_t mg_ktls_send_record(int fd, unsigned char type, const void *data, size_t length);
+/// Reads one record from a kTLS RX socket with recvmsg; stores its TLS_GET_RECORD_TYPE in
+/// *type (23 when the kernel attached none); bytes read, 0 at end of stream, or -1 with errno.
+ssize_t mg_ktls_recv_record(int fd, void *buffer, size_t length, unsigned char *type);
+
 // ---- epoll, whose `struct epoll_event` is packed on x86_64 ---------------
 int mg_epoll_create(void);
 int mg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);

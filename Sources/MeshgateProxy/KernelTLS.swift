@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshgateShim
+import MeshgateLoop
+import MeshgateTLS
+
+/// Kernel TLS on a connected TCP socket: probing, installing keys, and the non-data records
+/// (alerts, session tickets, KeyUpdate) that a kTLS RX socket hands over one at a time.
+enum KernelTLS {
+    /// Whether this kernel can take TLS over (`TCP_ULP "tls"`), and why not.
+    enum Support: Equatable {
+        case available
+        case unavailable(Errno)
+    }
+
+    /// Probes with an unconnected TCP socket: ENOENT means the kernel has no TLS ULP; a
+    /// kernel that has it refuses an unconnected socket with ENOTCONN instead.
+    static func probe() -> Support {
+        guard case .success(let fd) = Socket.makeStream(family: AF_INET) else {
+            return .unavailable(Errno(rawValue: errno))
+        }
+        defer { Socket.close(fd) }
+        if mg_ktls_attach(fd) == 0 { return .available }
+        let e = errno
+        return e == ENOTCONN || e == EISCONN ? .available : .unavailable(Errno(rawValue: e))
+    }
+
+    /// The outcome of handing a socket's keys to the kernel.
+    enum InstallResult {
+        case installed
+        /// Nothing changed on the socket: it can stay in user space.
+        case refused(Errno)
+        /// The socket is half switched (TX keys in, RX refused): it must be closed.
+        case broken(Errno)
+    }
+
+    /// Attaches the TLS ULP and installs TX then RX keys.
+    static func install(fd: Int32, keys: KTLSKeys) -> InstallResult {
+        if mg_ktls_attach(fd) != 0 { return .refused(Errno(rawValue: errno)) }
+        // A ULP without keys passes bytes through untouched, so TX failing still leaves a usable socket.
+        let tx = keys.cryptoInfo(.tx)
+        if tx.withUnsafeBytes({ mg_ktls_install(fd, 1, $0.baseAddress, UInt32($0.count)) }) != 0 {
+            return .refused(Errno(rawValue: errno))
+        }
+        let rx = keys.cryptoInfo(.rx)
+        if rx.withUnsafeBytes({ mg_ktls_install(fd, 0, $0.baseAddress, UInt32($0.count)) }) != 0 {
+            return .broken(Errno(rawValue: errno))
+        }
+        return .installed
+    }
+
+    /// Sends close_notify (alert record, level warning, description 0). Returns 0, or the errno.
+    static func sendCloseNotify(fd: Int32) -> Int32 {
+        var alert: (UInt8, UInt8) = (1, 0)
+        let n = withUnsafeBytes(of: &alert) { mg_ktls_send_record(fd, 21, $0.baseAddress, 2) }
+        return n == 2 ? 0 : (n < 0 ? errno : EAGAIN)
+    }
+
+    /// What a non-data record on a kTLS RX socket means for the stream.
+    enum ControlRecord: Equatable {
+        /// Nothing for the stream (a NewSessionTicket): read on.
+        case ignored
+        /// close_notify: the peer's stream ended cleanly.
+        case closeNotify
+        /// The peer rotated its keys; the kernel (before ~6.14) cannot follow.
+        case keyUpdate
+        /// A fatal alert or anything unexpected: the connection is broken.
+        case fatal(String)
+        /// No record yet.
+        case wouldBlock
+        /// The socket failed or ended.
+        case failed(Errno)
+    }
+
+    /// Reads the non-data record that made a read or splice fail (EIO / EINVAL) and classifies it.
+    static func readControlRecord(fd: Int32, scratch: UnsafeMutableRawBufferPointer) -> ControlRecord {
+        var type: UInt8 = 0
+        let n = mg_ktls_recv_record(fd, scratch.baseAddress, scratch.count, &type)
+        if n < 0 {
+            let e = errno
+            return e == EAGAIN ? .wouldBlock : .failed(Errno(rawValue: e))
+        }
+        if n == 0 { return .failed(Errno(rawValue: ECONNRESET)) }
+        let body = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
+        switch type {
+        case 21:  // alert
+            guard body.count >= 2 else { return .fatal("short alert record") }
+            return body[1] == 0 ? .closeNotify : .fatal("alert \(body[1]) (level \(body[0]))")
+        case 22:  // handshake messages: 4-byte headers (type, 24-bit length)
+            var offset = 0
+            var keyUpdate = false
+            while offset + 4 <= body.count {
+                let kind = body[offset]
+                let length = Int(body[offset + 1]) << 16 | Int(body[offset + 2]) << 8 | Int(body[offset + 3])
+                switch kind {
+                case 4: break  // NewSessionTicket: the session is not resumable from the kernel path
+                case 24: keyUpdate = true
+                default: return .fatal("unexpected handshake message \(kind) after the handshake")
+                }
+                offset += 4 + length
+            }
+            return keyUpdate ? .keyUpdate : .ignored
+        case 23:
+            return .fatal("application data where a control record was expected")
+        default:
+            return .fatal("record type \(type)")
+        }
+    }
+}

@@ -1,0 +1,404 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshgateShim
+import MeshgateLoop
+import MeshgateTLS
+
+/// The result of moving bytes one way.
+enum PumpStop {
+    case waiting, yielded, finished
+    case sourceFailed(Errno), destinationFailed(Errno)
+}
+
+/// Bytes one pump call moved, by path.
+struct MovedBytes {
+    var spliced = 0
+    var userspace = 0
+    var total: Int { spliced + userspace }
+}
+
+/// The two ends of one direction as far as TLS goes: user-space TLS objects (nil for plain
+/// or kernel TLS sockets) and whether a socket is a kernel TLS one.
+struct FlowEnds {
+    var sourceTLS: TLSConnection? = nil
+    var destinationTLS: TLSConnection? = nil
+    var sourceKernelTLS = false
+    var destinationKernelTLS = false
+
+    static let plain = FlowEnds()
+}
+
+/// Moving bytes: the splice path (plain and kernel TLS sockets), the buffered path (user-space
+/// buffers, and TLS in user space), kernel TLS control records.
+extension ProxyLoop {
+    /// Moves what can be moved one way. Returns false when the connection was closed.
+    @discardableResult
+    func pump(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, toUpstream: Bool, flushOpposite: Bool = true) -> Bool {
+        let src = toUpstream ? conn.pointee.downstream : conn.pointee.upstream
+        let dst = toUpstream ? conn.pointee.upstream : conn.pointee.downstream
+        let flow = flow(conn, toUpstream: toUpstream)
+        if flow.pointee.finished { return true }
+        var moved = MovedBytes()
+        let outcome: PumpStop
+        var ends = FlowEnds.plain
+        if conn.pointee.downstreamMode != .plain || conn.pointee.upstreamMode != .plain {
+            ends = self.ends(conn, toUpstream: toUpstream)
+        }
+        if ends.sourceTLS != nil || ends.destinationTLS != nil || flow.pointee.copyPath {
+            outcome = pumpBuffered(flow, src: src, dst: dst, ends: ends, moved: &moved)
+        } else {
+            outcome = pumpSplice(flow, src: src, dst: dst, ends: ends, moved: &moved)
+        }
+        if moved.total > 0 {
+            conn.pointee.lastActivity = now
+            counters.add(toUpstream ? .bytesDownstreamToUpstream : .bytesUpstreamToDownstream, UInt64(moved.total))
+            if moved.spliced > 0 { counters.add(.bytesSpliced, UInt64(moved.spliced)) }
+            if moved.userspace > 0 { counters.add(.bytesUserspace, UInt64(moved.userspace)) }
+        }
+        switch outcome {
+        case .waiting, .yielded:
+            if case .yielded = outcome, !flow.pointee.queued {
+                flow.pointee.queued = true
+                runList.append((slot, conn.pointee.generation, toUpstream))
+            }
+            // Reading can make TLS answer the peer (a KeyUpdate reply): that goes out on the
+            // source socket, which the other direction writes.
+            if flushOpposite, let s = ends.sourceTLS, s.pendingOutboundCount > 0 {
+                return pump(conn, slot: slot, toUpstream: !toUpstream, flushOpposite: false)
+            }
+            return true
+        case .finished:
+            if conn.pointee.toUpstream.finished && conn.pointee.toDownstream.finished {
+                counters.add(.closedOk)
+                close(slot, resetDownstream: false, resetUpstream: false)
+                return false
+            }
+            return true
+        case .sourceFailed(let e):
+            sideFailed(slot, upstreamSide: !toUpstream, e)
+            return false
+        case .destinationFailed(let e):
+            sideFailed(slot, upstreamSide: toUpstream, e)
+            return false
+        }
+    }
+
+    /// The TLS ends of one direction.
+    func ends(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> FlowEnds {
+        let down = conn.pointee.downstreamMode, up = conn.pointee.upstreamMode
+        if toUpstream {
+            return FlowEnds(
+                sourceTLS: conn.pointee.downstreamTLS, destinationTLS: conn.pointee.upstreamTLS,
+                sourceKernelTLS: down == .kernelTLS, destinationKernelTLS: up == .kernelTLS)
+        }
+        return FlowEnds(
+            sourceTLS: conn.pointee.upstreamTLS, destinationTLS: conn.pointee.downstreamTLS,
+            sourceKernelTLS: up == .kernelTLS, destinationKernelTLS: down == .kernelTLS)
+    }
+
+    /// The storage of one direction inside a slab slot.
+    @inline(__always)
+    func flow(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> UnsafeMutablePointer<Flow> {
+        let offset = toUpstream ? K.toUpstreamOffset : K.toDownstreamOffset
+        return (UnsafeMutableRawPointer(conn) + offset).assumingMemoryBound(to: Flow.self)
+    }
+
+    /// Splice path: source → pipe → destination, never through user space. Plain sockets and
+    /// kernel TLS sockets alike.
+    @inline(__always)
+    func pumpSplice(
+        _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
+    ) -> PumpStop {
+        if f.pointee.drainBufferFirst, let stop = sendHeldBytes(f, dst: dst, moved: &moved) { return stop }
+        while true {
+            if f.pointee.pending > 0 {
+                guard f.pointee.destinationWritable else { return .waiting }
+                let n = mg_splice(f.pointee.pipeRead, dst, Int(f.pointee.pending), K.spliceFlags)
+                if n > 0 {
+                    f.pointee.pending -= Int32(n)
+                    moved.spliced += n
+                    continue
+                }
+                let e = errno
+                if n < 0 && e == EAGAIN {
+                    f.pointee.destinationWritable = false
+                    return .waiting
+                }
+                if n < 0 && e == EINTR { continue }
+                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+            }
+            // The pipe is empty.
+            if f.pointee.sourceEOF {
+                releaseChannel(f)
+                return finish(f, dst: dst, ends: ends)
+            }
+            guard f.pointee.sourceReadable else {
+                releaseChannel(f)
+                return .waiting
+            }
+            if moved.total >= K.turnBudget { return .yielded }
+            if f.pointee.pipeRead < 0 {
+                guard let p = pipes.acquire() else {
+                    // No pipe to be had (pool limit or descriptors): this direction copies instead.
+                    f.pointee.copyPath = true
+                    counters.add(.copyPathTransfers)
+                    return pumpBuffered(f, src: src, dst: dst, ends: ends, moved: &moved)
+                }
+                f.pointee.pipeRead = p.read
+                f.pointee.pipeWrite = p.write
+                counters.add(.pipesInUse)
+            }
+            let n = mg_splice(src, f.pointee.pipeWrite, pipes.capacity, K.spliceFlags)
+            if n > 0 {
+                f.pointee.pending = Int32(n)
+                continue
+            }
+            if n == 0 {
+                // Kernel TLS: the peer's close_notify ends the stream first; a bare FIN truncates it.
+                if ends.sourceKernelTLS { return truncated() }
+                f.pointee.sourceEOF = true
+                continue
+            }
+            let e = errno
+            if e == EAGAIN {
+                f.pointee.sourceReadable = false
+                releaseChannel(f)
+                return .waiting
+            }
+            if e == EINTR { continue }
+            if ends.sourceKernelTLS && (e == EINVAL || e == EIO) {
+                // A non-data record (ticket, alert, KeyUpdate) is next: splice cannot take it.
+                if let stop = controlRecord(f, src: src) {
+                    releaseChannel(f)
+                    return stop
+                }
+                continue
+            }
+            if e == EINVAL {
+                // This socket type cannot splice: fall back to copying for this direction.
+                releaseChannel(f)
+                f.pointee.copyPath = true
+                counters.add(.copyPathTransfers)
+                return pumpBuffered(f, src: src, dst: dst, ends: ends, moved: &moved)
+            }
+            return .sourceFailed(Errno(rawValue: e))
+        }
+    }
+
+    /// Buffered path: source → user-space buffer → destination, with TLS in user space on
+    /// either end when the connection has it. The buffer always holds plaintext; ciphertext
+    /// for a TLS destination waits in its OpenSSL buffer until the socket takes it, and more
+    /// is encrypted only once that is empty (bounded memory, backpressure).
+    @inline(__always)
+    func pumpBuffered(
+        _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
+    ) -> PumpStop {
+        while true {
+            // 1. Whatever waits for the destination goes first.
+            if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
+                guard f.pointee.destinationWritable else { return .waiting }
+                var failure: Int32 = 0
+                _ = d.sendOutbound { bytes in
+                    let n = send(dst, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+                    if n < 0 { failure = errno }
+                    return max(0, n)
+                }
+                if failure == EAGAIN {
+                    f.pointee.destinationWritable = false
+                    return .waiting
+                }
+                if failure != 0 && failure != EINTR { return .destinationFailed(Errno(rawValue: failure)) }
+                continue
+            }
+            if f.pointee.pending > 0 {
+                let start = f.pointee.buffer! + Int(f.pointee.bufferOffset)
+                if let d = ends.destinationTLS {
+                    let chunk = min(Int(f.pointee.pending), K.tlsRecordPayload)
+                    guard case .written(let n) = d.writePlaintext(UnsafeRawBufferPointer(start: start, count: chunk)) else {
+                        return .destinationFailed(Errno(rawValue: EPROTO))
+                    }
+                    f.pointee.pending -= Int32(n)
+                    f.pointee.bufferOffset += Int32(n)
+                    moved.userspace += n
+                    continue
+                }
+                guard f.pointee.destinationWritable else { return .waiting }
+                let n = send(dst, start, Int(f.pointee.pending), Int32(MSG_NOSIGNAL))
+                if n > 0 {
+                    f.pointee.pending -= Int32(n)
+                    f.pointee.bufferOffset += Int32(n)
+                    moved.userspace += n
+                    continue
+                }
+                let e = errno
+                if n < 0 && e == EAGAIN {
+                    f.pointee.destinationWritable = false
+                    return .waiting
+                }
+                if n < 0 && e == EINTR { continue }
+                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+            }
+            // 2. Nothing waits: end the destination's stream, or read more.
+            if f.pointee.sourceEOF {
+                if let d = ends.destinationTLS, !d.sentCloseNotify {
+                    if case .failed = d.shutdown() { return .destinationFailed(Errno(rawValue: EPROTO)) }
+                    continue  // close_notify is now waiting to be sent
+                }
+                releaseChannel(f)
+                return finish(f, dst: dst, ends: ends)
+            }
+            if moved.total >= K.turnBudget { return .yielded }
+            if f.pointee.buffer == nil {
+                f.pointee.buffer = buffers.acquire()
+                counters.add(.buffersInUse)
+            }
+            f.pointee.bufferOffset = 0
+            let space = UnsafeMutableRawBufferPointer(start: f.pointee.buffer!, count: buffers.size)
+            if let s = ends.sourceTLS {
+                switch s.readPlaintext(into: space) {
+                case .bytes(let n) where n > 0:
+                    f.pointee.pending = Int32(n)
+                    continue
+                case .bytes, .needMoreInput:
+                    break
+                case .closeNotify:
+                    f.pointee.sourceEOF = true
+                    continue
+                case .truncated:
+                    return truncated()
+                case .failed(let error):
+                    limits.warning("tls-read", "loop \(index): TLS stream failed: \(error)")
+                    return .sourceFailed(Errno(rawValue: EPROTO))
+                }
+                guard f.pointee.sourceReadable else {
+                    releaseChannel(f)
+                    return .waiting
+                }
+                let n = recv(src, tlsScratch.baseAddress, tlsScratch.count, 0)
+                if n > 0 {
+                    s.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
+                    continue
+                }
+                if n == 0 {
+                    s.receiveEOF()
+                    continue
+                }
+                let e = errno
+                if e == EAGAIN {
+                    f.pointee.sourceReadable = false
+                    releaseChannel(f)
+                    return .waiting
+                }
+                if e == EINTR { continue }
+                return .sourceFailed(Errno(rawValue: e))
+            }
+            guard f.pointee.sourceReadable else {
+                releaseChannel(f)
+                return .waiting
+            }
+            let n = recv(src, space.baseAddress, space.count, 0)
+            if n > 0 {
+                f.pointee.pending = Int32(n)
+                continue
+            }
+            if n == 0 {
+                if ends.sourceKernelTLS { return truncated() }
+                f.pointee.sourceEOF = true
+                continue
+            }
+            let e = errno
+            if e == EAGAIN {
+                f.pointee.sourceReadable = false
+                releaseChannel(f)
+                return .waiting
+            }
+            if e == EINTR { continue }
+            if ends.sourceKernelTLS && e == EIO {
+                if let stop = controlRecord(f, src: src) {
+                    releaseChannel(f)
+                    return stop
+                }
+                continue
+            }
+            return .sourceFailed(Errno(rawValue: e))
+        }
+    }
+
+    /// Ends the destination's stream once everything is sent: close_notify first on a kernel
+    /// TLS socket (user-space TLS queued its own already), then FIN.
+    func finish(_ f: UnsafeMutablePointer<Flow>, dst: Int32, ends: FlowEnds) -> PumpStop {
+        if ends.destinationKernelTLS && !f.pointee.closeNotifySent {
+            guard f.pointee.destinationWritable else { return .waiting }
+            let e = KernelTLS.sendCloseNotify(fd: dst)
+            if e == EAGAIN {
+                f.pointee.destinationWritable = false
+                return .waiting
+            }
+            if e != 0 { return .destinationFailed(Errno(rawValue: e)) }
+            f.pointee.closeNotifySent = true
+        }
+        Socket.shutdownWrite(dst)
+        f.pointee.finished = true
+        return .finished
+    }
+
+    /// A TLS stream ended without close_notify: never pass it on as complete.
+    func truncated() -> PumpStop {
+        counters.add(.tlsTruncated)
+        return .sourceFailed(Errno(rawValue: ECONNRESET))
+    }
+
+    /// Sends bytes decrypted in user space before a side switched to kernel TLS; nil once
+    /// they are all out (splicing may start).
+    func sendHeldBytes(_ f: UnsafeMutablePointer<Flow>, dst: Int32, moved: inout MovedBytes) -> PumpStop? {
+        while f.pointee.pending > 0 {
+            guard f.pointee.destinationWritable else { return .waiting }
+            let n = send(dst, f.pointee.buffer! + Int(f.pointee.bufferOffset), Int(f.pointee.pending), Int32(MSG_NOSIGNAL))
+            if n > 0 {
+                f.pointee.pending -= Int32(n)
+                f.pointee.bufferOffset += Int32(n)
+                moved.userspace += n
+                continue
+            }
+            let e = errno
+            if n < 0 && e == EAGAIN {
+                f.pointee.destinationWritable = false
+                return .waiting
+            }
+            if n < 0 && e == EINTR { continue }
+            return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+        }
+        releaseChannel(f)
+        f.pointee.drainBufferFirst = false
+        return nil
+    }
+
+    /// Reads the non-data record waiting on a kernel TLS source; nil to read on.
+    func controlRecord(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> PumpStop? {
+        switch KernelTLS.readControlRecord(fd: src, scratch: tlsScratch) {
+        case .ignored:
+            counters.add(.ktlsControlRecords)
+            return nil
+        case .closeNotify:
+            counters.add(.ktlsControlRecords)
+            f.pointee.sourceEOF = true
+            return nil
+        case .keyUpdate:
+            counters.add(.ktlsControlRecords)
+            counters.add(.ktlsKeyUpdateCloses)
+            limits.warning(
+                "ktls-keyupdate", "loop \(index): peer sent a TLS KeyUpdate, which this kernel's TLS cannot follow; closing the connection")
+            return .sourceFailed(Errno(rawValue: EPROTO))
+        case .fatal(let why):
+            counters.add(.ktlsControlRecords)
+            limits.warning("ktls-record", "loop \(index): kernel TLS stream ended: \(why)")
+            return .sourceFailed(Errno(rawValue: EPROTO))
+        case .wouldBlock:
+            f.pointee.sourceReadable = false
+            return .waiting
+        case .failed(let e):
+            return .sourceFailed(e)
+        }
+    }
+}
