@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <liburing.h>
+#include <malloc.h>
 #include <linux/time_types.h>
 
 _Static_assert(sizeof(mg_timespec) == sizeof(struct __kernel_timespec), "timespec layout");
@@ -308,3 +309,5 @@ ssize_t mg_ktls_recv_record(int fd, void *buffer, size_t length, unsigned char *
     }
     return n;
 }
+
+int mg_malloc_trim(void) { return malloc_trim(0); }

@@ -148,6 +148,8 @@ extension ProxyLoop {
                 if shared.kernelTLSMissing { counters.add(.ktlsUnavailable) }
                 counters.add(.tlsUserspaceSides)
             }
+            // The handshake grew the buffers; an idle connection should not keep that.
+            (upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS)?.compactBuffers()
         }
         for toUpstream in [true, false] {
             let ends = self.ends(conn, toUpstream: toUpstream)

@@ -516,6 +516,7 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// Closes connections idle for longer than the idle timeout.
     func sweep() {
+        if getenv("MG_TRIM") != nil { _ = mg_malloc_trim() }
         let limit = now &- idleTimeout
         for i in 0..<slab.highWater {
             let slot = UInt32(i)

@@ -27,6 +27,8 @@ final class HandshakeObserver {
     var recordsReceived: UInt64 = 0
     /// A KeyUpdate moved the traffic secrets past the captured ones.
     var keyUpdated = false
+    /// NewSessionTicket messages read.
+    var ticketsReceived = 0
 
     init(context: TLSContext, expectedPeerIdentity: TLSIdentity?, sessionCacheKey: String?, capturesKeyMaterial: Bool) {
         self.context = context
@@ -83,6 +85,8 @@ final class HandshakeObserver {
                 if sent { sentFinished = true } else { receivedFinished = true }
             } else if firstByte == UInt8(SSL3_MT_KEY_UPDATE), sentFinished || receivedFinished {
                 keyUpdated = true
+            } else if firstByte == UInt8(SSL3_MT_NEWSESSION_TICKET), !sent {
+                ticketsReceived += 1
             }
         default:
             break

@@ -23,6 +23,27 @@ extension TLSConnection {
     /// connection made with `forKTLS: true`, a complete handshake, and no KeyUpdate since.
     /// Take them after draining (``isDrainedForKTLS``) and flushing ``takeOutbound()``.
     public func ktlsKeys() throws(TLSError) -> KTLSKeys {
+        let m = try trafficMaterial()
+        return KTLSKeys(
+            cipher: m.cipher,
+            tx: try Self.trafficKeys(secret: m.txSecret, cipher: m.cipher, digest: m.digest, sequence: observer.recordsSent),
+            rx: try Self.trafficKeys(secret: m.rxSecret, cipher: m.cipher, digest: m.digest, sequence: observer.recordsReceived))
+    }
+
+    /// A user-space record layer that carries on from here, so this connection (and its `SSL`
+    /// object) can be dropped. Same preconditions as ``ktlsKeys()``.
+    public func recordLayer() throws(TLSError) -> TLSRecordLayer {
+        let m = try trafficMaterial()
+        return TLSRecordLayer(
+            cipher: m.cipher, digest: m.digest,
+            tx: try TLSRecordLayer.keys(secret: m.txSecret, cipher: m.cipher, digest: m.digest, sequence: observer.recordsSent),
+            rx: try TLSRecordLayer.keys(secret: m.rxSecret, cipher: m.cipher, digest: m.digest, sequence: observer.recordsReceived))
+    }
+
+    /// NewSessionTicket messages received so far (client side).
+    public var sessionTicketsReceived: Int { observer.ticketsReceived }
+
+    private func trafficMaterial() throws(TLSError) -> (cipher: KTLSKeys.Cipher, digest: String, txSecret: [UInt8], rxSecret: [UInt8]) {
         guard observer.capturesKeyMaterial else {
             throw TLSError(.keyMaterialUnavailable, "connection was not made for kTLS")
         }
@@ -42,10 +63,7 @@ extension TLSConnection {
         }
         let digest = String(cString: digestName)
         let (txSecret, rxSecret) = role == .client ? (clientSecret, serverSecret) : (serverSecret, clientSecret)
-        return KTLSKeys(
-            cipher: cipher,
-            tx: try Self.trafficKeys(secret: txSecret, cipher: cipher, digest: digest, sequence: observer.recordsSent),
-            rx: try Self.trafficKeys(secret: rxSecret, cipher: cipher, digest: digest, sequence: observer.recordsReceived))
+        return (cipher, digest, txSecret, rxSecret)
     }
 
     private static func trafficKeys(

@@ -21,8 +21,8 @@ public final class TLSConnection {
     public let context: TLSContext
     // The SSL* and its BIOs; SSL_free frees the BIOs too.
     let ssl: OpaquePointer
-    let readBIO: OpaquePointer
-    let writeBIO: OpaquePointer
+    var readBIO: OpaquePointer
+    var writeBIO: OpaquePointer
     let observer: HandshakeObserver
     var state: State = .handshaking
     /// Follows inbound record boundaries (connections made for kTLS only).
@@ -32,6 +32,8 @@ public final class TLSConnection {
     public internal(set) var peerIdentity: TLSIdentity?
     /// The peer's close_notify has been read.
     public internal(set) var receivedCloseNotify = false
+    /// The socket's end of stream was fed in (``receiveEOF()``).
+    public internal(set) var receivedEOF = false
     /// This side's close_notify is in the outbound bytes.
     public internal(set) var sentCloseNotify = false
 

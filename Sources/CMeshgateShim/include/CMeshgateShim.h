@@ -61,6 +61,8 @@ int mg_accept_nonblock(int fd);
 int mg_eventfd(void);
 /// Number of bytes queued in a pipe or socket receive buffer (FIONREAD).
 int mg_fionread(int fd);
+/// malloc_trim(0): hands free heap pages back to the kernel; 1 if any were released.
+int mg_malloc_trim(void);
 
 // ---- kernel TLS (linux/tls.h constants; the header is not always installed) ---------------
 /// setsockopt(IPPROTO_TCP, TCP_ULP, "tls"); 0 or -1 with errno (ENOENT: no kTLS in this kernel).
