@@ -64,6 +64,10 @@ struct TLSOptions: ParsableArguments {
         if listenTLS {
             var c = TLSConfiguration(role: .server, certificateChainPath: cert, privateKeyPath: key, trustBundlePath: trust)
             c.allowedPeerIdentities = allowed
+            // One ticket per handshake: the originating side hands its connection over to the
+            // record layer or the kernel right after reading it (later ones would be lost).
+            c.ticketCount = 1
+            c.ticketsForKTLS = 1
             result.downstream = try context(c)
         }
         if upstreamTLS {

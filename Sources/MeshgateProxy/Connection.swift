@@ -25,19 +25,23 @@ struct Flow {
     var queued = false
     /// This direction uses the copy path (splice not possible, or a side runs TLS in user space).
     var copyPath = false
-    /// `buffer` holds bytes that must reach the destination before splicing starts (plaintext
-    /// already decrypted in user space when a side switched to kernel TLS).
-    var drainBufferFirst = false
-    /// Kernel TLS: close_notify went out on the destination.
+    /// TLS destination: close_notify went out (kernel TLS) or is queued (user-space records).
     var closeNotifySent = false
+    /// User-space TLS source: received ciphertext not yet opened, `buffer[cipherStart..<cipherEnd]`
+    /// (at most one partial record while waiting).
+    var cipherStart: Int32 = 0
+    var cipherEnd: Int32 = 0
 }
 
 /// How one side of a connection carries its bytes.
 enum SideMode: UInt8 {
     /// Plain TCP.
     case plain
-    /// TLS through OpenSSL in user space (`SSL_read`/`SSL_write` over memory BIOs).
-    case userspaceTLS
+    /// TLS through OpenSSL (`SSL_read`/`SSL_write` over memory BIOs): the handshake, and until
+    /// the side can hand over (a client first reads a session ticket).
+    case openSSL
+    /// TLS records sealed and opened by meshgate's own record layer; the `SSL` object is gone.
+    case records
     /// TLS in the kernel (kTLS TX and RX keys installed): bytes move like plain ones.
     case kernelTLS
 }
@@ -76,14 +80,20 @@ struct Connection {
     var toDownstream = Flow()
     /// Next free slot (free list), -1 at the end.
     var nextFree: Int32 = -1
-    /// The client side's TLS while it runs in user space (nil when plain or in the kernel).
+    /// The client side's OpenSSL connection (handshake, and until the side hands over).
     var downstreamTLS: TLSConnection? = nil
-    /// The upstream side's TLS while it runs in user space.
+    /// The upstream side's OpenSSL connection.
     var upstreamTLS: TLSConnection? = nil
+    /// The client side's record layer once it has handed over from OpenSSL.
+    var downstreamRecords: TLSRecordLayer? = nil
+    /// The upstream side's record layer.
+    var upstreamRecords: TLSRecordLayer? = nil
     var downstreamMode: SideMode = .plain
     var upstreamMode: SideMode = .plain
     /// A handshake not complete by this time (loop clock, ns) is refused.
     var handshakeDeadline: Int64 = 0
     /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
     var handshakeBytes: Int32 = 0
+    /// Sides (1 client, 2 upstream) that cannot hand over from OpenSSL and stay there.
+    var handOverFailed: UInt8 = 0
 }

@@ -17,7 +17,7 @@ public final class ProxyCounters: Sendable {
         case tlsRefusedCertificateExpired, tlsRefusedCertificateInvalid, tlsRefusedIdentity, tlsRefusedALPN
         case tlsRefusedHandshakeTimeout, tlsRefusedPeerAlert, tlsRefusedPeerClosed, tlsRefusedOther
         case tlsTruncated, tlsUserspaceSides, ktlsTXSides, ktlsRXSides, ktlsUnavailable, ktlsFailures
-        case ktlsControlRecords, ktlsKeyUpdateCloses
+        case ktlsControlRecords, ktlsKeyUpdateCloses, tlsKeyUpdates
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -72,6 +72,7 @@ public final class ProxyCounters: Sendable {
             case .ktlsFailures: "ktls_failures"
             case .ktlsControlRecords: "ktls_control_records"
             case .ktlsKeyUpdateCloses: "ktls_key_update_closes"
+            case .tlsKeyUpdates: "tls_key_updates"
             }
         }
 

@@ -18,15 +18,22 @@ struct MovedBytes {
     var total: Int { spliced + userspace }
 }
 
-/// The two ends of one direction as far as TLS goes: user-space TLS objects (nil for plain
-/// or kernel TLS sockets) and whether a socket is a kernel TLS one.
+/// The two ends of one direction as far as TLS goes. At most one of the OpenSSL connection,
+/// the record layer and the kernel flag is set per end; none for plain TCP.
 struct FlowEnds {
     var sourceTLS: TLSConnection? = nil
     var destinationTLS: TLSConnection? = nil
+    var sourceRecords: TLSRecordLayer? = nil
+    var destinationRecords: TLSRecordLayer? = nil
     var sourceKernelTLS = false
     var destinationKernelTLS = false
+    /// The OpenSSL source is waiting to hand over (reads record by record until it can).
+    var sourceHandingOver = false
 
     static let plain = FlowEnds()
+
+    /// Either end needs bytes in user space.
+    var userspace: Bool { sourceTLS != nil || destinationTLS != nil || sourceRecords != nil || destinationRecords != nil }
 }
 
 /// Moving bytes: the splice path (plain and kernel TLS sockets), the buffered path (user-space
@@ -45,7 +52,7 @@ extension ProxyLoop {
         if conn.pointee.downstreamMode != .plain || conn.pointee.upstreamMode != .plain {
             ends = self.ends(conn, toUpstream: toUpstream)
         }
-        if ends.sourceTLS != nil || ends.destinationTLS != nil || flow.pointee.copyPath {
+        if ends.userspace || flow.pointee.copyPath || flow.pointee.buffer != nil {
             outcome = pumpBuffered(flow, src: src, dst: dst, ends: ends, moved: &moved)
         } else {
             outcome = pumpSplice(flow, src: src, dst: dst, ends: ends, moved: &moved)
@@ -64,8 +71,14 @@ extension ProxyLoop {
             }
             // Reading can make TLS answer the peer (a KeyUpdate reply): that goes out on the
             // source socket, which the other direction writes.
-            if flushOpposite, let s = ends.sourceTLS, s.pendingOutboundCount > 0 {
-                return pump(conn, slot: slot, toUpstream: !toUpstream, flushOpposite: false)
+            if flushOpposite,
+                (ends.sourceTLS?.pendingOutboundCount ?? 0) > 0 || ends.sourceRecords?.keyUpdateRequested == true
+            {
+                if !pump(conn, slot: slot, toUpstream: !toUpstream, flushOpposite: false) { return false }
+            }
+            // A side still in OpenSSL may be ready to hand over to the record layer or the kernel.
+            if conn.pointee.downstreamMode == .openSSL || conn.pointee.upstreamMode == .openSSL {
+                return handOverIfReady(conn, slot: slot)
             }
             return true
         case .finished:
@@ -87,14 +100,19 @@ extension ProxyLoop {
     /// The TLS ends of one direction.
     func ends(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> FlowEnds {
         let down = conn.pointee.downstreamMode, up = conn.pointee.upstreamMode
+        let stuck = conn.pointee.handOverFailed
         if toUpstream {
             return FlowEnds(
                 sourceTLS: conn.pointee.downstreamTLS, destinationTLS: conn.pointee.upstreamTLS,
-                sourceKernelTLS: down == .kernelTLS, destinationKernelTLS: up == .kernelTLS)
+                sourceRecords: conn.pointee.downstreamRecords, destinationRecords: conn.pointee.upstreamRecords,
+                sourceKernelTLS: down == .kernelTLS, destinationKernelTLS: up == .kernelTLS,
+                sourceHandingOver: down == .openSSL && stuck & 1 == 0)
         }
         return FlowEnds(
             sourceTLS: conn.pointee.upstreamTLS, destinationTLS: conn.pointee.downstreamTLS,
-            sourceKernelTLS: up == .kernelTLS, destinationKernelTLS: down == .kernelTLS)
+            sourceRecords: conn.pointee.upstreamRecords, destinationRecords: conn.pointee.downstreamRecords,
+            sourceKernelTLS: up == .kernelTLS, destinationKernelTLS: down == .kernelTLS,
+            sourceHandingOver: up == .openSSL && stuck & 2 == 0)
     }
 
     /// The storage of one direction inside a slab slot.
@@ -110,7 +128,6 @@ extension ProxyLoop {
     func pumpSplice(
         _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
     ) -> PumpStop {
-        if f.pointee.drainBufferFirst, let stop = sendHeldBytes(f, dst: dst, moved: &moved) { return stop }
         while true {
             if f.pointee.pending > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
@@ -187,13 +204,17 @@ extension ProxyLoop {
     }
 
     /// Buffered path: source → user-space buffer → destination, with TLS in user space on
-    /// either end when the connection has it. The buffer always holds plaintext; ciphertext
-    /// for a TLS destination waits in its OpenSSL buffer until the socket takes it, and more
-    /// is encrypted only once that is empty (bounded memory, backpressure).
+    /// either end. The buffer holds what goes to the destination next (`bufferOffset`,
+    /// `pending`): plaintext, or records sealed in place for a record-layer destination. A
+    /// record-layer source reads ciphertext into `buffer[cipherStart..<cipherEnd]` and opens
+    /// records in place (re-sealing them in place for a TLS-to-TLS hop). An OpenSSL destination
+    /// takes plaintext into its own buffer, and more only once that is sent. Memory per
+    /// direction: one buffer, and only while bytes are in flight.
     @inline(__always)
     func pumpBuffered(
         _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
     ) -> PumpStop {
+        let size = buffers.size
         while true {
             // 1. Whatever waits for the destination goes first.
             if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
@@ -239,13 +260,72 @@ extension ProxyLoop {
                 if n < 0 && e == EINTR { continue }
                 return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
             }
-            // 2. Nothing waits: end the destination's stream, or read more.
+            // 2. The destination's peer asked for new keys: answer before more data.
+            if let d = ends.destinationRecords, d.keyUpdateRequested {
+                let at = freeSpace(f, need: 5 + TLSRecordLayer.overhead)
+                guard let length = try? d.sealKeyUpdate(at: f.pointee.buffer! + at, crypter: crypter) else {
+                    return .destinationFailed(Errno(rawValue: EPROTO))
+                }
+                counters.add(.tlsKeyUpdates)
+                f.pointee.bufferOffset = Int32(at)
+                f.pointee.pending = Int32(length)
+                moved.userspace -= length  // protocol bytes, not payload
+                continue
+            }
+            // 3. A record-layer source: open the next complete record, if one is here.
+            if let r = ends.sourceRecords, f.pointee.cipherStart < f.pointee.cipherEnd {
+                let at = Int(f.pointee.cipherStart)
+                let available = UnsafeRawBufferPointer(start: f.pointee.buffer! + at, count: Int(f.pointee.cipherEnd) - at)
+                switch TLSRecordLayer.recordLength(available) {
+                case .failure(let error):
+                    limits.warning("tls-record", "loop \(index): TLS stream failed: \(error)")
+                    return .sourceFailed(Errno(rawValue: EPROTO))
+                case .success(let length):
+                    let record = f.pointee.buffer! + at
+                    f.pointee.cipherStart += Int32(length)
+                    switch r.open(record, length: length, crypter: crypter) {
+                    case .data(let n):
+                        guard n > 0 else { continue }
+                        if let d = ends.destinationRecords {
+                            f.pointee.bufferOffset = Int32(at)
+                            f.pointee.pending = Int32(d.seal(record, plaintextLength: n, crypter: crypter))
+                            moved.userspace -= Int(f.pointee.pending) - n  // count payload only
+                        } else {
+                            f.pointee.bufferOffset = Int32(at + TLSRecordLayer.headerLength)
+                            f.pointee.pending = Int32(n)
+                        }
+                        continue
+                    case .ignored:
+                        continue
+                    case .closeNotify:
+                        f.pointee.cipherStart = f.pointee.cipherEnd
+                        f.pointee.sourceEOF = true
+                        continue
+                    case .fatal(let why):
+                        limits.warning("tls-record", "loop \(index): TLS stream failed: \(why)")
+                        return .sourceFailed(Errno(rawValue: EPROTO))
+                    }
+                case nil:
+                    break
+                }
+            }
+            // 4. Nothing waits: end the destination's stream, or read more.
             if f.pointee.sourceEOF {
                 if let d = ends.destinationTLS, !d.sentCloseNotify {
                     if case .failed = d.shutdown() { return .destinationFailed(Errno(rawValue: EPROTO)) }
                     continue  // close_notify is now waiting to be sent
                 }
-                releaseChannel(f)
+                if let d = ends.destinationRecords, !f.pointee.closeNotifySent {
+                    f.pointee.cipherStart = 0
+                    f.pointee.cipherEnd = 0
+                    let at = freeSpace(f, need: 2 + TLSRecordLayer.overhead)
+                    f.pointee.bufferOffset = Int32(at)
+                    f.pointee.pending = Int32(d.sealCloseNotify(at: f.pointee.buffer! + at, crypter: crypter))
+                    moved.userspace -= Int(f.pointee.pending)
+                    f.pointee.closeNotifySent = true
+                    continue
+                }
+                releaseChannel(f, force: true)
                 return finish(f, dst: dst, ends: ends)
             }
             if moved.total >= K.turnBudget { return .yielded }
@@ -253,12 +333,41 @@ extension ProxyLoop {
                 f.pointee.buffer = buffers.acquire()
                 counters.add(.buffersInUse)
             }
-            f.pointee.bufferOffset = 0
-            let space = UnsafeMutableRawBufferPointer(start: f.pointee.buffer!, count: buffers.size)
+            if ends.sourceRecords != nil {
+                // Keep the partial record at the front and read behind it.
+                let carry = Int(f.pointee.cipherEnd - f.pointee.cipherStart)
+                if f.pointee.cipherStart > 0 {
+                    if carry > 0 { (f.pointee.buffer!).copyMemory(from: f.pointee.buffer! + Int(f.pointee.cipherStart), byteCount: carry) }
+                    f.pointee.cipherStart = 0
+                    f.pointee.cipherEnd = Int32(carry)
+                }
+                guard f.pointee.sourceReadable else {
+                    releaseChannel(f)
+                    return .waiting
+                }
+                let n = recv(src, f.pointee.buffer! + carry, size - carry, 0)
+                if n > 0 {
+                    f.pointee.cipherEnd += Int32(n)
+                    continue
+                }
+                if n == 0 { return truncated() }  // close_notify would have ended the stream first
+                let e = errno
+                if e == EAGAIN {
+                    f.pointee.sourceReadable = false
+                    releaseChannel(f)
+                    return .waiting
+                }
+                if e == EINTR { continue }
+                return .sourceFailed(Errno(rawValue: e))
+            }
+            // Plaintext goes where a record-layer destination seals it in place.
+            let base = ends.destinationRecords != nil ? TLSRecordLayer.headerLength : 0
+            let room = ends.destinationRecords != nil ? TLSRecordLayer.maxPlaintext : size
+            let space = UnsafeMutableRawBufferPointer(start: f.pointee.buffer! + base, count: room)
             if let s = ends.sourceTLS {
                 switch s.readPlaintext(into: space) {
                 case .bytes(let n) where n > 0:
-                    f.pointee.pending = Int32(n)
+                    stage(f, plaintext: n, ends: ends, moved: &moved)
                     continue
                 case .bytes, .needMoreInput:
                     break
@@ -271,11 +380,19 @@ extension ProxyLoop {
                     limits.warning("tls-read", "loop \(index): TLS stream failed: \(error)")
                     return .sourceFailed(Errno(rawValue: EPROTO))
                 }
+                // A side waiting to hand over reads record by record, so that it can stop
+                // exactly where the record layer or the kernel takes over.
+                let shortfall = s.incompleteRecordShortfall
+                if ends.sourceHandingOver && shortfall == 0 && handOverAllowed(s) {
+                    releaseChannel(f)
+                    return .waiting  // pump() hands the side over and pumps again
+                }
                 guard f.pointee.sourceReadable else {
                     releaseChannel(f)
                     return .waiting
                 }
-                let n = recv(src, tlsScratch.baseAddress, tlsScratch.count, 0)
+                let want = ends.sourceHandingOver ? (shortfall > 0 ? shortfall : 5) : tlsScratch.count
+                let n = recv(src, tlsScratch.baseAddress, min(want, tlsScratch.count), 0)
                 if n > 0 {
                     s.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                     continue
@@ -297,9 +414,9 @@ extension ProxyLoop {
                 releaseChannel(f)
                 return .waiting
             }
-            let n = recv(src, space.baseAddress, space.count, 0)
+            let n = recv(src, space.baseAddress, room, 0)
             if n > 0 {
-                f.pointee.pending = Int32(n)
+                stage(f, plaintext: n, ends: ends, moved: &moved)
                 continue
             }
             if n == 0 {
@@ -325,6 +442,38 @@ extension ProxyLoop {
         }
     }
 
+    /// Makes `n` plaintext bytes just read (at the buffer's start, or at offset 5 for a
+    /// record-layer destination) the bytes to send next, sealing them first if needed.
+    @inline(__always)
+    func stage(_ f: UnsafeMutablePointer<Flow>, plaintext n: Int, ends: FlowEnds, moved: inout MovedBytes) {
+        f.pointee.bufferOffset = 0
+        if let d = ends.destinationRecords {
+            let length = d.seal(f.pointee.buffer!, plaintextLength: n, crypter: crypter)
+            f.pointee.pending = Int32(length)
+            moved.userspace -= length - n  // count payload only
+        } else {
+            f.pointee.pending = Int32(n)
+        }
+    }
+
+    /// Where a record of `need` bytes can be written without touching a partial received
+    /// record: behind it, after moving it to the front if needed. Acquires the buffer.
+    func freeSpace(_ f: UnsafeMutablePointer<Flow>, need: Int) -> Int {
+        if f.pointee.buffer == nil {
+            f.pointee.buffer = buffers.acquire()
+            counters.add(.buffersInUse)
+            f.pointee.cipherStart = 0
+            f.pointee.cipherEnd = 0
+        }
+        if Int(f.pointee.cipherEnd) + need > buffers.size {
+            let carry = Int(f.pointee.cipherEnd - f.pointee.cipherStart)
+            (f.pointee.buffer!).copyMemory(from: f.pointee.buffer! + Int(f.pointee.cipherStart), byteCount: carry)
+            f.pointee.cipherStart = 0
+            f.pointee.cipherEnd = Int32(carry)
+        }
+        return Int(f.pointee.cipherEnd)
+    }
+
     /// Ends the destination's stream once everything is sent: close_notify first on a kernel
     /// TLS socket (user-space TLS queued its own already), then FIN.
     func finish(_ f: UnsafeMutablePointer<Flow>, dst: Int32, ends: FlowEnds) -> PumpStop {
@@ -347,31 +496,6 @@ extension ProxyLoop {
     func truncated() -> PumpStop {
         counters.add(.tlsTruncated)
         return .sourceFailed(Errno(rawValue: ECONNRESET))
-    }
-
-    /// Sends bytes decrypted in user space before a side switched to kernel TLS; nil once
-    /// they are all out (splicing may start).
-    func sendHeldBytes(_ f: UnsafeMutablePointer<Flow>, dst: Int32, moved: inout MovedBytes) -> PumpStop? {
-        while f.pointee.pending > 0 {
-            guard f.pointee.destinationWritable else { return .waiting }
-            let n = send(dst, f.pointee.buffer! + Int(f.pointee.bufferOffset), Int(f.pointee.pending), Int32(MSG_NOSIGNAL))
-            if n > 0 {
-                f.pointee.pending -= Int32(n)
-                f.pointee.bufferOffset += Int32(n)
-                moved.userspace += n
-                continue
-            }
-            let e = errno
-            if n < 0 && e == EAGAIN {
-                f.pointee.destinationWritable = false
-                return .waiting
-            }
-            if n < 0 && e == EINTR { continue }
-            return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
-        }
-        releaseChannel(f)
-        f.pointee.drainBufferFirst = false
-        return nil
     }
 
     /// Reads the non-data record waiting on a kernel TLS source; nil to read on.

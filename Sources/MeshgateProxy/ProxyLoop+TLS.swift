@@ -14,7 +14,7 @@ extension ProxyLoop {
         do {
             tls = try TLSConnection(
                 context: context, expectedPeerIdentity: upstreamSide ? config.tls.expectedUpstreamIdentity : nil,
-                forKTLS: shared.kernelTLS)
+                forKTLS: true)
         } catch {
             counters.add(upstreamSide ? .tlsRefusedUpstream : .tlsRefusedDownstream)
             counters.add(TLSRefusal.other.counter)
@@ -24,11 +24,11 @@ extension ProxyLoop {
         }
         if upstreamSide {
             conn.pointee.upstreamTLS = tls
-            conn.pointee.upstreamMode = .userspaceTLS
+            conn.pointee.upstreamMode = .openSSL
             conn.pointee.state = .handshakingUpstream
         } else {
             conn.pointee.downstreamTLS = tls
-            conn.pointee.downstreamMode = .userspaceTLS
+            conn.pointee.downstreamMode = .openSSL
             conn.pointee.state = .handshakingDownstream
         }
         conn.pointee.handshakeDeadline = now &+ handshakeTimeout
@@ -41,9 +41,9 @@ extension ProxyLoop {
     func driveHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) {
         guard let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS else { return }
         let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
-        // For kernel TLS, read record by record so that nothing after the peer's Finished
-        // (application data, tickets) is taken into user space: the kernel reads it instead.
-        let exact = shared.kernelTLS
+        // Read record by record so that nothing after the peer's Finished (application data,
+        // tickets) is taken into OpenSSL: the record layer or the kernel reads it instead.
+        let exact = true
         while true {
             if tls.pendingOutboundCount > 0 {
                 var failure: Int32 = 0
@@ -133,98 +133,106 @@ extension ProxyLoop {
         close(slot, resetDownstream: upstreamSide, resetUpstream: false)
     }
 
-    /// Both sides are ready: decide how each TLS side carries bytes, then start moving them.
+    /// Both sides are ready: TLS sides hand over from OpenSSL (to the kernel or the record
+    /// layer) where they can, and bytes start to move.
     func open(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
         conn.pointee.state = .open
         conn.pointee.lastActivity = now
-        for upstreamSide in [true, false] {
-            let mode = upstreamSide ? conn.pointee.upstreamMode : conn.pointee.downstreamMode
-            guard mode == .userspaceTLS else { continue }
-            // Bytes may already wait in the socket or in OpenSSL: look.
-            if upstreamSide { conn.pointee.toDownstream.sourceReadable = true } else { conn.pointee.toUpstream.sourceReadable = true }
-            if shared.kernelTLS {
-                if !switchToKernelTLS(conn, slot: slot, upstreamSide: upstreamSide) { return }
-            } else {
-                if shared.kernelTLSMissing { counters.add(.ktlsUnavailable) }
-                counters.add(.tlsUserspaceSides)
-            }
-            // The handshake grew the buffers; an idle connection should not keep that.
-            (upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS)?.compactBuffers()
-        }
-        for toUpstream in [true, false] {
-            let ends = self.ends(conn, toUpstream: toUpstream)
-            if ends.sourceTLS != nil || ends.destinationTLS != nil {
-                flow(conn, toUpstream: toUpstream).pointee.copyPath = true
-            }
-        }
+        // Bytes may already wait in the sockets: look.
+        if conn.pointee.downstreamMode == .openSSL { conn.pointee.toUpstream.sourceReadable = true }
+        if conn.pointee.upstreamMode == .openSSL { conn.pointee.toDownstream.sourceReadable = true }
+        let generation = conn.pointee.generation
+        guard handOverIfReady(conn, slot: slot, pumpAfter: false), slab.live(slot, generation: generation) != nil else { return }
         pumpBoth(conn, slot: slot)
     }
 
-    /// Hands one side's TLS to the kernel: what OpenSSL already decrypted is queued for the
-    /// other side, the keys and record sequence numbers go into the socket, and the SSL object
-    /// is freed. A side that cannot switch stays in user space. Returns false when the
-    /// connection had to be closed.
-    func switchToKernelTLS(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) -> Bool {
-        guard let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS else { return true }
-        let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
-        func stayInUserSpace(_ why: String) -> Bool {
-            counters.add(.tlsUserspaceSides)
-            limits.warning("ktls-skip", "loop \(index): a TLS side stays in user space: \(why)")
-            return true
+    /// Whether an OpenSSL side may hand over as far as TLS goes: a client that resumes
+    /// sessions first reads a session ticket, which only OpenSSL can store.
+    func handOverAllowed(_ tls: TLSConnection) -> Bool {
+        tls.role == .server || tls.context.configuration.sessionCache == nil || tls.sessionTicketsReceived > 0
+    }
+
+    /// Hands OpenSSL sides over where they are ready, and pumps again when any did (unless
+    /// `pumpAfter` is false). Returns false when the connection was closed.
+    func handOverIfReady(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, pumpAfter: Bool = true) -> Bool {
+        var changed = false
+        for upstreamSide in [false, true] {
+            let mode = upstreamSide ? conn.pointee.upstreamMode : conn.pointee.downstreamMode
+            let bit: UInt8 = upstreamSide ? 2 : 1
+            guard mode == .openSSL, conn.pointee.handOverFailed & bit == 0,
+                let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS, handOverAllowed(tls)
+            else { continue }
+            switch handOver(conn, slot: slot, upstreamSide: upstreamSide, tls: tls) {
+            case .notYet: continue
+            case .done: changed = true
+            case .closed: return false
+            }
         }
-        guard tls.pendingOutboundCount == 0 else { return stayInUserSpace("handshake bytes still waiting to be sent") }
-        // Complete a record cut short at the end of the handshake's reads.
+        guard changed && pumpAfter else { return true }
+        let generation = conn.pointee.generation
+        pumpBoth(conn, slot: slot)
+        return slab.live(slot, generation: generation) != nil
+    }
+
+    enum HandOver { case notYet, done, closed }
+
+    /// Moves one side from OpenSSL to kernel TLS (when the kernel has it) or to the record
+    /// layer, and frees the `SSL` object. Only at a clean point: nothing left to send,
+    /// nothing received and unread, the last record whole.
+    func handOver(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) -> HandOver {
+        let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+        guard tls.pendingOutboundCount == 0, flow(conn, toUpstream: upstreamSide).pointee.pending == 0 else { return .notYet }
         while tls.incompleteRecordShortfall > 0 {
             let n = recv(fd, tlsScratch.baseAddress, min(tls.incompleteRecordShortfall, tlsScratch.count), 0)
-            guard n > 0 else { return stayInUserSpace("a partial record did not complete at once") }
+            guard n > 0 else { return .notYet }  // the data path sees EOF or errors itself
             tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
         }
-        // Plaintext already in OpenSSL goes to the other side before anything spliced.
-        let f = flow(conn, toUpstream: !upstreamSide)
-        while tls.unreadCiphertextCount > 0 || tls.bufferedPlaintextCount > 0 {
-            if f.pointee.buffer == nil {
-                f.pointee.buffer = buffers.acquire()
-                counters.add(.buffersInUse)
-                f.pointee.bufferOffset = 0
+        guard tls.isDrainedForKTLS else { return .notYet }
+        func install(_ mode: SideMode, _ records: TLSRecordLayer?) {
+            if upstreamSide {
+                conn.pointee.upstreamTLS = nil
+                conn.pointee.upstreamRecords = records
+                conn.pointee.upstreamMode = mode
+            } else {
+                conn.pointee.downstreamTLS = nil
+                conn.pointee.downstreamRecords = records
+                conn.pointee.downstreamMode = mode
             }
-            let used = Int(f.pointee.pending)
-            guard used < buffers.size else { return stayInUserSpace("more early data than one buffer") }
-            let space = UnsafeMutableRawBufferPointer(start: f.pointee.buffer! + used, count: buffers.size - used)
-            switch tls.readPlaintext(into: space) {
-            case .bytes(let n) where n > 0:
-                f.pointee.pending += Int32(n)
-                f.pointee.drainBufferFirst = true
-            case .closeNotify:
-                f.pointee.sourceEOF = true
-            default:
-                return stayInUserSpace("early data did not decrypt cleanly")
+        }
+        if shared.kernelTLS {
+            do {
+                switch KernelTLS.install(fd: fd, keys: try tls.ktlsKeys()) {
+                case .installed:
+                    counters.add(.ktlsTXSides)
+                    counters.add(.ktlsRXSides)
+                    install(.kernelTLS, nil)
+                    return .done
+                case .refused(let e):
+                    counters.add(e.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
+                    limits.warning("ktls-refused", "loop \(index): the kernel refused TLS keys (\(e)); this side stays in user space")
+                case .broken(let e):
+                    counters.add(.ktlsFailures)
+                    limits.warning("ktls-broken", "loop \(index): kernel TLS RX keys refused (\(e)) after TX keys went in; closing")
+                    close(slot, resetDownstream: true, resetUpstream: true)
+                    return .closed
+                }
+            } catch {
+                counters.add(.ktlsFailures)
+                limits.warning("ktls-keys", "loop \(index): no kernel TLS keys: \(error); this side stays in user space")
             }
-            if f.pointee.sourceEOF { break }
+        } else if shared.kernelTLSMissing {
+            counters.add(.ktlsUnavailable)
         }
-        guard tls.isDrainedForKTLS || f.pointee.sourceEOF else { return stayInUserSpace("OpenSSL still holds received bytes") }
-        let keys: KTLSKeys
-        do { keys = try tls.ktlsKeys() } catch { return stayInUserSpace("\(error)") }
-        switch KernelTLS.install(fd: fd, keys: keys) {
-        case .installed:
-            counters.add(.ktlsTXSides)
-            counters.add(.ktlsRXSides)
-        case .refused(let e):
-            counters.add(e.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
-            return stayInUserSpace("the kernel refused the keys: \(e)")
-        case .broken(let e):
-            counters.add(.ktlsFailures)
-            limits.warning("ktls-broken", "loop \(index): kernel TLS RX keys refused (\(e)) after TX keys went in; closing")
-            close(slot, resetDownstream: true, resetUpstream: true)
-            return false
+        do {
+            install(.records, try tls.recordLayer())
+            counters.add(.tlsUserspaceSides)
+            return .done
+        } catch {
+            // Keep OpenSSL for this side (counted when the connection closes).
+            conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
+            limits.warning("tls-handover", "loop \(index): TLS stays in OpenSSL for a connection: \(error)")
+            return .notYet
         }
-        if upstreamSide {
-            conn.pointee.upstreamTLS = nil
-            conn.pointee.upstreamMode = .kernelTLS
-        } else {
-            conn.pointee.downstreamTLS = nil
-            conn.pointee.downstreamMode = .kernelTLS
-        }
-        return true
     }
 
     /// Refuses handshakes past their deadline (called from the sweep).

@@ -52,6 +52,8 @@ final class ProxyLoop<Backend: EventBackend> {
     /// used and emptied within one call, so one per loop.
     let tlsScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: K.tlsScratchSize, alignment: 16)
     let handshakeTimeout: Int64
+    /// Seals and opens user-space TLS records for every connection of this loop.
+    let crypter: TLSRecordCrypter
 
     init(backend: Backend, index: Int, listener: Int32, config: ProxyConfiguration, control: LoopControl,
          counters: ProxyCounters, shared: SharedProxyState, logger: Logger) {
@@ -71,6 +73,8 @@ final class ProxyLoop<Backend: EventBackend> {
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds
         handshakeTimeout = config.tls.handshakeTimeout.nanoseconds
+        // OpenSSL 3 always has AES-GCM; without it no TLS could work at all.
+        crypter = try! TLSRecordCrypter()
     }
 
     deinit { tlsScratch.deallocate() }
@@ -394,7 +398,8 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// Gives back the pipe or buffer of an empty direction.
     @inline(__always)
-    func releaseChannel(_ f: UnsafeMutablePointer<Flow>) {
+    /// A user-space TLS source keeps its buffer while it holds part of a record, unless `force`.
+    func releaseChannel(_ f: UnsafeMutablePointer<Flow>, force: Bool = false) {
         if f.pointee.pipeRead >= 0 {
             if f.pointee.pending == 0 {
                 pipes.release(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
@@ -406,9 +411,12 @@ final class ProxyLoop<Backend: EventBackend> {
             counters.subtract(.pipesInUse)
         }
         if let b = f.pointee.buffer {
+            if !force && f.pointee.cipherEnd > f.pointee.cipherStart { return }
             buffers.release(b)
             f.pointee.buffer = nil
             counters.subtract(.buffersInUse)
+            f.pointee.cipherStart = 0
+            f.pointee.cipherEnd = 0
         }
         f.pointee.pending = 0
         f.pointee.bufferOffset = 0
@@ -437,9 +445,13 @@ final class ProxyLoop<Backend: EventBackend> {
         let conn = slab[slot]
         if conn.pointee.state == .handshakingDownstream || conn.pointee.state == .handshakingUpstream {
             counters.subtract(.tlsHandshakesActive)
+        } else if conn.pointee.state == .open {
+            // Sides that never handed over still carried their bytes in user space.
+            if conn.pointee.downstreamMode == .openSSL { counters.add(.tlsUserspaceSides) }
+            if conn.pointee.upstreamMode == .openSSL { counters.add(.tlsUserspaceSides) }
         }
-        releaseChannel(flow(conn, toUpstream: true))
-        releaseChannel(flow(conn, toUpstream: false))
+        releaseChannel(flow(conn, toUpstream: true), force: true)
+        releaseChannel(flow(conn, toUpstream: false), force: true)
         if conn.pointee.downstream >= 0 {
             if resetDownstream { Socket.armReset(conn.pointee.downstream) }
             backend.close(fd: conn.pointee.downstream)
@@ -516,7 +528,6 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// Closes connections idle for longer than the idle timeout.
     func sweep() {
-        if getenv("MG_TRIM") != nil { _ = mg_malloc_trim() }
         let limit = now &- idleTimeout
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
