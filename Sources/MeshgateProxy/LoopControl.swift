@@ -1,3 +1,4 @@
+import Logging
 import Atomics
 import Foundation
 import MeshgateLoop
@@ -55,8 +56,12 @@ final class SharedProxyState: Sendable {
     /// kTLS was requested but the kernel cannot do it: each TLS side counts `ktls_unavailable`.
     let kernelTLSMissing: Bool
 
-    init(maxConnections: Int, kernelTLS: Bool = false, kernelTLSMissing: Bool = false) {
+    /// Warnings of all loops, rate limited per reason.
+    let limits: RateLimitedLog
+
+    init(maxConnections: Int, logger: Logger, kernelTLS: Bool = false, kernelTLSMissing: Bool = false) {
         self.maxConnections = maxConnections
+        self.limits = RateLimitedLog(logger: logger)
         self.kernelTLS = kernelTLS
         self.kernelTLSMissing = kernelTLSMissing
     }

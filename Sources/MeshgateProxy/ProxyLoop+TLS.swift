@@ -8,26 +8,13 @@ import MeshgateTLS
 /// TLS handshakes on either side, refusals, and the switch of a finished side to kernel TLS.
 extension ProxyLoop {
     /// Starts the handshake of one side: the client side as server (terminating), the upstream
-    /// side as client (originating).
+    /// side as client (originating). A client's `SSL` object is only made once its first
+    /// bytes arrive, so a connection that sends nothing costs a slot, not OpenSSL state.
     func startHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, context: TLSContext) {
-        let tls: TLSConnection
-        do {
-            tls = try TLSConnection(
-                context: context, expectedPeerIdentity: upstreamSide ? config.tls.expectedUpstreamIdentity : nil,
-                forKTLS: true)
-        } catch {
-            counters.add(upstreamSide ? .tlsRefusedUpstream : .tlsRefusedDownstream)
-            counters.add(TLSRefusal.other.counter)
-            limits.warning("tls-setup", "loop \(index): cannot start a TLS connection: \(error)")
-            close(slot, resetDownstream: true, resetUpstream: true)
-            return
-        }
         if upstreamSide {
-            conn.pointee.upstreamTLS = tls
             conn.pointee.upstreamMode = .openSSL
             conn.pointee.state = .handshakingUpstream
         } else {
-            conn.pointee.downstreamTLS = tls
             conn.pointee.downstreamMode = .openSSL
             conn.pointee.state = .handshakingDownstream
         }
@@ -37,13 +24,41 @@ extension ProxyLoop {
         driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
     }
 
+    /// The side's OpenSSL connection, made on first use; nil when the connection was closed.
+    private func handshakeConnection(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) -> TLSConnection? {
+        if let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS { return tls }
+        guard let context = upstreamSide ? config.tls.upstream : config.tls.downstream else { return nil }
+        do {
+            let tls = try TLSConnection(
+                context: context, expectedPeerIdentity: upstreamSide ? config.tls.expectedUpstreamIdentity : nil, forKTLS: true)
+            if upstreamSide { conn.pointee.upstreamTLS = tls } else { conn.pointee.downstreamTLS = tls }
+            return tls
+        } catch {
+            refuse(conn, slot: slot, upstreamSide: upstreamSide, .other, "cannot start a TLS connection: \(error)")
+            return nil
+        }
+    }
+
     /// Moves the handshake of one side as far as the socket allows.
     func driveHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) {
-        guard let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS else { return }
         let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+        if !upstreamSide && conn.pointee.downstreamTLS == nil {
+            // Wait for the client's first byte, and look at it before paying for OpenSSL.
+            let n = recv(fd, tlsScratch.baseAddress, 1, Int32(MSG_PEEK))
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            guard n > 0 else {
+                refuse(conn, slot: slot, upstreamSide: false, .peerClosed, "the client closed before the handshake")
+                return
+            }
+            guard tlsScratch[0] == 22 else {
+                // Not a TLS handshake record: plain text, HTTP, garbage.
+                refuse(conn, slot: slot, upstreamSide: false, .notTLS, "the client did not start with a TLS handshake record")
+                return
+            }
+        }
+        guard let tls = handshakeConnection(conn, slot: slot, upstreamSide: upstreamSide) else { return }
         // Read record by record so that nothing after the peer's Finished (application data,
         // tickets) is taken into OpenSSL: the record layer or the kernel reads it instead.
-        let exact = true
         while true {
             if tls.pendingOutboundCount > 0 {
                 var failure: Int32 = 0
@@ -76,14 +91,8 @@ extension ProxyLoop {
                 if tls.pendingOutboundCount > 0 { continue }
             }
             let shortfall = tls.incompleteRecordShortfall
-            let want = exact ? (shortfall > 0 ? shortfall : 5) : tlsScratch.count
-            let n = recv(fd, tlsScratch.baseAddress, min(want, tlsScratch.count), 0)
+            let n = recv(fd, tlsScratch.baseAddress, min(shortfall > 0 ? shortfall : 5, tlsScratch.count), 0)
             if n > 0 {
-                if conn.pointee.handshakeBytes == 0 && !upstreamSide && tlsScratch[0] != 22 {
-                    // Not a TLS handshake record: plain text, HTTP, garbage.
-                    refuse(conn, slot: slot, upstreamSide: false, .notTLS, "the client did not start with a TLS handshake record")
-                    return
-                }
                 conn.pointee.handshakeBytes &+= Int32(truncatingIfNeeded: n)
                 tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                 continue

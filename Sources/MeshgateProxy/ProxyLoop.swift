@@ -69,7 +69,7 @@ final class ProxyLoop<Backend: EventBackend> {
         slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
         pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop)
         balancer = UpstreamBalancer(config.upstreams, startingAt: index)
-        limits = RateLimitedLog(logger: logger)
+        limits = shared.limits
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds
         handshakeTimeout = config.tls.handshakeTimeout.nanoseconds

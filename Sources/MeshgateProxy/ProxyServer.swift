@@ -42,18 +42,18 @@ public final class ProxyServer: @unchecked Sendable {
         let tls = configuration.tls
         if tls.downstream == nil && tls.upstream == nil {
             kernelTLSStatus = "no TLS"
-            shared = SharedProxyState(maxConnections: effectiveMaxConnections)
+            shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger)
         } else if !tls.kernelTLS {
             kernelTLSStatus = "off (TLS runs in user space)"
-            shared = SharedProxyState(maxConnections: effectiveMaxConnections)
+            shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger)
         } else {
             switch KernelTLS.probe() {
             case .available:
                 kernelTLSStatus = "available (sockets switch to kTLS + splice after the handshake)"
-                shared = SharedProxyState(maxConnections: effectiveMaxConnections, kernelTLS: true)
+                shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger, kernelTLS: true)
             case .unavailable(let e):
                 kernelTLSStatus = "unavailable (TCP_ULP tls: \(e)); TLS runs in user space"
-                shared = SharedProxyState(maxConnections: effectiveMaxConnections, kernelTLSMissing: true)
+                shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger, kernelTLSMissing: true)
             }
         }
         var listeners: [Int32] = []
