@@ -88,12 +88,16 @@ struct Connection {
     var downstreamRecords: TLSRecordLayer? = nil
     /// The upstream side's record layer.
     var upstreamRecords: TLSRecordLayer? = nil
-    var downstreamMode: SideMode = .plain
-    var upstreamMode: SideMode = .plain
+    /// How each side writes (TX) and reads (RX): a side hands its TX over right after the
+    /// handshake, and its RX as soon as nothing TLS-level is left to read in OpenSSL.
+    var downstreamTX: SideMode = .plain
+    var downstreamRX: SideMode = .plain
+    var upstreamTX: SideMode = .plain
+    var upstreamRX: SideMode = .plain
     /// A handshake not complete by this time (loop clock, ns) is refused.
     var handshakeDeadline: Int64 = 0
     /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
     var handshakeBytes: Int32 = 0
-    /// Sides (1 client, 2 upstream) that cannot hand over from OpenSSL and stay there.
+    /// Sides (1 client, 2 upstream) whose reading cannot hand over from OpenSSL and stays there.
     var handOverFailed: UInt8 = 0
 }

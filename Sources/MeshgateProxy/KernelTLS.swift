@@ -26,28 +26,24 @@ enum KernelTLS {
         return e == ENOTCONN || e == EISCONN ? .available : .unavailable(Errno(rawValue: e))
     }
 
-    /// The outcome of handing a socket's keys to the kernel.
-    enum InstallResult {
-        case installed
-        /// Nothing changed on the socket: it can stay in user space.
-        case refused(Errno)
-        /// The socket is half switched (TX keys in, RX refused): it must be closed.
-        case broken(Errno)
-    }
-
-    /// Attaches the TLS ULP and installs TX then RX keys.
-    static func install(fd: Int32, keys: KTLSKeys) -> InstallResult {
-        if mg_ktls_attach(fd) != 0 { return .refused(Errno(rawValue: errno)) }
-        // A ULP without keys passes bytes through untouched, so TX failing still leaves a usable socket.
+    /// Attaches the TLS ULP and installs the TX keys. On failure nothing changed that
+    /// matters: a ULP without keys passes bytes through untouched.
+    static func installTX(fd: Int32, keys: KTLSKeys) -> Errno? {
+        if mg_ktls_attach(fd) != 0 { return Errno(rawValue: errno) }
         let tx = keys.cryptoInfo(.tx)
         if tx.withUnsafeBytes({ mg_ktls_install(fd, 1, $0.baseAddress, UInt32($0.count)) }) != 0 {
-            return .refused(Errno(rawValue: errno))
+            return Errno(rawValue: errno)
         }
+        return nil
+    }
+
+    /// Installs the RX keys on a socket whose TX keys are in (the order the kernel allows).
+    static func installRX(fd: Int32, keys: KTLSKeys) -> Errno? {
         let rx = keys.cryptoInfo(.rx)
         if rx.withUnsafeBytes({ mg_ktls_install(fd, 0, $0.baseAddress, UInt32($0.count)) }) != 0 {
-            return .broken(Errno(rawValue: errno))
+            return Errno(rawValue: errno)
         }
-        return .installed
+        return nil
     }
 
     /// Sends close_notify (alert record, level warning, description 0). Returns 0, or the errno.

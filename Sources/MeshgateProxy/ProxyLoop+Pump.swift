@@ -49,7 +49,9 @@ extension ProxyLoop {
         var moved = MovedBytes()
         let outcome: PumpStop
         var ends = FlowEnds.plain
-        if conn.pointee.downstreamMode != .plain || conn.pointee.upstreamMode != .plain {
+        if conn.pointee.downstreamRX != .plain || conn.pointee.upstreamRX != .plain || conn.pointee.downstreamTX != .plain
+            || conn.pointee.upstreamTX != .plain
+        {
             ends = self.ends(conn, toUpstream: toUpstream)
         }
         if ends.userspace || flow.pointee.copyPath || flow.pointee.buffer != nil {
@@ -71,13 +73,22 @@ extension ProxyLoop {
             }
             // Reading can make TLS answer the peer (a KeyUpdate reply): that goes out on the
             // source socket, which the other direction writes.
+            if let s = ends.sourceTLS, s.pendingOutboundCount > 0,
+                (toUpstream ? conn.pointee.downstreamTX : conn.pointee.upstreamTX) != .openSSL
+            {
+                // OpenSSL, still reading, wants to write (a KeyUpdate reply, an alert) but this
+                // side's writing has moved on: the peer cannot be answered in order.
+                limits.warning("tls-late-write", "loop \(index): TLS peer needs an answer OpenSSL can no longer send; closing")
+                sideFailed(slot, upstreamSide: !toUpstream, Errno(rawValue: EPROTO))
+                return false
+            }
             if flushOpposite,
                 (ends.sourceTLS?.pendingOutboundCount ?? 0) > 0 || ends.sourceRecords?.keyUpdateRequested == true
             {
                 if !pump(conn, slot: slot, toUpstream: !toUpstream, flushOpposite: false) { return false }
             }
             // A side still in OpenSSL may be ready to hand over to the record layer or the kernel.
-            if conn.pointee.downstreamMode == .openSSL || conn.pointee.upstreamMode == .openSSL {
+            if conn.pointee.downstreamRX == .openSSL || conn.pointee.upstreamRX == .openSSL {
                 return handOverIfReady(conn, slot: slot)
             }
             return true
@@ -99,20 +110,26 @@ extension ProxyLoop {
 
     /// The TLS ends of one direction.
     func ends(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> FlowEnds {
-        let down = conn.pointee.downstreamMode, up = conn.pointee.upstreamMode
         let stuck = conn.pointee.handOverFailed
         if toUpstream {
-            return FlowEnds(
-                sourceTLS: conn.pointee.downstreamTLS, destinationTLS: conn.pointee.upstreamTLS,
-                sourceRecords: conn.pointee.downstreamRecords, destinationRecords: conn.pointee.upstreamRecords,
-                sourceKernelTLS: down == .kernelTLS, destinationKernelTLS: up == .kernelTLS,
-                sourceHandingOver: down == .openSSL && stuck & 1 == 0)
+            return ends(
+                source: conn.pointee.downstreamRX, conn.pointee.downstreamTLS, conn.pointee.downstreamRecords,
+                destination: conn.pointee.upstreamTX, conn.pointee.upstreamTLS, conn.pointee.upstreamRecords, stuck: stuck & 1 != 0)
         }
-        return FlowEnds(
-            sourceTLS: conn.pointee.upstreamTLS, destinationTLS: conn.pointee.downstreamTLS,
-            sourceRecords: conn.pointee.upstreamRecords, destinationRecords: conn.pointee.downstreamRecords,
-            sourceKernelTLS: up == .kernelTLS, destinationKernelTLS: down == .kernelTLS,
-            sourceHandingOver: up == .openSSL && stuck & 2 == 0)
+        return ends(
+            source: conn.pointee.upstreamRX, conn.pointee.upstreamTLS, conn.pointee.upstreamRecords,
+            destination: conn.pointee.downstreamTX, conn.pointee.downstreamTLS, conn.pointee.downstreamRecords, stuck: stuck & 2 != 0)
+    }
+
+    private func ends(
+        source rx: SideMode, _ sourceTLS: TLSConnection?, _ sourceRecords: TLSRecordLayer?,
+        destination tx: SideMode, _ destinationTLS: TLSConnection?, _ destinationRecords: TLSRecordLayer?, stuck: Bool
+    ) -> FlowEnds {
+        FlowEnds(
+            sourceTLS: rx == .openSSL ? sourceTLS : nil, destinationTLS: tx == .openSSL ? destinationTLS : nil,
+            sourceRecords: rx == .records ? sourceRecords : nil, destinationRecords: tx == .records ? destinationRecords : nil,
+            sourceKernelTLS: rx == .kernelTLS, destinationKernelTLS: tx == .kernelTLS,
+            sourceHandingOver: rx == .openSSL && !stuck)
     }
 
     /// The storage of one direction inside a slab slot.
@@ -266,7 +283,6 @@ extension ProxyLoop {
                 guard let length = try? d.sealKeyUpdate(at: f.pointee.buffer! + at, crypter: crypter) else {
                     return .destinationFailed(Errno(rawValue: EPROTO))
                 }
-                counters.add(.tlsKeyUpdates)
                 f.pointee.bufferOffset = Int32(at)
                 f.pointee.pending = Int32(length)
                 moved.userspace -= length  // protocol bytes, not payload
@@ -296,6 +312,9 @@ extension ProxyLoop {
                         }
                         continue
                     case .ignored:
+                        continue
+                    case .keyUpdated:
+                        counters.add(.tlsKeyUpdates)
                         continue
                     case .closeNotify:
                         f.pointee.cipherStart = f.pointee.cipherEnd

@@ -12,10 +12,12 @@ extension ProxyLoop {
     /// bytes arrive, so a connection that sends nothing costs a slot, not OpenSSL state.
     func startHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, context: TLSContext) {
         if upstreamSide {
-            conn.pointee.upstreamMode = .openSSL
+            conn.pointee.upstreamTX = .openSSL
+            conn.pointee.upstreamRX = .openSSL
             conn.pointee.state = .handshakingUpstream
         } else {
-            conn.pointee.downstreamMode = .openSSL
+            conn.pointee.downstreamTX = .openSSL
+            conn.pointee.downstreamRX = .openSSL
             conn.pointee.state = .handshakingDownstream
         }
         conn.pointee.handshakeDeadline = now &+ handshakeTimeout
@@ -142,36 +144,40 @@ extension ProxyLoop {
         close(slot, resetDownstream: upstreamSide, resetUpstream: false)
     }
 
-    /// Both sides are ready: TLS sides hand over from OpenSSL (to the kernel or the record
-    /// layer) where they can, and bytes start to move.
+    /// Both sides are ready: TLS sides hand their writing over from OpenSSL (to the kernel or
+    /// the record layer), and their reading where nothing is left for OpenSSL to read; then
+    /// bytes start to move.
     func open(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
         conn.pointee.state = .open
         conn.pointee.lastActivity = now
-        // Bytes may already wait in the sockets: look.
-        if conn.pointee.downstreamMode == .openSSL { conn.pointee.toUpstream.sourceReadable = true }
-        if conn.pointee.upstreamMode == .openSSL { conn.pointee.toDownstream.sourceReadable = true }
+        for upstreamSide in [false, true] {
+            guard let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS else { continue }
+            // Bytes may already wait in the socket: look.
+            if upstreamSide { conn.pointee.toDownstream.sourceReadable = true } else { conn.pointee.toUpstream.sourceReadable = true }
+            if !handOverWriting(conn, slot: slot, upstreamSide: upstreamSide, tls: tls) { return }
+        }
         let generation = conn.pointee.generation
         guard handOverIfReady(conn, slot: slot, pumpAfter: false), slab.live(slot, generation: generation) != nil else { return }
         pumpBoth(conn, slot: slot)
     }
 
-    /// Whether an OpenSSL side may hand over as far as TLS goes: a client that resumes
-    /// sessions first reads a session ticket, which only OpenSSL can store.
+    /// Whether an OpenSSL side may hand its reading over as far as TLS goes: a client that
+    /// resumes sessions first reads a session ticket, which only OpenSSL can store.
     func handOverAllowed(_ tls: TLSConnection) -> Bool {
         tls.role == .server || tls.context.configuration.sessionCache == nil || tls.sessionTicketsReceived > 0
     }
 
-    /// Hands OpenSSL sides over where they are ready, and pumps again when any did (unless
-    /// `pumpAfter` is false). Returns false when the connection was closed.
+    /// Hands the reading of OpenSSL sides over where they are ready, and pumps again when any
+    /// did (unless `pumpAfter` is false). Returns false when the connection was closed.
     func handOverIfReady(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, pumpAfter: Bool = true) -> Bool {
         var changed = false
         for upstreamSide in [false, true] {
-            let mode = upstreamSide ? conn.pointee.upstreamMode : conn.pointee.downstreamMode
+            let mode = upstreamSide ? conn.pointee.upstreamRX : conn.pointee.downstreamRX
             let bit: UInt8 = upstreamSide ? 2 : 1
             guard mode == .openSSL, conn.pointee.handOverFailed & bit == 0,
                 let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS, handOverAllowed(tls)
             else { continue }
-            switch handOver(conn, slot: slot, upstreamSide: upstreamSide, tls: tls) {
+            switch handOverReading(conn, slot: slot, upstreamSide: upstreamSide, tls: tls) {
             case .notYet: continue
             case .done: changed = true
             case .closed: return false
@@ -185,63 +191,85 @@ extension ProxyLoop {
 
     enum HandOver { case notYet, done, closed }
 
-    /// Moves one side from OpenSSL to kernel TLS (when the kernel has it) or to the record
-    /// layer, and frees the `SSL` object. Only at a clean point: nothing left to send,
-    /// nothing received and unread, the last record whole.
-    func handOver(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) -> HandOver {
+    /// Right after the handshake: this side's writing moves to kernel TLS (TX keys in the
+    /// socket) when the kernel has it, else to the record layer. OpenSSL keeps only reading,
+    /// until ``handOverReading``. Returns false when the connection was closed.
+    func handOverWriting(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) -> Bool {
         let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
-        guard tls.pendingOutboundCount == 0, flow(conn, toUpstream: upstreamSide).pointee.pending == 0 else { return .notYet }
+        guard tls.pendingOutboundCount == 0 else {
+            // The last handshake flight is still going out: OpenSSL keeps this side (rare).
+            conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
+            return true
+        }
+        let mode: SideMode
+        let records: TLSRecordLayer?
+        do {
+            if shared.kernelTLS, let failure = KernelTLS.installTX(fd: fd, keys: try tls.ktlsKeys()) {
+                counters.add(failure.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
+                limits.warning("ktls-refused", "loop \(index): the kernel refused TLS keys (\(failure)); this side stays in user space")
+                (mode, records) = (.records, try tls.recordLayer())
+            } else if shared.kernelTLS {
+                counters.add(.ktlsTXSides)
+                (mode, records) = (.kernelTLS, nil)
+            } else {
+                if shared.kernelTLSMissing { counters.add(.ktlsUnavailable) }
+                (mode, records) = (.records, try tls.recordLayer())
+            }
+        } catch {
+            conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
+            limits.warning("tls-handover", "loop \(index): TLS stays in OpenSSL for a connection: \(error)")
+            return true
+        }
+        if mode == .records { counters.add(.tlsUserspaceSides) }
+        if upstreamSide {
+            conn.pointee.upstreamTX = mode
+            conn.pointee.upstreamRecords = records
+        } else {
+            conn.pointee.downstreamTX = mode
+            conn.pointee.downstreamRecords = records
+        }
+        return true
+    }
+
+    /// Moves one side's reading from OpenSSL to where its writing went, and frees the `SSL`
+    /// object. Only at a clean point: nothing received and unread, the last record whole.
+    func handOverReading(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) -> HandOver {
+        let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+        guard tls.pendingOutboundCount == 0 else { return .notYet }
         while tls.incompleteRecordShortfall > 0 {
             let n = recv(fd, tlsScratch.baseAddress, min(tls.incompleteRecordShortfall, tlsScratch.count), 0)
             guard n > 0 else { return .notYet }  // the data path sees EOF or errors itself
             tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
         }
         guard tls.isDrainedForKTLS else { return .notYet }
-        func install(_ mode: SideMode, _ records: TLSRecordLayer?) {
-            if upstreamSide {
-                conn.pointee.upstreamTLS = nil
-                conn.pointee.upstreamRecords = records
-                conn.pointee.upstreamMode = mode
-            } else {
-                conn.pointee.downstreamTLS = nil
-                conn.pointee.downstreamRecords = records
-                conn.pointee.downstreamMode = mode
-            }
-        }
-        if shared.kernelTLS {
-            do {
-                switch KernelTLS.install(fd: fd, keys: try tls.ktlsKeys()) {
-                case .installed:
-                    counters.add(.ktlsTXSides)
-                    counters.add(.ktlsRXSides)
-                    install(.kernelTLS, nil)
-                    return .done
-                case .refused(let e):
-                    counters.add(e.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
-                    limits.warning("ktls-refused", "loop \(index): the kernel refused TLS keys (\(e)); this side stays in user space")
-                case .broken(let e):
-                    counters.add(.ktlsFailures)
-                    limits.warning("ktls-broken", "loop \(index): kernel TLS RX keys refused (\(e)) after TX keys went in; closing")
-                    close(slot, resetDownstream: true, resetUpstream: true)
-                    return .closed
-                }
-            } catch {
+        let tx = upstreamSide ? conn.pointee.upstreamTX : conn.pointee.downstreamTX
+        switch tx {
+        case .kernelTLS:
+            let failure: Errno?
+            do { failure = KernelTLS.installRX(fd: fd, keys: try tls.ktlsKeys()) } catch { failure = Errno(rawValue: EPROTO) }
+            if let failure {
                 counters.add(.ktlsFailures)
-                limits.warning("ktls-keys", "loop \(index): no kernel TLS keys: \(error); this side stays in user space")
+                limits.warning("ktls-broken", "loop \(index): kernel TLS RX keys refused (\(failure)) after TX keys went in; closing")
+                close(slot, resetDownstream: true, resetUpstream: true)
+                return .closed
             }
-        } else if shared.kernelTLSMissing {
-            counters.add(.ktlsUnavailable)
-        }
-        do {
-            install(.records, try tls.recordLayer())
-            counters.add(.tlsUserspaceSides)
-            return .done
-        } catch {
-            // Keep OpenSSL for this side (counted when the connection closes).
+            counters.add(.ktlsRXSides)
+        case .records:
+            (upstreamSide ? conn.pointee.upstreamRecords : conn.pointee.downstreamRecords)?
+                .continueReading(atSequence: tls.applicationRecordsReceived)
+        default:
             conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
-            limits.warning("tls-handover", "loop \(index): TLS stays in OpenSSL for a connection: \(error)")
             return .notYet
         }
+        tls.markHandedOver()
+        if upstreamSide {
+            conn.pointee.upstreamRX = tx
+            conn.pointee.upstreamTLS = nil
+        } else {
+            conn.pointee.downstreamRX = tx
+            conn.pointee.downstreamTLS = nil
+        }
+        return .done
     }
 
     /// Refuses handshakes past their deadline (called from the sweep).

@@ -447,8 +447,8 @@ final class ProxyLoop<Backend: EventBackend> {
             counters.subtract(.tlsHandshakesActive)
         } else if conn.pointee.state == .open {
             // Sides that never handed over still carried their bytes in user space.
-            if conn.pointee.downstreamMode == .openSSL { counters.add(.tlsUserspaceSides) }
-            if conn.pointee.upstreamMode == .openSSL { counters.add(.tlsUserspaceSides) }
+            if conn.pointee.downstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
+            if conn.pointee.upstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
         }
         releaseChannel(flow(conn, toUpstream: true), force: true)
         releaseChannel(flow(conn, toUpstream: false), force: true)

@@ -40,6 +40,16 @@ extension TLSConnection {
             rx: try TLSRecordLayer.keys(secret: m.rxSecret, cipher: m.cipher, digest: m.digest, sequence: observer.recordsReceived))
     }
 
+    /// Marks the connection as handed over (to kernel TLS or a ``TLSRecordLayer``) before it is
+    /// dropped: OpenSSL would otherwise treat the unclosed connection as failed and make its
+    /// session, which the session cache may hold, non-resumable.
+    public func markHandedOver() {
+        SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN)
+    }
+
+    /// Records read under the application keys so far (the next RX record sequence number).
+    public var applicationRecordsReceived: UInt64 { observer.recordsReceived }
+
     /// NewSessionTicket messages received so far (client side).
     public var sessionTicketsReceived: Int { observer.ticketsReceived }
 

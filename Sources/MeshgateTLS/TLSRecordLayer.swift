@@ -44,6 +44,10 @@ public final class TLSRecordLayer {
     /// The next TX / RX record sequence numbers.
     public var sequences: (tx: UInt64, rx: UInt64) { (tx.sequence, rx.sequence) }
 
+    /// Takes over reading at record `sequence` (OpenSSL read records, e.g. session tickets,
+    /// after this layer was made for writing).
+    public func continueReading(atSequence sequence: UInt64) { rx.sequence = sequence }
+
     // MARK: - Sealing
 
     /// Seals the `length` plaintext bytes at `record + 5` into one record of content `type` in
@@ -92,8 +96,11 @@ public final class TLSRecordLayer {
         case data(Int)
         /// The peer's close_notify: its stream ended cleanly.
         case closeNotify
-        /// Nothing for the stream (a NewSessionTicket, or a KeyUpdate already followed).
+        /// Nothing for the stream (a NewSessionTicket).
         case ignored
+        /// The peer's KeyUpdate, followed: its later records open with the next key. Answer it
+        /// when ``keyUpdateRequested``.
+        case keyUpdated
         /// The connection is broken: bad record, fatal alert, unexpected message.
         case fatal(String)
     }
@@ -138,6 +145,7 @@ public final class TLSRecordLayer {
 
     private func handshakeMessages(_ content: UnsafeRawBufferPointer) -> Opened {
         var offset = 0
+        var updated = false
         while offset < content.count {
             guard offset + 4 <= content.count else { return .fatal("truncated handshake message") }
             let kind = content[offset]
@@ -150,12 +158,13 @@ public final class TLSRecordLayer {
                 guard length == 1, content[offset + 4] <= 1 else { return .fatal("malformed KeyUpdate") }
                 if content[offset + 4] == 1 { keyUpdateRequested = true }
                 do { rx = try next(rx) } catch { return .fatal("\(error)") }
+                updated = true
             default:
                 return .fatal("unexpected handshake message \(kind) after the handshake")
             }
             offset += 4 + length
         }
-        return .ignored
+        return updated ? .keyUpdated : .ignored
     }
 
     // MARK: - Keys

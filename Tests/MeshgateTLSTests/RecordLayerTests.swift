@@ -109,7 +109,7 @@ struct RecordLayerTests {
         #expect(SSL_key_update(client.ssl, SSL_KEY_UPDATE_REQUESTED) == 1)
         #expect(client.writePlaintext(Array("after update".utf8)) == .written(12))
         let opened = open(client.takeOutbound(), layer)
-        #expect(opened.others == [.ignored])
+        #expect(opened.others == [.keyUpdated])
         #expect(opened.data == Array("after update".utf8))
         #expect(layer.keyUpdateRequested)
 
@@ -164,5 +164,25 @@ struct RecordLayerTests {
         let layer = try client.recordLayer()
         raw.write(pattern(40_000))
         #expect(open(raw.takeOutbound(), layer).data == pattern(40_000))
+    }
+
+    @Test("a client handed over to the record layer and dropped leaves its ticket resumable; dropped without it, not")
+    func resumableAfterHandOver() throws {
+        for markHandedOver in [true, false] {
+            let cache = TLSSessionCache()
+            let client = try pki.clientContext { $0.sessionCache = cache }
+            let server = try pki.serverContext { $0.ticketsForKTLS = 1 }
+            do {
+                let c = try TLSConnection(context: client, expectedPeerIdentity: TestPKI.serverIdentity, forKTLS: true)
+                let s = try TLSConnection(context: server, forKTLS: true)
+                BackToBack.pump(c, s)
+                #expect(BackToBack.readAll(c).end == .needMoreInput)
+                #expect(c.sessionTicketsReceived == 1)
+                _ = try c.recordLayer()
+                if markHandedOver { c.markHandedOver() }
+            }  // both dropped without close_notify, as the proxy drops them
+            let (c2, _) = try BackToBack.connect(client: client, server: server, forKTLS: true)
+            #expect(c2.isSessionReused == markHandedOver)
+        }
     }
 }
