@@ -221,6 +221,8 @@ extension ProxyLoop {
             return true
         }
         if mode == .records { counters.add(.tlsUserspaceSides) }
+        logger.debug(
+            "loop \(index): slot \(slot): \(upstreamSide ? "upstream" : "client") side TLS \(tls.cipherSuite ?? "?")\(tls.isSessionReused ? " (resumed)" : ""), \(mode == .kernelTLS ? "kernel TLS + splice" : "user-space records")")
         if upstreamSide {
             conn.pointee.upstreamTX = mode
             conn.pointee.upstreamRecords = records
