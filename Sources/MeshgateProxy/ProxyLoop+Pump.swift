@@ -309,6 +309,7 @@ extension ProxyLoop {
                         } else {
                             f.pointee.bufferOffset = Int32(at + TLSRecordLayer.headerLength)
                             f.pointee.pending = Int32(n)
+                            if let stop = coalesceRecords(f, r) { return stop }
                         }
                         continue
                     case .ignored:
@@ -436,6 +437,9 @@ extension ProxyLoop {
             let n = recv(src, space.baseAddress, room, 0)
             if n > 0 {
                 stage(f, plaintext: n, ends: ends, moved: &moved)
+                if n == room, let d = ends.destinationRecords, let stop = sealMoreRecords(f, src: src, d, moved: &moved) {
+                    return stop
+                }
                 continue
             }
             if n == 0 {
@@ -473,6 +477,66 @@ extension ProxyLoop {
         } else {
             f.pointee.pending = Int32(n)
         }
+    }
+
+    /// While the source has more, reads and seals further full records behind the staged ones,
+    /// so that one send carries several (the buffer holds three). Non-nil when the source failed.
+    func sealMoreRecords(
+        _ f: UnsafeMutablePointer<Flow>, src: Int32, _ d: TLSRecordLayer, moved: inout MovedBytes
+    ) -> PumpStop? {
+        let payload = TLSRecordLayer.maxPlaintext
+        while true {
+            let end = Int(f.pointee.bufferOffset + f.pointee.pending)
+            guard end + payload + TLSRecordLayer.overhead <= buffers.size else { return nil }
+            let n = recv(src, f.pointee.buffer! + end + TLSRecordLayer.headerLength, payload, 0)
+            if n > 0 {
+                let length = d.seal(f.pointee.buffer! + end, plaintextLength: n, crypter: crypter)
+                f.pointee.pending += Int32(length)
+                moved.userspace -= length - n  // count payload only
+                if n < payload { return nil }
+                continue
+            }
+            // EOF and kTLS control records stay in the socket for the main loop to read again.
+            if n == 0 { return nil }
+            let e = errno
+            if e == EAGAIN {
+                f.pointee.sourceReadable = false
+                return nil
+            }
+            if e == EINTR || e == EIO { return nil }
+            return .sourceFailed(Errno(rawValue: e))
+        }
+    }
+
+    /// Appends the plaintext of the complete data records that follow to the staged one, so
+    /// that one send carries several. Non-nil when a record ends the connection.
+    func coalesceRecords(_ f: UnsafeMutablePointer<Flow>, _ r: TLSRecordLayer) -> PumpStop? {
+        while f.pointee.cipherStart < f.pointee.cipherEnd {
+            let at = Int(f.pointee.cipherStart)
+            let available = UnsafeRawBufferPointer(start: f.pointee.buffer! + at, count: Int(f.pointee.cipherEnd) - at)
+            guard case .success(let length)? = TLSRecordLayer.recordLength(available) else { return nil }
+            let record = f.pointee.buffer! + at
+            f.pointee.cipherStart += Int32(length)
+            switch r.open(record, length: length, crypter: crypter) {
+            case .data(let n):
+                // The staged plaintext ends before this record's body: move the new bytes down.
+                let end = f.pointee.buffer! + Int(f.pointee.bufferOffset + f.pointee.pending)
+                end.copyMemory(from: record + TLSRecordLayer.headerLength, byteCount: n)
+                f.pointee.pending += Int32(n)
+            case .ignored:
+                continue
+            case .keyUpdated:
+                counters.add(.tlsKeyUpdates)
+            case .closeNotify:
+                f.pointee.cipherStart = f.pointee.cipherEnd
+                f.pointee.sourceEOF = true
+                return nil
+            case .fatal(let why):
+                limits.warning("tls-record", "loop \(index): TLS stream failed: \(why)")
+                return .sourceFailed(Errno(rawValue: EPROTO))
+            }
+        }
+        return nil
     }
 
     /// Where a record of `need` bytes can be written without touching a partial received
