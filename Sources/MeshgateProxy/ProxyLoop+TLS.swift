@@ -162,9 +162,11 @@ extension ProxyLoop {
     }
 
     /// Whether an OpenSSL side may hand its reading over as far as TLS goes: a client that
-    /// resumes sessions first reads a session ticket, which only OpenSSL can store.
+    /// resumes sessions first reads a session ticket, which only OpenSSL can store — unless the
+    /// server sends data first (then tickets, if any, come too late to wait for).
     func handOverAllowed(_ tls: TLSConnection) -> Bool {
         tls.role == .server || tls.context.configuration.sessionCache == nil || tls.sessionTicketsReceived > 0
+            || tls.plaintextBytesRead > 0
     }
 
     /// Hands the reading of OpenSSL sides over where they are ready, and pumps again when any

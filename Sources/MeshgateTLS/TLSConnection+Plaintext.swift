@@ -19,7 +19,10 @@ extension TLSConnection {
         var count = 0
         ERR_clear_error()
         let rc = SSL_read_ex(ssl, base, buffer.count, &count)
-        if rc == 1 { return .bytes(count) }
+        if rc == 1 {
+            plaintextBytesRead += count
+            return .bytes(count)
+        }
         let result = SSLResult(ssl, returnCode: rc)
         switch result {
         case .wantRead, .wantWrite:

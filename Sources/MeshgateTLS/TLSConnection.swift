@@ -32,6 +32,8 @@ public final class TLSConnection {
     public internal(set) var peerIdentity: TLSIdentity?
     /// The peer's close_notify has been read.
     public internal(set) var receivedCloseNotify = false
+    /// Application bytes ``readPlaintext(into:)`` has returned.
+    public internal(set) var plaintextBytesRead = 0
     /// The socket's end of stream was fed in (``receiveEOF()``).
     public internal(set) var receivedEOF = false
     /// This side's close_notify is in the outbound bytes.
