@@ -17,7 +17,7 @@ public final class ProxyCounters: Sendable {
         case tlsRefusedCertificateExpired, tlsRefusedCertificateInvalid, tlsRefusedIdentity, tlsRefusedALPN
         case tlsRefusedHandshakeTimeout, tlsRefusedPeerAlert, tlsRefusedPeerClosed, tlsRefusedOther
         case tlsTruncated, tlsUserspaceSides, ktlsTXSides, ktlsRXSides, ktlsUnavailable, ktlsFailures
-        case ktlsControlRecords, ktlsKeyUpdateCloses, tlsKeyUpdates
+        case ktlsControlRecords, ktlsKeyUpdateCloses, tlsKeyUpdates, ktlsStallRecoveries
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -73,6 +73,7 @@ public final class ProxyCounters: Sendable {
             case .ktlsControlRecords: "ktls_control_records"
             case .ktlsKeyUpdateCloses: "ktls_key_update_closes"
             case .tlsKeyUpdates: "tls_key_updates"
+            case .ktlsStallRecoveries: "ktls_stall_recoveries"
             }
         }
 

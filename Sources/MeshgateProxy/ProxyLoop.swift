@@ -542,7 +542,29 @@ final class ProxyLoop<Backend: EventBackend> {
             } else if c.pointee.state == .waitingForDescriptor && c.pointee.lastActivity < now &- connectTimeout {
                 counters.add(.connectTimeouts)
                 close(slot, resetDownstream: true, resetUpstream: false)
+            } else if c.pointee.state == .open && c.pointee.lastActivity < now &- K.kernelTLSPokeAfter
+                && c.pointee.lastActivity > now &- K.kernelTLSPokeWithin
+                && (c.pointee.downstreamRX == .kernelTLS || c.pointee.upstreamRX == .kernelTLS)
+            {
+                pokeKernelTLS(c, slot: slot)
             }
+        }
+    }
+
+    /// A kernel TLS socket's readiness can be missed (seen on Linux 6.1: a stream stalled with
+    /// a record queued and no wake-up). A connection that was busy a moment ago and has gone
+    /// quiet is pumped once a second for a while; bytes moving then are counted.
+    func pokeKernelTLS(_ c: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        let generation = c.pointee.generation
+        let before = c.pointee.lastActivity
+        c.pointee.toUpstream.sourceReadable = true
+        c.pointee.toDownstream.sourceReadable = true
+        c.pointee.toUpstream.destinationWritable = true
+        c.pointee.toDownstream.destinationWritable = true
+        pumpBoth(c, slot: slot)
+        if slab.live(slot, generation: generation) == nil || c.pointee.lastActivity != before {
+            counters.add(.ktlsStallRecoveries)
+            limits.warning("ktls-stall", "loop \(index): a kernel TLS connection moved bytes only when polled (missed wake-up)")
         }
     }
 
@@ -579,6 +601,10 @@ enum ProxyLoopConstants {
     static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK
     /// Bytes one direction may move in one turn before yielding to others.
     static let turnBudget = 1 << 20
+    /// Kernel TLS connections quiet for longer than this, but busy within `kernelTLSPokeWithin`,
+    /// are pumped by the sweep (missed wake-ups).
+    static let kernelTLSPokeAfter: Int64 = 900_000_000
+    static let kernelTLSPokeWithin: Int64 = 30_000_000_000
     /// Most plaintext in one TLS record.
     static let tlsRecordPayload = 16 * 1024
     /// One full TLS record with header and AEAD overhead, plus slack.
