@@ -13,8 +13,10 @@ struct IdleCommand: ParsableCommand {
     @Option(name: .long, help: "Idle connections to open.")
     var connections: Int = 5000
 
-    @Option(name: .long, help: "Process whose VmRSS to measure (the proxy).")
-    var pid: Int32?
+    @Option(name: .long, help: ArgumentHelp(
+        "Process whose VmRSS to measure (the proxy); repeat it for a chain of proxies (the RSS is summed).",
+        valueName: "pid"))
+    var pid: [Int32] = []
 
     @Option(name: .long, help: "Wait after opening, before measuring.")
     var settle: String = "1s"
@@ -30,7 +32,7 @@ struct IdleCommand: ParsableCommand {
         guard let settleTime = DurationText.parse(settle) else { throw ValidationError("--settle: not a duration") }
         guard let open = DurationText.parse(openTimeout), open > .zero else { throw ValidationError("--open-timeout: not a duration") }
         guard openConcurrency >= 1 else { throw ValidationError("--open-concurrency must be at least 1") }
-        try common.report(IdleBench.run(try common.options(), connections: connections, pid: pid, settle: settleTime,
+        try common.report(IdleBench.run(try common.options(), connections: connections, pids: pid, settle: settleTime,
                                         openConcurrency: openConcurrency, openTimeout: open))
     }
 }

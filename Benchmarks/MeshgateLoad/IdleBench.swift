@@ -4,15 +4,24 @@ import Glibc
 
 /// Idle connection cost: opens `connections` connections through the target (each sends 1 byte and reads
 /// the echo, so a proxy has connected upstream), lets the target settle, and reports how much process
-/// `pid`'s resident memory (VmRSS) grew per connection. The connections stay open until the measurement
-/// is taken, then close.
+/// `pid`'s resident memory (VmRSS) grew per connection (or that of several processes together, for a
+/// chain of proxies). The connections stay open until the measurement is taken, then close.
 public enum IdleBench {
     /// Runs the idle scenario. `pid` is the process to measure (the proxy); without it only the
     /// connection counts are reported. Opening must finish within `openTimeout`.
     public static func run(_ options: BenchOptions, connections: Int, pid: Int32?, settle: Duration = .seconds(1),
                            openConcurrency: Int = 256, openTimeout: Duration = .seconds(60)) -> BenchResult {
+        run(options, connections: connections, pids: pid.map { [$0] } ?? [], settle: settle,
+            openConcurrency: openConcurrency, openTimeout: openTimeout)
+    }
+
+    /// Runs the idle scenario measuring several processes (a chain of proxies): the RSS figures are the
+    /// sums over `pids`; with more than one process, `rss_per_conn_bytes_<i>` (1-based, in `pids`
+    /// order) also gives each process's share.
+    public static func run(_ options: BenchOptions, connections: Int, pids: [Int32], settle: Duration = .seconds(1),
+                           openConcurrency: Int = 256, openTimeout: Duration = .seconds(60)) -> BenchResult {
         var params: [(String, String)] = [("connections", String(connections))]
-        if let pid { params.append(("pid", String(pid))) }
+        if !pids.isEmpty { params.append(("pid", pids.map(String.init).joined(separator: ","))) }
         params.append(("settle", DurationText.format(settle)))
         var result = BenchResult(scenario: "idle", target: options.target.description, params: params)
         let address: SocketAddress
@@ -27,19 +36,19 @@ public enum IdleBench {
             result.fatal = true
             return result
         }
-        if let pid, ProcessResources.residentBytes(pid: pid) == nil {
+        for pid in pids where ProcessResources.residentBytes(pid: pid) == nil {
             result.errors = ["cannot read /proc/\(pid)/status"]
             result.fatal = true
             return result
         }
-        let before = pid.flatMap { ProcessResources.residentBytes(pid: $0) }
+        let before = residentBytes(pids)
         var opener = IdleOpener(address: address, total: connections, concurrency: max(1, openConcurrency))
         let progress = BenchProgress(label: "idle", duration: openTimeout, quiet: options.quiet)
         opener.open(deadline: MonotonicTime.now() + openTimeout.nanoseconds, progress: progress)
         defer { opener.closeAll() }
 
         sleepFor(settle)
-        let after = pid.flatMap { ProcessResources.residentBytes(pid: $0) }
+        let after = residentBytes(pids)
         let dropped = opener.countClosedByPeer()
         let established = opener.established.count
 
@@ -49,16 +58,34 @@ public enum IdleBench {
             ("dropped", Double(dropped)),
         ]
         if let before, let after {
+            let total = (before: before.reduce(0, +), after: after.reduce(0, +))
             result.results += [
-                ("rss_before_kib", Double(before / 1024)),
-                ("rss_after_kib", Double(after / 1024)),
-                ("rss_per_conn_bytes", established > 0 ? Double(after - before) / Double(established) : 0),
+                ("rss_before_kib", Double(total.before / 1024)),
+                ("rss_after_kib", Double(total.after / 1024)),
+                ("rss_per_conn_bytes", established > 0 ? Double(total.after - total.before) / Double(established) : 0),
             ]
+            if pids.count > 1 {
+                for i in pids.indices {
+                    result.results.append(("rss_per_conn_bytes_\(i + 1)",
+                                           established > 0 ? Double(after[i] - before[i]) / Double(established) : 0))
+                }
+            }
         }
         result.errors = opener.failures.samples
         if dropped > 0 { result.errors.append("\(dropped) idle connections were closed by the target during the settle time") }
         result.fatal = established == 0
         return result
+    }
+
+    /// VmRSS of each of `pids`, in order; nil when there are none or one is unreadable.
+    static func residentBytes(_ pids: [Int32]) -> [Int64]? {
+        guard !pids.isEmpty else { return nil }
+        var sizes: [Int64] = []
+        for pid in pids {
+            guard let bytes = ProcessResources.residentBytes(pid: pid) else { return nil }
+            sizes.append(bytes)
+        }
+        return sizes
     }
 
     static func sleepFor(_ d: Duration) {
