@@ -18,16 +18,20 @@ struct IntegrityCommand: ParsableCommand {
     @Option(name: .long, help: "Largest size; each connection sends a random size from 0 to this.")
     var maxSize: Int = 256 * 1024
 
+    @Option(name: .long, help: "Every connection sends exactly this many bytes (overrides --max-size).")
+    var size: Int?
+
     func run() throws {
         let options = try common.options()
         guard connections >= 1, maxSize >= 0 else { throw ValidationError("--connections and --max-size must be positive") }
+        if let size, size < 0 { throw ValidationError("--size must not be negative") }
         var generator = SystemRandomNumberGenerator()
-        let sizes = (0..<connections).map { _ in Int.random(in: 0...maxSize, using: &generator) }
+        let sizes = (0..<connections).map { _ in size ?? Int.random(in: 0...maxSize, using: &generator) }
         let report = IntegrityRun.run(target: options.target, sizes: sizes, concurrency: concurrency ?? connections,
                                       deadline: max(options.duration, .seconds(30)))
         var result = BenchResult(
             scenario: "integrity", target: options.target.description,
-            params: [("connections", String(connections)), ("max_size", String(maxSize))],
+            params: [("connections", String(connections)), size.map { ("size", String($0)) } ?? ("max_size", String(maxSize))],
             results: [("ok", Double(report.ok)), ("mismatches", Double(report.mismatches)),
                       ("failures", Double(report.failures)), ("resets", Double(report.resets)),
                       ("bytes_each_way", Double(report.bytesEachWay))],
