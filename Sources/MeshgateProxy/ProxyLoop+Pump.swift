@@ -434,13 +434,20 @@ extension ProxyLoop {
                 releaseChannel(f)
                 return .waiting
             }
-            let n = recv(src, space.baseAddress, room, 0)
-            if n > 0 {
-                stage(f, plaintext: n, ends: ends, moved: &moved)
-                if n == room, let d = ends.destinationRecords, let stop = sealMoreRecords(f, src: src, d, moved: &moved) {
-                    return stop
+            let n: Int
+            if let d = ends.destinationRecords {
+                // Up to three records' worth in one readv, each straight into its record slot.
+                n = readIntoRecordSlots(f, src: src)
+                if n > 0 {
+                    sealRecordSlots(f, plaintext: n, d, moved: &moved)
+                    continue
                 }
-                continue
+            } else {
+                n = recv(src, space.baseAddress, room, 0)
+                if n > 0 {
+                    stage(f, plaintext: n, ends: ends, moved: &moved)
+                    continue
+                }
             }
             if n == 0 {
                 if ends.sourceKernelTLS { return truncated() }
@@ -479,33 +486,33 @@ extension ProxyLoop {
         }
     }
 
-    /// While the source has more, reads and seals further full records behind the staged ones,
-    /// so that one send carries several (the buffer holds three). Non-nil when the source failed.
-    func sealMoreRecords(
-        _ f: UnsafeMutablePointer<Flow>, src: Int32, _ d: TLSRecordLayer, moved: inout MovedBytes
-    ) -> PumpStop? {
-        let payload = TLSRecordLayer.maxPlaintext
-        while true {
-            let end = Int(f.pointee.bufferOffset + f.pointee.pending)
-            guard end + payload + TLSRecordLayer.overhead <= buffers.size else { return nil }
-            let n = recv(src, f.pointee.buffer! + end + TLSRecordLayer.headerLength, payload, 0)
-            if n > 0 {
-                let length = d.seal(f.pointee.buffer! + end, plaintextLength: n, crypter: crypter)
-                f.pointee.pending += Int32(length)
-                moved.userspace -= length - n  // count payload only
-                if n < payload { return nil }
-                continue
-            }
-            // EOF and kTLS control records stay in the socket for the main loop to read again.
-            if n == 0 { return nil }
-            let e = errno
-            if e == EAGAIN {
-                f.pointee.sourceReadable = false
-                return nil
-            }
-            if e == EINTR || e == EIO { return nil }
-            return .sourceFailed(Errno(rawValue: e))
+    /// Reads into the plaintext areas of up to three consecutive record slots (header room
+    /// before each, tag room after) with one `readv`. Returns what `readv` returns.
+    @inline(__always)
+    func readIntoRecordSlots(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> Int {
+        let slot = TLSRecordLayer.maxPlaintext + TLSRecordLayer.overhead
+        let base = f.pointee.buffer!
+        var iov = (
+            iovec(iov_base: base + TLSRecordLayer.headerLength, iov_len: TLSRecordLayer.maxPlaintext),
+            iovec(iov_base: base + slot + TLSRecordLayer.headerLength, iov_len: TLSRecordLayer.maxPlaintext),
+            iovec(iov_base: base + 2 * slot + TLSRecordLayer.headerLength, iov_len: TLSRecordLayer.maxPlaintext))
+        return withUnsafeMutableBytes(of: &iov) { readv(src, $0.baseAddress!.assumingMemoryBound(to: iovec.self), 3) }
+    }
+
+    /// Seals the `n` bytes `readIntoRecordSlots` read: full slots, then the partial last one,
+    /// which leaves the records back to back, ready to send in one go.
+    @inline(__always)
+    func sealRecordSlots(_ f: UnsafeMutablePointer<Flow>, plaintext n: Int, _ d: TLSRecordLayer, moved: inout MovedBytes) {
+        var left = n
+        var at = 0
+        while left > 0 {
+            let take = min(left, TLSRecordLayer.maxPlaintext)
+            at += d.seal(f.pointee.buffer! + at, plaintextLength: take, crypter: crypter)
+            left -= take
         }
+        f.pointee.bufferOffset = 0
+        f.pointee.pending = Int32(at)
+        moved.userspace -= at - n  // count payload only
     }
 
     /// Appends the plaintext of the complete data records that follow to the staged one, so

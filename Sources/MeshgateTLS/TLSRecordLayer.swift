@@ -194,6 +194,9 @@ public final class TLSRecordCrypter {
     private let aes128: OpaquePointer
     private let aes256: OpaquePointer
     private var current: OpaquePointer?
+    /// The key (and direction) the context holds now.
+    private var lastKey: [UInt8] = []
+    private var lastEncrypt = false
 
     /// A crypter; fails only when OpenSSL cannot provide AES-GCM.
     public init() throws(TLSError) {
@@ -218,13 +221,23 @@ public final class TLSRecordCrypter {
         // Passing the cipher again would make OpenSSL rebuild its context: only when it changes.
         let change = current != evp ? evp : nil
         current = evp
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 12) { nonce in
+        // Consecutive records of one stream share a key: then only the nonce changes, and the
+        // key schedule is not computed again.
+        let sameKey = change == nil && encrypt == lastEncrypt && keys.key == lastKey
+        if !sameKey {
+            lastKey = keys.key
+            lastEncrypt = encrypt
+        }
+        let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 12) { nonce in
             for i in 0..<12 { nonce[i] = keys.iv[i] }
             for i in 0..<8 { nonce[4 + i] ^= UInt8(truncatingIfNeeded: keys.sequence >> (56 - 8 * UInt64(i))) }
+            if sameKey { return EVP_CipherInit_ex2(context, nil, nil, nonce.baseAddress, encrypt ? 1 : 0, nil) == 1 }
             return keys.key.withUnsafeBufferPointer { key in
                 EVP_CipherInit_ex2(context, change, key.baseAddress, nonce.baseAddress, encrypt ? 1 : 0, nil) == 1
             }
         }
+        if !ok { lastKey = [] }
+        return ok
     }
 
     /// Encrypts `innerLength` bytes at `record + 5` in place and writes the tag after them.
@@ -246,7 +259,7 @@ public final class TLSRecordCrypter {
         guard innerLength > 0 else { return false }
         let body = record.assumingMemoryBound(to: UInt8.self) + 5
         var n: Int32 = 0
-        ERR_clear_error()
+        // The error queue is left empty: a failure below is cleared right away.
         let ok =
             start(keys: keys, cipher: cipher, encrypt: false)
             && EVP_DecryptUpdate(context, nil, &n, record.assumingMemoryBound(to: UInt8.self), 5) == 1
