@@ -188,26 +188,11 @@ extension ProxyLoop {
                 f.pointee.pending = Int32(n)
                 continue
             }
-            if n == 0 {
-                // Kernel TLS: the peer's close_notify ends the stream first; a bare FIN truncates it.
-                if ends.sourceKernelTLS { return truncated() }
-                f.pointee.sourceEOF = true
-                continue
-            }
             let e = errno
-            if e == EAGAIN {
-                f.pointee.sourceReadable = false
-                releaseChannel(f)
-                return .waiting
-            }
-            if e == EINTR { continue }
-            if ends.sourceKernelTLS && (e == EINVAL || e == EIO) {
-                // A non-data record (ticket, alert, KeyUpdate) is next: splice cannot take it.
-                if let stop = controlRecord(f, src: src) {
-                    releaseChannel(f)
-                    return stop
-                }
-                continue
+            switch sourceReadEnded(f, src: src, n: n, errno: e, ends: ends) {
+            case .readOn: continue
+            case .stop(let stop): return stop
+            case .failed: break
             }
             if e == EINVAL {
                 // This socket type cannot splice: fall back to copying for this direction.
@@ -449,27 +434,49 @@ extension ProxyLoop {
                     continue
                 }
             }
-            if n == 0 {
-                if ends.sourceKernelTLS { return truncated() }
-                f.pointee.sourceEOF = true
-                continue
-            }
             let e = errno
-            if e == EAGAIN {
-                f.pointee.sourceReadable = false
-                releaseChannel(f)
-                return .waiting
+            switch sourceReadEnded(f, src: src, n: n, errno: e, ends: ends) {
+            case .readOn: continue
+            case .stop(let stop): return stop
+            case .failed: return .sourceFailed(Errno(rawValue: e))
             }
-            if e == EINTR { continue }
-            if ends.sourceKernelTLS && e == EIO {
-                if let stop = controlRecord(f, src: src) {
-                    releaseChannel(f)
-                    return stop
-                }
-                continue
-            }
-            return .sourceFailed(Errno(rawValue: e))
         }
+    }
+
+    enum ReadEnd {
+        /// Read again (EINTR, or end of stream or a control record taken into account).
+        case readOn
+        /// The pump stops here.
+        case stop(PumpStop)
+        /// Any other error: the caller decides.
+        case failed
+    }
+
+    /// A read or splice from a plain or kernel TLS source returned `n` ≤ 0 (`e` is its errno).
+    /// A bare FIN on a kernel TLS socket truncates the stream (close_notify ends it first); a
+    /// read that fails with EIO (recv) or EINVAL/EIO (splice) there means a non-data record is
+    /// next, which is read and acted on.
+    @inline(__always)
+    func sourceReadEnded(_ f: UnsafeMutablePointer<Flow>, src: Int32, n: Int, errno e: Int32, ends: FlowEnds) -> ReadEnd {
+        if n == 0 {
+            if ends.sourceKernelTLS { return .stop(truncated()) }
+            f.pointee.sourceEOF = true
+            return .readOn
+        }
+        if e == EAGAIN {
+            f.pointee.sourceReadable = false
+            releaseChannel(f)
+            return .stop(.waiting)
+        }
+        if e == EINTR { return .readOn }
+        if ends.sourceKernelTLS && (e == EINVAL || e == EIO) {
+            if let stop = controlRecord(f, src: src) {
+                releaseChannel(f)
+                return .stop(stop)
+            }
+            return .readOn
+        }
+        return .failed
     }
 
     /// Makes `n` plaintext bytes just read (at the buffer's start, or at offset 5 for a
