@@ -45,6 +45,8 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Accepted clients held while the connection limit is reached (descriptors only).
     var waitingClients: [Int32] = []
     var startingWaiting = false
+    /// The sweep timer fired in the current batch of completions.
+    var sweepDue = false
 
     typealias K = ProxyLoopConstants
 
@@ -99,6 +101,10 @@ final class ProxyLoop<Backend: EventBackend> {
             }
             now = MonotonicClock.nanoseconds()
             if !runList.isEmpty { runYielded() }
+            if sweepDue {
+                sweepDue = false
+                sweep()
+            }
             if draining && slab.count == 0 { stopping = true }
         }
         closeEverything(reset: true)
@@ -502,7 +508,8 @@ final class ProxyLoop<Backend: EventBackend> {
 
     func timer(_ t: Token) {
         if t == K.sweepTimer {
-            sweep()
+            // After the rest of this batch: readiness already reported is handled first.
+            sweepDue = true
             backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
         } else if t == K.resumeTimer {
             if !waitingClients.isEmpty && !draining { startWaitingClients() }
