@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <liburing.h>
-#include <malloc.h>
 #include <linux/time_types.h>
 
 _Static_assert(sizeof(mg_timespec) == sizeof(struct __kernel_timespec), "timespec layout");
@@ -277,13 +276,6 @@ int mg_ktls_install(int fd, int tx, const void *info, unsigned length) {
     return setsockopt(fd, MG_SOL_TLS, tx ? MG_TLS_TX : MG_TLS_RX, info, length);
 }
 
-int mg_ktls_query(int fd, int tx, void *info, unsigned length) {
-    socklen_t len = length;
-    int rc = getsockopt(fd, MG_SOL_TLS, tx ? MG_TLS_TX : MG_TLS_RX, info, &len);
-    if (rc == 0 && len != length) { errno = EINVAL; return -1; }
-    return rc;
-}
-
 ssize_t mg_ktls_send_record(int fd, unsigned char type, const void *data, size_t length) {
     char control[CMSG_SPACE(sizeof(unsigned char))];
     memset(control, 0, sizeof control);
@@ -310,4 +302,3 @@ ssize_t mg_ktls_recv_record(int fd, void *buffer, size_t length, unsigned char *
     return n;
 }
 
-int mg_malloc_trim(void) { return malloc_trim(0); }

@@ -237,7 +237,7 @@ extension ProxyLoop {
             if f.pointee.pending > 0 {
                 let start = f.pointee.buffer! + Int(f.pointee.bufferOffset)
                 if let d = ends.destinationTLS {
-                    let chunk = min(Int(f.pointee.pending), K.tlsRecordPayload)
+                    let chunk = min(Int(f.pointee.pending), TLSRecordLayer.maxPlaintext)
                     guard case .written(let n) = d.writePlaintext(UnsafeRawBufferPointer(start: start, count: chunk)) else {
                         return .destinationFailed(Errno(rawValue: EPROTO))
                     }

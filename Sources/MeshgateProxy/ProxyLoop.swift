@@ -612,8 +612,6 @@ enum ProxyLoopConstants {
     /// are pumped by the sweep (missed wake-ups).
     static let kernelTLSPokeAfter: Int64 = 900_000_000
     static let kernelTLSPokeWithin: Int64 = 30_000_000_000
-    /// Most plaintext in one TLS record.
-    static let tlsRecordPayload = 16 * 1024
     /// One full TLS record with header and AEAD overhead, plus slack.
     static let tlsScratchSize = 16 * 1024 + 512
     /// Accepted clients a loop may hold beyond the connection limit before resetting more.

@@ -23,7 +23,6 @@ extension TLSConnection {
     /// The socket reached end of stream (FIN): once the buffered bytes are used up, a read
     /// reports ``TLSReadResult/closeNotify`` if close_notify came first, else ``TLSReadResult/truncated``.
     public func receiveEOF() {
-        receivedEOF = true
         _ = mg_BIO_set_mem_eof_return(readBIO, 0)
     }
 
@@ -103,34 +102,5 @@ extension TLSConnection {
     func fail(_ error: TLSError) -> TLSError {
         state = .failed(error)
         return error
-    }
-}
-
-extension TLSConnection {
-    /// Gives back the memory the buffers grew to (a memory BIO never shrinks): when nothing is
-    /// waiting in either direction, both are replaced by empty ones. For idle connections.
-    /// Returns true when it replaced them.
-    @discardableResult
-    public func compactBuffers() -> Bool {
-        guard mg_BIO_pending(readBIO) == 0, mg_BIO_pending(writeBIO) == 0, !receivedEOF else { return false }
-        guard Self.capacity(readBIO) + Self.capacity(writeBIO) > 0 else { return false }
-        guard let newRead = BIO_new(BIO_s_mem()) else { return false }
-        guard let newWrite = BIO_new(BIO_s_mem()) else {
-            BIO_free(newRead)
-            return false
-        }
-        _ = mg_BIO_set_mem_eof_return(newRead, -1)
-        SSL_set0_rbio(ssl, newRead)  // frees the old ones
-        SSL_set0_wbio(ssl, newWrite)
-        readBIO = newRead
-        writeBIO = newWrite
-        return true
-    }
-
-    /// Bytes a memory BIO holds allocated.
-    private static func capacity(_ bio: OpaquePointer) -> Int {
-        var memory: UnsafeMutablePointer<BUF_MEM>?
-        _ = BIO_ctrl(bio, BIO_C_GET_BUF_MEM_PTR, 0, &memory)
-        return memory.map { Int($0.pointee.max) } ?? 0
     }
 }

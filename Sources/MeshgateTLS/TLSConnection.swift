@@ -21,8 +21,8 @@ public final class TLSConnection {
     public let context: TLSContext
     // The SSL* and its BIOs; SSL_free frees the BIOs too.
     let ssl: OpaquePointer
-    var readBIO: OpaquePointer
-    var writeBIO: OpaquePointer
+    let readBIO: OpaquePointer
+    let writeBIO: OpaquePointer
     let observer: HandshakeObserver
     var state: State = .handshaking
     /// Follows inbound record boundaries (connections made for kTLS only).
@@ -34,8 +34,6 @@ public final class TLSConnection {
     public internal(set) var receivedCloseNotify = false
     /// Application bytes ``readPlaintext(into:)`` has returned.
     public internal(set) var plaintextBytesRead = 0
-    /// The socket's end of stream was fed in (``receiveEOF()``).
-    public internal(set) var receivedEOF = false
     /// This side's close_notify is in the outbound bytes.
     public internal(set) var sentCloseNotify = false
 

@@ -61,16 +61,12 @@ int mg_accept_nonblock(int fd);
 int mg_eventfd(void);
 /// Number of bytes queued in a pipe or socket receive buffer (FIONREAD).
 int mg_fionread(int fd);
-/// malloc_trim(0): hands free heap pages back to the kernel; 1 if any were released.
-int mg_malloc_trim(void);
 
 // ---- kernel TLS (linux/tls.h constants; the header is not always installed) ---------------
 /// setsockopt(IPPROTO_TCP, TCP_ULP, "tls"); 0 or -1 with errno (ENOENT: no kTLS in this kernel).
 int mg_ktls_attach(int fd);
 /// setsockopt(SOL_TLS, TLS_TX (tx != 0) or TLS_RX, info, length); 0 or -1 with errno.
 int mg_ktls_install(int fd, int tx, const void *info, unsigned length);
-/// getsockopt(SOL_TLS, TLS_TX or TLS_RX) into info (exact struct length); 0 or -1 with errno.
-int mg_ktls_query(int fd, int tx, void *info, unsigned length);
 /// Sends one record of `type` (21 alert, 22 handshake, 23 data) on a kTLS TX socket with
 /// the TLS_SET_RECORD_TYPE control message; bytes sent or -1 with errno.
 ssize_t mg_ktls_send_record(int fd, unsigned char type, const void *data, size_t length);
