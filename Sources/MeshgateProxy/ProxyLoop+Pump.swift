@@ -154,13 +154,7 @@ extension ProxyLoop {
                     moved.spliced += n
                     continue
                 }
-                let e = errno
-                if n < 0 && e == EAGAIN {
-                    f.pointee.destinationWritable = false
-                    return .waiting
-                }
-                if n < 0 && e == EINTR { continue }
-                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+                if let stop = destinationWriteEnded(f, n: n, errno: errno) { return stop }
             }
             // The pipe is empty.
             if f.pointee.sourceEOF {
@@ -221,17 +215,8 @@ extension ProxyLoop {
             // 1. Whatever waits for the destination goes first.
             if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
-                var failure: Int32 = 0
-                _ = d.sendOutbound { bytes in
-                    let n = send(dst, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-                    if n < 0 { failure = errno }
-                    return max(0, n)
-                }
-                if failure == EAGAIN {
-                    f.pointee.destinationWritable = false
-                    return .waiting
-                }
-                if failure != 0 && failure != EINTR { return .destinationFailed(Errno(rawValue: failure)) }
+                let failure = sendCiphertext(d, to: dst).errno
+                if failure != 0, let stop = destinationWriteEnded(f, n: -1, errno: failure) { return stop }
                 continue
             }
             if f.pointee.pending > 0 {
@@ -254,13 +239,7 @@ extension ProxyLoop {
                     moved.userspace += n
                     continue
                 }
-                let e = errno
-                if n < 0 && e == EAGAIN {
-                    f.pointee.destinationWritable = false
-                    return .waiting
-                }
-                if n < 0 && e == EINTR { continue }
-                return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+                if let stop = destinationWriteEnded(f, n: n, errno: errno) { return stop }
             }
             // 2. The destination's peer asked for new keys: answer before more data.
             if let d = ends.destinationRecords, d.keyUpdateRequested {
@@ -441,6 +420,32 @@ extension ProxyLoop {
             case .failed: return .sourceFailed(Errno(rawValue: e))
             }
         }
+    }
+
+    /// A write to the destination returned `n` ≤ 0 (`e` its errno): nil to write again (EINTR);
+    /// otherwise where the pump stops (waiting for writability, or a failed destination).
+    @inline(__always)
+    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, n: Int, errno e: Int32) -> PumpStop? {
+        if n < 0 && e == EAGAIN {
+            f.pointee.destinationWritable = false
+            return .waiting
+        }
+        if n < 0 && e == EINTR { return nil }
+        return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+    }
+
+    /// Sends as much of the ciphertext OpenSSL has waiting as `fd` takes now: the bytes sent,
+    /// and `send`'s errno when it failed (else 0).
+    @inline(__always)
+    @discardableResult
+    func sendCiphertext(_ tls: TLSConnection, to fd: Int32) -> (sent: Int, errno: Int32) {
+        var failure: Int32 = 0
+        let sent = tls.sendOutbound { bytes in
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n < 0 { failure = errno }
+            return max(0, n)
+        }
+        return (sent, failure)
     }
 
     enum ReadEnd {

@@ -63,12 +63,7 @@ extension ProxyLoop {
         // tickets) is taken into OpenSSL: the record layer or the kernel reads it instead.
         while true {
             if tls.pendingOutboundCount > 0 {
-                var failure: Int32 = 0
-                let sent = tls.sendOutbound { bytes in
-                    let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-                    if n < 0 { failure = errno }
-                    return max(0, n)
-                }
+                let (sent, failure) = sendCiphertext(tls, to: fd)
                 if failure == EAGAIN { return }  // the writable event calls back
                 if failure != 0 && failure != EINTR {
                     refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "sending the handshake failed: \(Errno(rawValue: failure))")
@@ -80,13 +75,13 @@ extension ProxyLoop {
             case .complete:
                 if tls.pendingOutboundCount > 0 {
                     // The last flight could not go out at once; the data path sends it first.
-                    _ = tls.sendOutbound { bytes in max(0, send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))) }
+                    sendCiphertext(tls, to: fd)
                 }
                 handshakeComplete(conn, slot: slot, upstreamSide: upstreamSide, tls: tls)
                 return
             case .failed(let error):
                 // Best effort: the alert tells the peer why.
-                _ = tls.sendOutbound { bytes in max(0, send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))) }
+                sendCiphertext(tls, to: fd)
                 refuse(conn, slot: slot, upstreamSide: upstreamSide, TLSRefusal(error), error.description)
                 return
             case .inProgress:
