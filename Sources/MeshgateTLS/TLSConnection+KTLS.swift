@@ -79,8 +79,7 @@ extension TLSConnection {
     private static func trafficKeys(
         secret: [UInt8], cipher: KTLSKeys.Cipher, digest: String, sequence: UInt64
     ) throws(TLSError) -> KTLSKeys.TrafficKeys {
-        let key = try HKDFExpandLabel.derive(secret: secret, label: "key", length: cipher.keyLength, digest: digest)
-        let iv = try HKDFExpandLabel.derive(secret: secret, label: "iv", length: 12, digest: digest)
-        return KTLSKeys.TrafficKeys(key: key, fullIV: iv, recordSequence: sequence)
+        let keys = try TLSRecordLayer.keys(secret: secret, cipher: cipher, digest: digest, sequence: sequence)
+        return KTLSKeys.TrafficKeys(key: keys.key, fullIV: keys.iv, recordSequence: sequence)
     }
 }
