@@ -55,6 +55,13 @@ public enum Socket {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// Sends what TCP holds back now (setting TCP_NODELAY pushes pending frames, even corked
+    /// or "more to come" ones).
+    @inline(__always)
+    public static func pushPendingFrames(_ fd: Int32) {
+        setNoDelay(fd)
+    }
+
     /// Arms SO_LINGER {on, 0} so that the next close sends a reset instead of a FIN.
     @inline(__always)
     public static func armReset(_ fd: Int32) {

@@ -154,7 +154,7 @@ extension ProxyLoop {
                     moved.spliced += n
                     continue
                 }
-                if let stop = destinationWriteEnded(f, n: n, errno: errno) { return stop }
+                if let stop = destinationWriteEnded(f, n: n, errno: errno, dst: dst, ends: ends) { return stop }
             }
             // The pipe is empty.
             if f.pointee.sourceEOF {
@@ -216,7 +216,7 @@ extension ProxyLoop {
             if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
                 let failure = sendCiphertext(d, to: dst).errno
-                if failure != 0, let stop = destinationWriteEnded(f, n: -1, errno: failure) { return stop }
+                if failure != 0, let stop = destinationWriteEnded(f, n: -1, errno: failure, dst: dst, ends: ends) { return stop }
                 continue
             }
             if f.pointee.pending > 0 {
@@ -239,7 +239,7 @@ extension ProxyLoop {
                     moved.userspace += n
                     continue
                 }
-                if let stop = destinationWriteEnded(f, n: n, errno: errno) { return stop }
+                if let stop = destinationWriteEnded(f, n: n, errno: errno, dst: dst, ends: ends) { return stop }
             }
             // 2. The destination's peer asked for new keys: answer before more data.
             if let d = ends.destinationRecords, d.keyUpdateRequested {
@@ -425,9 +425,17 @@ extension ProxyLoop {
     /// A write to the destination returned `n` ≤ 0 (`e` its errno): nil to write again (EINTR);
     /// otherwise where the pump stops (waiting for writability, or a failed destination).
     @inline(__always)
-    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, n: Int, errno e: Int32) -> PumpStop? {
+    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, n: Int, errno e: Int32, dst: Int32, ends: FlowEnds) -> PumpStop? {
         if n < 0 && e == EAGAIN {
             f.pointee.destinationWritable = false
+            if ends.destinationKernelTLS {
+                // Linux before 6.5 (no splice_eof): a kTLS record completed mid-splice goes to
+                // TCP flagged "more to come"; when the next page then finds the socket full,
+                // that record is queued but never pushed. With nothing in flight no ACK comes
+                // to push it or to wake a writer, and the stream stalls. Setting TCP_NODELAY
+                // pushes whatever TCP holds.
+                Socket.pushPendingFrames(dst)
+            }
             return .waiting
         }
         if n < 0 && e == EINTR { return nil }

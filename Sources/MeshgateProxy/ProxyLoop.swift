@@ -88,6 +88,7 @@ final class ProxyLoop<Backend: EventBackend> {
         now = MonotonicClock.nanoseconds()
         startAccepting()
         backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
+        if shared.kernelTLS { backend.schedule(afterNanoseconds: K.kernelTLSPokeInterval, token: K.kernelTLSPokeTimer) }
         while !stopping {
             let timeout: Int64? = runList.isEmpty ? nil : 0
             clockStale = true
@@ -507,7 +508,10 @@ final class ProxyLoop<Backend: EventBackend> {
     // MARK: - Timers and commands
 
     func timer(_ t: Token) {
-        if t == K.sweepTimer {
+        if t == K.kernelTLSPokeTimer {
+            backend.schedule(afterNanoseconds: K.kernelTLSPokeInterval, token: K.kernelTLSPokeTimer)
+            pokeQuietKernelTLS()
+        } else if t == K.sweepTimer {
             // After the rest of this batch: readiness already reported is handled first.
             sweepDue = true
             backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
@@ -549,9 +553,21 @@ final class ProxyLoop<Backend: EventBackend> {
             } else if c.pointee.state == .waitingForDescriptor && c.pointee.lastActivity < now &- connectTimeout {
                 counters.add(.connectTimeouts)
                 close(slot, resetDownstream: true, resetUpstream: false)
-            } else if c.pointee.state == .open && c.pointee.lastActivity < now &- K.kernelTLSPokeAfter
-                && c.pointee.lastActivity > now &- K.kernelTLSPokeWithin
-                && (c.pointee.downstreamRX == .kernelTLS || c.pointee.upstreamRX == .kernelTLS)
+            }
+        }
+    }
+
+    /// Pumps kernel TLS connections that were busy a moment ago and have gone quiet (see
+    /// ``pokeKernelTLS``).
+    func pokeQuietKernelTLS() {
+        let quietSince = now &- K.kernelTLSPokeAfter
+        let busySince = now &- K.kernelTLSPokeWithin
+        for i in 0..<slab.highWater {
+            let slot = UInt32(i)
+            let c = slab[slot]
+            if c.pointee.state == .open && c.pointee.lastActivity < quietSince && c.pointee.lastActivity > busySince
+                && (c.pointee.downstreamRX == .kernelTLS || c.pointee.upstreamRX == .kernelTLS
+                    || c.pointee.downstreamTX == .kernelTLS || c.pointee.upstreamTX == .kernelTLS)
             {
                 pokeKernelTLS(c, slot: slot)
             }
@@ -560,7 +576,7 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// A kernel TLS socket's readiness can be missed (seen on Linux 6.1: a stream stalled with
     /// a record queued and no wake-up). A connection that was busy a moment ago and has gone
-    /// quiet is pumped once a second for a while; bytes moving then are counted.
+    /// quiet is pumped every quarter second for a while; bytes moving then are counted.
     func pokeKernelTLS(_ c: UnsafeMutablePointer<Connection>, slot: UInt32) {
         let generation = c.pointee.generation
         let before = c.pointee.lastActivity
@@ -609,8 +625,10 @@ enum ProxyLoopConstants {
     /// Bytes one direction may move in one turn before yielding to others.
     static let turnBudget = 1 << 20
     /// Kernel TLS connections quiet for longer than this, but busy within `kernelTLSPokeWithin`,
-    /// are pumped by the sweep (missed wake-ups).
-    static let kernelTLSPokeAfter: Int64 = 900_000_000
+    /// are pumped every `kernelTLSPokeInterval` (missed wake-ups).
+    static let kernelTLSPokeTimer = Token(kind: .timer, slot: 3, generation: 0)
+    static let kernelTLSPokeInterval: Int64 = 250_000_000
+    static let kernelTLSPokeAfter: Int64 = 200_000_000
     static let kernelTLSPokeWithin: Int64 = 30_000_000_000
     /// One full TLS record with header and AEAD overhead, plus slack.
     static let tlsScratchSize = 16 * 1024 + 512
