@@ -1,0 +1,40 @@
+/// The first bytes a gateway client sends inside TLS on port 4143 (DESIGN.md §4): what it wants.
+///
+/// Wire format (all integers big-endian; full description in docs/wire.md):
+///
+/// ```
+///  0      1      2      3      4        5       6      7
+/// +------+------+------+------+--------+-------+------+------+---------------------------+
+/// | 'M'  | 'G'  | 'W'  | 'H'  | ver=1  | kind  | body length | body: fields ...          |
+/// +------+------+------+------+--------+-------+------+------+---------------------------+
+/// field: | tag (1) | value length (2) | value ... |
+/// ```
+///
+/// Header size (8 + body length) is at most `maxEncodedSize`. Fields (tag: value):
+/// 1 namespace, 2 name, 5 cluster — DNS label (1–63 of `[a-z0-9-]`, no leading/trailing `-`);
+/// 3 port — UInt16, non-zero; 4 client identity — 1–512 bytes of printable ASCII without spaces;
+/// 6 nonce — UInt64. `connect` requires 1, 2, 3 and allows 4; `discover` requires 5; `probe`
+/// requires 6. Fields may come in any order; a known tag of another kind, a repeated known tag, or
+/// an unknown tag below 128 is an error; unknown tags from 128 up are skipped.
+public enum TransportHeader: Hashable, Sendable {
+    /// Open a stream to `target`. `clientIdentity` is the original client's verified identity
+    /// (`spiffe://…` or DNS form) when the first hop was mTLS, else `nil`.
+    case connect(ConnectTarget, clientIdentity: String?)
+    /// Stream this gateway's exports to the mirror of the requesting cluster `cluster`.
+    case discover(cluster: String)
+    /// Answer at once, echoing `nonce`.
+    case probe(nonce: UInt64)
+
+    /// The hard limit on an encoded header, preamble included: 1024 bytes. A decoder refuses a
+    /// longer one as soon as it has read the body length.
+    public static let maxEncodedSize: Int = 1024
+
+    /// The kind byte this header is sent with.
+    public var kind: TransportHeaderKind {
+        switch self {
+        case .connect: return .connect
+        case .discover: return .discover
+        case .probe: return .probe
+        }
+    }
+}
