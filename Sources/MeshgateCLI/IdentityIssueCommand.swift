@@ -1,0 +1,73 @@
+import ArgumentParser
+import MeshgateIdentity
+
+/// `meshgate identity issue`: a leaf certificate for one workload identity.
+struct IdentityIssueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Issue a leaf certificate (OUT/tls.crt with the issuer, OUT/tls.key, OUT/ca.crt).",
+        discussion: """
+            The leaf names SA.NS.serviceaccount.identity.TRUST-DOMAIN and \
+            spiffe://TRUST-DOMAIN/ns/NS/sa/SA. It is valid from 5 minutes ago for --valid, cut to \
+            the issuer's end if that comes first. --gateway is --namespace meshgate-CLUSTER --name \
+            gateway, CLUSTER read from the issuer. Files are replaced atomically with --force, so \
+            re-running into the same folder rotates the certificate under a watching gateway.
+            """
+    )
+
+    @Option(name: .long, help: "Folder holding issuer.crt, issuer.key and ca.crt (from 'identity issuer').")
+    var issuer: String
+
+    @Option(name: .long, help: "The workload's namespace, a DNS label.")
+    var namespace: String?
+
+    @Option(name: .long, help: "The workload's service account name.")
+    var name: String?
+
+    @Flag(name: .long, help: "Issue the cluster gateway's identity (namespace meshgate-CLUSTER, name gateway).")
+    var gateway = false
+
+    @Option(name: .long, help: "Folder to write tls.crt, tls.key and ca.crt to (created if missing).")
+    var out: String
+
+    @Option(name: .long, help: "How long the leaf is valid; never beyond the issuer (e.g. 24h).")
+    var valid: String = "24h"
+
+    @Flag(name: .long, help: "Replace existing files (rotation).")
+    var force = false
+
+    func validate() throws {
+        _ = try IdentitySupport.validity(valid)
+        if gateway {
+            if namespace != nil { throw ValidationError("--namespace cannot be combined with --gateway") }
+            if name != nil { throw ValidationError("--name cannot be combined with --gateway") }
+            return
+        }
+        guard let namespace else { throw ValidationError("--namespace is required (or --gateway)") }
+        guard let name else { throw ValidationError("--name is required (or --gateway)") }
+        guard DNSName.isLabel(namespace) else {
+            throw ValidationError("--namespace '\(namespace)': not a DNS label (1-63 lowercase letters, digits, '-')")
+        }
+        guard DNSName.isName(name) else {
+            throw ValidationError("--name '\(name)': not a DNS name (lowercase letters, digits, '-', dots)")
+        }
+    }
+
+    func run() throws {
+        let validity = try IdentitySupport.validity(valid)
+        let leaf = try IdentitySupport.run { () throws(IdentityError) in
+            let issuer = try IdentityFolders.loadIssuer(from: self.issuer)
+            let leaf: LeafIdentity
+            if gateway {
+                leaf = try LeafIdentity.issueGateway(issuer: issuer, validity: validity)
+            } else {
+                leaf = try LeafIdentity.issue(issuer: issuer, namespace: namespace ?? "", serviceAccount: name ?? "", validity: validity)
+            }
+            try IdentityFiles.write(leaf.files, into: out, force: force)
+            return leaf
+        }
+        IdentitySupport.clampNote(leaf.clampedFrom, signer: "the issuer", end: leaf.certificate.notValidAfter)
+        print("wrote \(IdentitySupport.written(leaf.files, in: out))")
+        print("\(leaf.identity.spiffeURI), valid until \(ValidityWindow.describe(leaf.certificate.notValidAfter))")
+    }
+}

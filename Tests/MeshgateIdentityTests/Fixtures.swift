@@ -1,0 +1,65 @@
+import Foundation
+import MeshgateIdentity
+
+/// Shared test fixtures: a fixed clock and a PKI built at it, written to temporary folders.
+enum Fixtures {
+    /// 2030-06-01T12:00:00Z: every certificate in these tests is issued at this time.
+    static let now = Date(timeIntervalSince1970: 1_906_545_600)
+
+    /// A new empty temporary folder; remove it with ``removeFolder(_:)``.
+    static func makeFolder() -> String {
+        let path = NSTemporaryDirectory() + "meshgate-identity-tests-\(getpid())-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func removeFolder(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Anchor for `cluster.local`, issuers for west and east, all at ``now``.
+    struct PKI {
+        let anchor: TrustAnchor
+        let west: ClusterIssuer
+        let east: ClusterIssuer
+
+        init(trustDomain: String = "cluster.local") throws {
+            anchor = try TrustAnchor.create(trustDomain: trustDomain, now: Fixtures.now)
+            west = try ClusterIssuer.create(anchor: anchor, cluster: "west", now: Fixtures.now)
+            east = try ClusterIssuer.create(anchor: anchor, cluster: "east", now: Fixtures.now)
+        }
+    }
+
+    /// Writes `files` into a new folder under `parent` named `name`; returns its path.
+    @discardableResult
+    static func write(_ files: [IdentityFile], to parent: String, _ name: String) throws -> String {
+        let folder = parent + "/" + name
+        try IdentityFiles.write(files, into: folder, force: false)
+        return folder
+    }
+}
+
+/// Runs a program and captures its output.
+enum Subprocess {
+    struct Result {
+        let status: Int32
+        let output: String
+    }
+
+    /// Runs `executable` with `arguments`; standard output and error together.
+    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// `/usr/bin/openssl`.
+    static let openssl = "/usr/bin/openssl"
+}
