@@ -2,7 +2,8 @@
 // meshgate — a multi-cluster mTLS service gateway. See docs/ and ../shared/DESIGN.md.
 //
 // Layering (arrows point down only):
-//   meshgate (executable) → MeshgateCLI → MeshgateProxy → MeshgateTLS / MeshgateLoop → CMeshgateShim / CURing / COpenSSL
+//   meshgate (executable) → MeshgateCLI → MeshgateControl / MeshgateIdentity → MeshgateProxy
+//     → MeshgateWire / MeshgateTLS / MeshgateLoop → CMeshgateShim / CURing / COpenSSL
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
 
@@ -21,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C boundary: system libraries through pkg-config, plus one small shim for macros.
@@ -47,12 +52,35 @@ let package = Package(
             dependencies: ["COpenSSL", "MeshgateLoop"],
             swiftSettings: v5),
 
+        // Wire protocol between gateways: the transport header codec (no dependencies).
+        .target(name: "MeshgateWire", swiftSettings: v5),
+
         // L4 proxy engine: connections, splice, upstream selection, counters.
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateLoop", "MeshgateTLS",
+                "MeshgateLoop", "MeshgateTLS", "MeshgateWire",
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+
+        // Identity tooling: trust anchor, per-cluster issuer, leaf certificates (PEM files).
+        .target(
+            name: "MeshgateIdentity",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: v5),
+
+        // Control: gateway config, registry, file watching, route-table publishing.
+        .target(
+            name: "MeshgateControl",
+            dependencies: [
+                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5),
@@ -61,7 +89,7 @@ let package = Package(
         .target(
             name: "MeshgateCLI",
             dependencies: [
-                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS",
+                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS", "MeshgateControl", "MeshgateIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +116,10 @@ let package = Package(
         // Tests: one target per source target, plus end-to-end through the CLI binary.
         .testTarget(name: "MeshgateLoopTests", dependencies: ["MeshgateLoop"], swiftSettings: v5),
         .testTarget(name: "MeshgateTLSTests", dependencies: ["MeshgateTLS"], swiftSettings: v5),
+        .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire"], swiftSettings: v5),
+        .testTarget(
+            name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS"], swiftSettings: v5),
+        .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl"], swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
         .testTarget(name: "MeshgateCLITests", dependencies: ["MeshgateCLI", "MeshgateLoad"], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),

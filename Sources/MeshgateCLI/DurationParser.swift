@@ -1,10 +1,14 @@
 /// Parses durations written as `250ms`, `5s`, `10m`, `1h`, `1h30m` or a bare number of seconds.
+/// Anything longer than about 290 years (Int64 nanoseconds) is refused, not wrapped or trapped.
 public enum DurationParser {
+    /// The longest duration accepted, in nanoseconds.
+    static let limit = 9.0e18
     /// The parsed duration, or nil when `text` is not a duration.
     public static func parse(_ text: String) -> Duration? {
         let t = text.trimmingCharacters(in: .whitespaces)
         if t.isEmpty { return nil }
         if let seconds = Double(t), seconds >= 0, seconds.isFinite {
+            guard seconds * 1e9 < limit else { return nil }
             return .nanoseconds(Int64(seconds * 1e9))
         }
         var total: Int64 = 0
@@ -24,6 +28,7 @@ public enum DurationParser {
             case "d": scale = 86400e9
             default: return false
             }
+            guard n * scale < limit, Double(total) + n * scale < limit else { return false }
             total += Int64(n * scale)
             number = ""
             unit = ""

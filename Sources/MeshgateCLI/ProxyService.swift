@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import MeshgateControl
 import MeshgateProxy
 import ServiceLifecycle
 import UnixSignals
@@ -14,6 +15,8 @@ struct ProxyService: Service {
     let server: ProxyServer
     let settings: ProxySettings
     let logger: Logger
+    /// Gateway mode: started with the server, reloaded on SIGHUP.
+    var gateway: GatewayController? = nil
 
     /// Runs the service in a service group. SIGTERM/SIGINT are handled by the service itself
     /// with one signal sequence for the whole run, so that the second signal is seen reliably
@@ -30,32 +33,32 @@ struct ProxyService: Service {
 
     func run() async throws {
         // Trap the signals before anything announces that the proxy is up.
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1)
-        try server.start()
-        let c = server.configuration
-        logger.info(
-            "meshgate proxy listening on \(server.boundAddress) → \(c.upstreams.map(\.description).joined(separator: ", ")); \(c.threads) loop(s); io backend \(server.backend.kind) (\(server.backend.reason)); data path \(c.splice ? "splice" : "copy")")
-        if c.tls.downstream != nil || c.tls.upstream != nil {
-            var sides: [String] = []
-            if let d = c.tls.downstream {
-                let allowed = d.configuration.allowedPeerIdentities.map { $0.map(\.description).sorted().joined(separator: ", ") }
-                sides.append("terminating (clients allowed: \(allowed ?? "any the trust bundle vouches for"))")
-            }
-            if let u = c.tls.upstream, let expected = c.tls.expectedUpstreamIdentity {
-                sides.append("originating (upstream must be \(expected); resumption \(u.configuration.sessionCache == nil ? "off" : "on"))")
-            }
-            logger.info("mTLS \(sides.joined(separator: ", ")); handshake timeout \(c.tls.handshakeTimeout); kernel TLS \(server.kernelTLSStatus)")
-        }
-        if server.effectiveMaxConnections < c.maxConnections {
-            logger.notice("the descriptor limit (RLIMIT_NOFILE) holds \(server.effectiveMaxConnections) connections, fewer than --max-connections \(c.maxConnections); using \(server.effectiveMaxConnections)")
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sigusr1, .sighup)
+        if let gateway {
+            try gateway.start()
+            let c = server.configuration
+            let g = gateway.currentConfig
+            logger.info(
+                "meshgate gateway of cluster \(g.cluster): inbound mTLS on \(server.boundAddress); \(g.routes.count) route(s), outbound ports \(g.outbound.bind):\(g.outbound.ports); \(c.threads) loop(s); io backend \(server.backend.kind) (\(server.backend.reason)); kernel TLS \(server.kernelTLSStatus)")
+        } else {
+            try server.start()
+            logProxyStart()
         }
         let server = self.server
         let settings = self.settings
         let logger = self.logger
+        let gateway = self.gateway
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 var stopSignals = 0
                 for await signal in signals {
+                    if signal == .sighup {
+                        if let gateway {
+                            logger.info("SIGHUP: reloading the configuration, registry and identity files")
+                            gateway.reload()
+                        }
+                        continue
+                    }
                     if signal == .sigusr1 {
                         let json = Self.statsJSON(server)
                         FileHandleStandardError.write(json + "\n")
@@ -100,6 +103,26 @@ struct ProxyService: Service {
         let json = Self.statsJSON(server)
         Self.writeStatsFile(settings.statsFile, json)
         logger.info("stopped; stats \(server.stats.logLine)")
+    }
+
+    private func logProxyStart() {
+        let c = server.configuration
+        logger.info(
+            "meshgate proxy listening on \(server.boundAddress) → \(c.upstreams.map(\.description).joined(separator: ", ")); \(c.threads) loop(s); io backend \(server.backend.kind) (\(server.backend.reason)); data path \(c.splice ? "splice" : "copy")")
+        if c.tls.downstream != nil || c.tls.upstream != nil {
+            var sides: [String] = []
+            if let d = c.tls.downstream {
+                let allowed = d.configuration.allowedPeerIdentities.map { $0.map(\.description).sorted().joined(separator: ", ") }
+                sides.append("terminating (clients allowed: \(allowed ?? "any the trust bundle vouches for"))")
+            }
+            if let u = c.tls.upstream, let expected = c.tls.expectedUpstreamIdentity {
+                sides.append("originating (upstream must be \(expected); resumption \(u.configuration.sessionCache == nil ? "off" : "on"))")
+            }
+            logger.info("mTLS \(sides.joined(separator: ", ")); handshake timeout \(c.tls.handshakeTimeout); kernel TLS \(server.kernelTLSStatus)")
+        }
+        if server.effectiveMaxConnections < c.maxConnections {
+            logger.notice("the descriptor limit (RLIMIT_NOFILE) holds \(server.effectiveMaxConnections) connections, fewer than --max-connections \(c.maxConnections); using \(server.effectiveMaxConnections)")
+        }
     }
 
     static func statsJSON(_ server: ProxyServer) -> String {

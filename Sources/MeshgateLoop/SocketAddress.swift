@@ -22,6 +22,15 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The same address with another port.
+    public func withPort(_ port: UInt16) -> SocketAddress {
+        var copy = self
+        withUnsafeMutableBytes(of: &copy.storage) { raw in
+            raw.storeBytes(of: port.bigEndian, toByteOffset: 2, as: UInt16.self)
+        }
+        return copy
+    }
+
     /// Builds an address from raw sockaddr bytes.
     public init(raw: UnsafeRawPointer, length: socklen_t) {
         var s = sockaddr_storage()

@@ -59,6 +59,18 @@ enum ConnectionState: UInt8 {
     case handshakingDownstream
     /// Upstream connected; the TLS handshake with it is running.
     case handshakingUpstream
+    /// Gateway inbound: the client's TLS handshake is done; its transport header is being read.
+    case readingHeader
+}
+
+/// Which listener took a connection, and so what happens before bytes flow.
+enum ConnectionRole: UInt8 {
+    /// `meshgate proxy`: the configured upstreams, TLS as configured.
+    case proxy
+    /// Gateway inbound port: mTLS, transport header, authorization, a local endpoint.
+    case inbound
+    /// Gateway outbound listener: a route's remote gateway over mTLS, header first.
+    case outbound
 }
 
 /// A proxied connection in the loop's slab: client (downstream) and upstream sockets and the
@@ -100,4 +112,13 @@ struct Connection {
     var handshakeBytes: Int32 = 0
     /// Sides (1 client, 2 upstream) whose reading cannot hand over from OpenSSL and stays there.
     var handOverFailed: UInt8 = 0
+    /// Which listener took it.
+    var role: ConnectionRole = .proxy
+    /// Where upstream attempts go: a route's gateways or a service's endpoints (the loop's
+    /// configured upstreams when nil). Held so its addresses outlive the connect.
+    var upstreams: UpstreamBalancer? = nil
+    /// Outbound: the route this connection started with.
+    var route: GatewayRoute? = nil
+    /// Outbound with client TLS: the local client's verified identity, sent in the header.
+    var clientIdentity: String? = nil
 }

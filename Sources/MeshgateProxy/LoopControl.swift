@@ -9,6 +9,8 @@ enum LoopCommand: Sendable {
     case drain
     /// End now, resetting what is still open.
     case stop
+    /// A new route table was published: apply it.
+    case routes
 }
 
 /// The mailbox between the control side and one loop: commands behind a lock, plus the

@@ -24,6 +24,9 @@ public struct ProxyConfiguration: Sendable {
     public var splice: Bool
     /// TLS on either side (none by default).
     public var tls: ProxyTLSConfiguration
+    /// Gateway mode: the listener is the inbound mTLS port, outbound routes come from the
+    /// publisher, and `upstreams` is unused (nil: `meshgate proxy`).
+    public var gateway: GatewaySettings?
 
     public init(
         listen: SocketAddress,
@@ -36,7 +39,8 @@ public struct ProxyConfiguration: Sendable {
         pipeSize: Int = 0,
         maxPipesPerLoop: Int = 4096,
         splice: Bool = true,
-        tls: ProxyTLSConfiguration = ProxyTLSConfiguration()
+        tls: ProxyTLSConfiguration = ProxyTLSConfiguration(),
+        gateway: GatewaySettings? = nil
     ) {
         self.listen = listen
         self.upstreams = upstreams
@@ -49,5 +53,19 @@ public struct ProxyConfiguration: Sendable {
         self.maxPipesPerLoop = maxPipesPerLoop
         self.splice = splice
         self.tls = tls
+        self.gateway = gateway
+    }
+}
+
+/// What gateway mode adds to a proxy configuration.
+public struct GatewaySettings: Sendable {
+    /// The route table channel (routes, services, credentials).
+    public var publisher: RouteTablePublisher
+    /// A client must send its whole transport header within this long after TLS.
+    public var headerTimeout: Duration
+
+    public init(publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5)) {
+        self.publisher = publisher
+        self.headerTimeout = headerTimeout
     }
 }

@@ -18,6 +18,10 @@ public final class ProxyCounters: Sendable {
         case tlsRefusedHandshakeTimeout, tlsRefusedPeerAlert, tlsRefusedPeerClosed, tlsRefusedOther
         case tlsTruncated, tlsUserspaceSides, ktlsTXSides, ktlsRXSides, ktlsUnavailable, ktlsFailures
         case ktlsControlRecords, ktlsKeyUpdateCloses, tlsKeyUpdates, ktlsStallRecoveries
+        case gatewayInbound, gatewayOutbound, gatewayProbesAnswered, gatewayRefused
+        case gatewayRefusedBadHeader, gatewayRefusedHeaderTimeout, gatewayRefusedUnsupportedKind
+        case gatewayRefusedUnknownService, gatewayRefusedNotExported, gatewayRefusedNotAllowed
+        case gatewayRefusedNoEndpoint, gatewayRefusedRouteDown
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -74,6 +78,18 @@ public final class ProxyCounters: Sendable {
             case .ktlsKeyUpdateCloses: "ktls_key_update_closes"
             case .tlsKeyUpdates: "tls_key_updates"
             case .ktlsStallRecoveries: "ktls_stall_recoveries"
+            case .gatewayInbound: "gateway_inbound_connections"
+            case .gatewayOutbound: "gateway_outbound_connections"
+            case .gatewayProbesAnswered: "gateway_probes_answered"
+            case .gatewayRefused: "gateway_refused"
+            case .gatewayRefusedBadHeader: "gateway_refused_bad_header"
+            case .gatewayRefusedHeaderTimeout: "gateway_refused_header_timeout"
+            case .gatewayRefusedUnsupportedKind: "gateway_refused_unsupported_kind"
+            case .gatewayRefusedUnknownService: "gateway_refused_unknown_service"
+            case .gatewayRefusedNotExported: "gateway_refused_not_exported"
+            case .gatewayRefusedNotAllowed: "gateway_refused_not_allowed"
+            case .gatewayRefusedNoEndpoint: "gateway_refused_no_endpoint"
+            case .gatewayRefusedRouteDown: "gateway_refused_route_down"
             }
         }
 

@@ -29,10 +29,19 @@ extension ProxyLoop {
     /// The side's OpenSSL connection, made on first use; nil when the connection was closed.
     private func handshakeConnection(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) -> TLSConnection? {
         if let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS { return tls }
-        guard let context = upstreamSide ? config.tls.upstream : config.tls.downstream else { return nil }
+        let context: TLSContext?
+        let expected: TLSIdentity?
+        if let gw = gateway, conn.pointee.role != .proxy {
+            // The credentials current now: a rotated certificate applies to new handshakes.
+            context = upstreamSide ? gw.snapshot.credentials.client : gw.snapshot.credentials.server
+            expected = upstreamSide ? conn.pointee.route?.expectedIdentity : nil
+        } else {
+            context = upstreamSide ? config.tls.upstream : config.tls.downstream
+            expected = upstreamSide ? config.tls.expectedUpstreamIdentity : nil
+        }
+        guard let context else { return nil }
         do {
-            let tls = try TLSConnection(
-                context: context, expectedPeerIdentity: upstreamSide ? config.tls.expectedUpstreamIdentity : nil, forKTLS: true)
+            let tls = try TLSConnection(context: context, expectedPeerIdentity: expected, forKTLS: true)
             if upstreamSide { conn.pointee.upstreamTLS = tls } else { conn.pointee.downstreamTLS = tls }
             return tls
         } catch {
@@ -73,6 +82,10 @@ extension ProxyLoop {
             }
             switch tls.handshake() {
             case .complete:
+                if upstreamSide && conn.pointee.role == .outbound && !writeTransportHeader(conn, tls: tls) {
+                    refuse(conn, slot: slot, upstreamSide: true, .other, "cannot write the transport header")
+                    return
+                }
                 if tls.pendingOutboundCount > 0 {
                     // The last flight could not go out at once; the data path sends it first.
                     sendCiphertext(tls, to: fd)
@@ -122,8 +135,18 @@ extension ProxyLoop {
             open(conn, slot: slot)
         } else {
             counters.add(.tlsHandshakesDownstream)
-            conn.pointee.state = .connecting
-            connect(conn, slot: slot, upstream: balancer.first(now: now))
+            switch conn.pointee.role {
+            case .inbound:
+                startReadingHeader(conn, slot: slot)
+            case .outbound:
+                // The local client's verified identity travels in the header.
+                conn.pointee.clientIdentity = tls.peerIdentity?.spiffeURI
+                conn.pointee.state = .connecting
+                connect(conn, slot: slot, upstream: (conn.pointee.upstreams ?? balancer).first(now: now))
+            case .proxy:
+                conn.pointee.state = .connecting
+                connect(conn, slot: slot, upstream: balancer.first(now: now))
+            }
         }
     }
 
@@ -132,7 +155,7 @@ extension ProxyLoop {
     func refuse(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, _ reason: TLSRefusal, _ detail: String) {
         counters.add(upstreamSide ? .tlsRefusedUpstream : .tlsRefusedDownstream)
         counters.add(reason.counter)
-        let who = upstreamSide ? "upstream \(balancer.descriptions[Int(conn.pointee.upstreamIndex)])" : "client"
+        let who = upstreamSide ? "upstream \((conn.pointee.upstreams ?? balancer).descriptions[Int(conn.pointee.upstreamIndex)])" : "client"
         limits.warning(
             "tls-\(upstreamSide ? "up" : "down")-\(reason.key)", "loop \(index): TLS handshake with \(who) refused (\(reason.key)): \(detail)")
         // The client of a failed upstream handshake gets a reset: it must not mistake the end for success.

@@ -22,8 +22,11 @@ final class ProxyLoop<Backend: EventBackend> {
     let slab: ConnectionSlab
     let pipes: PipePool
     let buffers = BufferPool()
+    /// The configured upstreams of `meshgate proxy` (empty for a gateway).
     let balancer: UpstreamBalancer
     let limits: RateLimitedLog
+    /// Gateway mode: routes, listeners, and the inbound side's services.
+    let gateway: GatewayLoopState?
 
     /// Loop clock, read once per batch of completions.
     var now: Int64 = 0
@@ -42,8 +45,9 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Connections waiting for a descriptor for their upstream socket: (slot, generation).
     var parked: [(UInt32, UInt32)] = []
     var retryingParked = false
-    /// Accepted clients held while the connection limit is reached (descriptors only).
-    var waitingClients: [Int32] = []
+    /// Accepted clients held while the connection limit is reached (descriptor, and the route
+    /// whose listener took it).
+    var waitingClients: [(Int32, GatewayRoute?)] = []
     var startingWaiting = false
     /// The sweep timer fired in the current batch of completions.
     var sweepDue = false
@@ -71,6 +75,7 @@ final class ProxyLoop<Backend: EventBackend> {
         slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
         pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop)
         balancer = UpstreamBalancer(config.upstreams, startingAt: index)
+        gateway = config.gateway.map { GatewayLoopState(publisher: $0.publisher, headerTimeout: $0.headerTimeout) }
         limits = shared.limits
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds
@@ -86,6 +91,7 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Runs until drained or stopped.
     func run() {
         now = MonotonicClock.nanoseconds()
+        applySnapshot()
         startAccepting()
         backend.schedule(afterNanoseconds: 1_000_000_000, token: K.sweepTimer)
         if shared.kernelTLS { backend.schedule(afterNanoseconds: K.kernelTLSPokeInterval, token: K.kernelTLSPokeTimer) }
@@ -127,7 +133,7 @@ final class ProxyLoop<Backend: EventBackend> {
             guard let conn = slab.live(t.slot, generation: t.generation), conn.pointee.state == .connecting else { return }
             connected(conn, slot: t.slot, result: c.result)
         case .accept:
-            accepted(c)
+            if t.slot == 0 { accepted(c) } else { routeAccepted(c) }
         case .timer:
             timer(t)
         case .wake:
@@ -146,6 +152,7 @@ final class ProxyLoop<Backend: EventBackend> {
         // Near the limit accept one at a time, so a multishot burst cannot overshoot it.
         acceptMultishot = shared.maxConnections - shared.active.load(ordering: .relaxed) > K.multishotHeadroom
         backend.startAccept(listener: listener, token: acceptToken, multishot: acceptMultishot)
+        setRouteAccepts(armed: true)
     }
 
     /// The accept token: distinct for multishot and single accepts, so cancelling one never
@@ -157,6 +164,7 @@ final class ProxyLoop<Backend: EventBackend> {
             backend.stopAccept(listener: listener, token: acceptToken)
             accepting = false
         }
+        setRouteAccepts(armed: false)
         if !acceptPaused {
             acceptPaused = true
             backend.schedule(afterNanoseconds: nanoseconds, token: K.resumeTimer)
@@ -195,8 +203,8 @@ final class ProxyLoop<Backend: EventBackend> {
         }
     }
 
-    /// Takes a freshly accepted client socket.
-    func admit(fd: Int32) {
+    /// Takes a freshly accepted client socket (`route`: the route listener that took it).
+    func admit(fd: Int32, route: GatewayRoute? = nil) {
         counters.add(.accepted)
         if draining {
             counters.add(.refusedDraining)
@@ -212,7 +220,7 @@ final class ProxyLoop<Backend: EventBackend> {
                 startAccepting()
             }
         }
-        if !waitingClients.isEmpty || !start(fd: fd) {
+        if !waitingClients.isEmpty || !start(fd: fd, route: route) {
             // Over the limit: a multishot accept can take a burst before it is stopped. Hold
             // the client (one descriptor, no slot) until a connection closes, like the backlog would.
             if waitingClients.count >= K.maxWaitingClients {
@@ -221,7 +229,7 @@ final class ProxyLoop<Backend: EventBackend> {
                 Socket.armReset(fd)
                 Socket.close(fd)
             } else {
-                waitingClients.append(fd)
+                waitingClients.append((fd, route))
             }
             if !acceptPaused {
                 counters.add(.acceptPausesLimit)
@@ -232,7 +240,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     /// Starts proxying an accepted client if the connection limit allows; false otherwise.
-    func start(fd: Int32) -> Bool {
+    func start(fd: Int32, route: GatewayRoute?) -> Bool {
         let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
         guard total <= shared.maxConnections, let slot = slab.allocate() else {
             shared.active.wrappingDecrement(ordering: .relaxed)
@@ -247,6 +255,16 @@ final class ProxyLoop<Backend: EventBackend> {
         conn.pointee.toDownstream.copyPath = !config.splice
         Socket.setNoDelay(fd)
         backend.watch(fd: fd, token: Token(kind: .downstreamReady, slot: slot, generation: conn.pointee.generation))
+        if let route {
+            startOutbound(conn, slot: slot, route: route)
+            return true
+        }
+        if let gw = gateway {
+            // Inbound: the peer gateway proves its identity, then sends a transport header.
+            conn.pointee.role = .inbound
+            startHandshake(conn, slot: slot, upstreamSide: false, context: gw.snapshot.credentials.server)
+            return true
+        }
         if let context = config.tls.downstream {
             // Terminating: the client proves its identity before any upstream is contacted.
             startHandshake(conn, slot: slot, upstreamSide: false, context: context)
@@ -262,8 +280,8 @@ final class ProxyLoop<Backend: EventBackend> {
         guard !startingWaiting else { return }
         startingWaiting = true
         defer { startingWaiting = false }
-        while let fd = waitingClients.first {
-            guard start(fd: fd) else { return }
+        while let (fd, route) = waitingClients.first {
+            guard start(fd: fd, route: route) else { return }
             waitingClients.removeFirst()
         }
     }
@@ -275,6 +293,7 @@ final class ProxyLoop<Backend: EventBackend> {
     @discardableResult
     func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) -> Bool {
         conn.pointee.upstreamIndex = Int32(i)
+        let balancer = conn.pointee.upstreams ?? self.balancer
         switch Socket.makeStream(family: balancer.families[i]) {
         case .success(let fd):
             Socket.setNoDelay(fd)
@@ -326,11 +345,14 @@ final class ProxyLoop<Backend: EventBackend> {
 
     func connected(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, result: Int32) {
         let i = Int(conn.pointee.upstreamIndex)
+        let balancer = conn.pointee.upstreams ?? self.balancer
         if result == 0 {
             balancer.markUp(i)
             conn.pointee.lastActivity = now
             backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
-            if let context = config.tls.upstream {
+            if conn.pointee.role == .outbound, let gw = gateway {
+                startHandshake(conn, slot: slot, upstreamSide: true, context: gw.snapshot.credentials.client)
+            } else if let context = config.tls.upstream {
                 startHandshake(conn, slot: slot, upstreamSide: true, context: context)
             } else {
                 open(conn, slot: slot)
@@ -379,6 +401,10 @@ final class ProxyLoop<Backend: EventBackend> {
             if r.contains(.writable) { conn.pointee.toDownstream.destinationWritable = true }
         }
         guard conn.pointee.state == .open else {
+            if conn.pointee.state == .readingHeader && !upstreamSide {
+                readHeader(conn, slot: slot)
+                return
+            }
             if conn.pointee.state == .handshakingDownstream && !upstreamSide
                 || conn.pointee.state == .handshakingUpstream && upstreamSide
             {
@@ -480,7 +506,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     func resetWaitingClients() {
-        for fd in waitingClients {
+        for (fd, _) in waitingClients {
             counters.add(.refusedDraining)
             Socket.armReset(fd)
             Socket.close(fd)
@@ -501,6 +527,7 @@ final class ProxyLoop<Backend: EventBackend> {
             backend.close(fd: listener)
             listener = -1
         }
+        releaseAllRouteAcceptors()
         // Flush the queued closes.
         try? backend.wait(timeoutNanoseconds: 0) { _ in }
     }
@@ -550,6 +577,8 @@ final class ProxyLoop<Backend: EventBackend> {
                 && c.pointee.handshakeDeadline < now
             {
                 expireHandshake(c, slot: slot)
+            } else if c.pointee.state == .readingHeader && c.pointee.handshakeDeadline < now {
+                refuseGateway(c, slot: slot, .headerTimeout, "no whole transport header in time")
             } else if c.pointee.state == .waitingForDescriptor && c.pointee.lastActivity < now &- connectTimeout {
                 counters.add(.connectTimeouts)
                 close(slot, resetDownstream: true, resetUpstream: false)
@@ -600,6 +629,7 @@ final class ProxyLoop<Backend: EventBackend> {
                 resetWaitingClients()
                 if accepting { backend.stopAccept(listener: listener, token: acceptToken) }
                 accepting = false
+                releaseAllRouteAcceptors()
                 // Closing the listener makes new connects fail at once instead of queueing.
                 if listener >= 0 {
                     backend.close(fd: listener)
@@ -608,6 +638,8 @@ final class ProxyLoop<Backend: EventBackend> {
                 if slab.count == 0 { stopping = true }
             case .stop:
                 stopping = true
+            case .routes:
+                if !draining { applySnapshot() }
             }
         }
     }

@@ -31,7 +31,7 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// Binds the listeners (so address errors surface here) without starting the loops.
     public init(configuration: ProxyConfiguration, logger: Logger) throws {
-        precondition(configuration.threads >= 1 && !configuration.upstreams.isEmpty)
+        precondition(configuration.threads >= 1 && (configuration.gateway != nil || !configuration.upstreams.isEmpty))
         self.configuration = configuration
         self.logger = logger
         self.backend = configuration.backend.resolve()
@@ -40,7 +40,7 @@ public final class ProxyServer: @unchecked Sendable {
         let budget = DescriptorBudget.connections(limit: limit, threads: configuration.threads)
         effectiveMaxConnections = max(1, min(configuration.maxConnections, budget))
         let tls = configuration.tls
-        if tls.downstream == nil && tls.upstream == nil {
+        if tls.downstream == nil && tls.upstream == nil && configuration.gateway == nil {
             kernelTLSStatus = "no TLS"
             shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger)
         } else if !tls.kernelTLS {
@@ -90,6 +90,7 @@ public final class ProxyServer: @unchecked Sendable {
             let listener = listeners[i]
             let control = controls[i]
             let counters = loopCounters[i]
+            configuration.gateway?.publisher.addWaker { control.send(.routes) }
             let config = configuration
             let kind = backend.kind
             let shared = self.shared
@@ -140,6 +141,8 @@ public final class ProxyServer: @unchecked Sendable {
         draining = true
         lock.unlock()
         for c in controls { c.send(.drain) }
+        // Route listeners close once no loop holds them (loops let go as they drain).
+        configuration.gateway?.publisher.closeRoutes()
     }
 
     /// Ends every loop now, resetting open connections.

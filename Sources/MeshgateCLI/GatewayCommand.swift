@@ -1,0 +1,72 @@
+import ArgumentParser
+import Logging
+import MeshgateControl
+import MeshgateProxy
+
+/// `meshgate gateway --config gateway.yaml`: one cluster's gateway (docs/gateway.md).
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run this cluster's gateway: the inbound mTLS port and one outbound listener per route.",
+        discussion: """
+            Reads gateway.yaml (docs/gateway-config.md), the registry and the identity files, and \
+            watches them all: a change is published to the running loops; a broken file keeps the \
+            last good one and logs file:line: field: message. SIGHUP reloads at once. \
+            SIGTERM/SIGINT drain (limits.drainTimeout); a second signal ends at once; SIGUSR1 \
+            prints the counters as JSON on standard error.
+            """
+    )
+
+    @Option(name: .long, help: "The gateway configuration file (YAML).")
+    var config: String
+
+    @Flag(name: .long, help: "Validate the configuration, the registry and the identity files, then exit (0: good, 2: errors).")
+    var check = false
+
+    @Option(name: .long, help: "Log the counters at this interval (0 disables).")
+    var statsInterval: String = "0"
+
+    @Option(name: .long, help: "Write the counters as JSON to this file at each interval, on SIGUSR1 and at exit.")
+    var statsFile: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level '\(logLevel)': must be trace, debug, info, notice, warning, error or critical")
+        }
+        guard let stats = DurationParser.parse(statsInterval) else {
+            throw ValidationError("--stats-interval '\(statsInterval)': not a duration (examples: 500ms, 10s)")
+        }
+        if check {
+            do {
+                let loaded = try GatewayController.load(configPath: config)
+                let c = loaded.config
+                print("\(config): OK: cluster \(c.cluster), inbound \(c.inbound.listen), \(c.routes.count) route(s), \(loaded.registry.services.count) service(s) (\(loaded.registry.exportedServices.count) exported)")
+                return
+            } catch {
+                FileHandleStandardError.write(error.description + "\n")
+                throw ExitCode(2)
+            }
+        }
+        let logger = LogSetup.logger(label: "meshgate.gateway", level: level)
+        let controller: GatewayController
+        do {
+            controller = try GatewayController(configPath: config, logger: logger)
+        } catch let errors as ConfigErrors {
+            FileHandleStandardError.write(errors.description + "\n")
+            throw ExitCode(2)
+        } catch {
+            throw RuntimeError("cannot start the gateway: \(error)")
+        }
+        let c = controller.currentConfig
+        let settings = ProxySettings(
+            proxy: controller.server.configuration, drainTimeout: c.limits.drainTimeout, statsInterval: stats, statsFile: statsFile,
+            logLevel: level)
+        var service = ProxyService(server: controller.server, settings: settings, logger: logger)
+        service.gateway = controller
+        try await service.runUntilDone()
+        controller.stopWatching()
+    }
+}

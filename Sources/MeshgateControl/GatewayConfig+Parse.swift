@@ -1,0 +1,124 @@
+extension GatewayConfig {
+    static let topLevelKeys = [
+        "cluster", "trustDomain", "identity", "inbound", "outbound", "admin", "registry", "links", "limits", "loops",
+        "ioBackend", "ktls", "routes",
+    ]
+
+    /// Reads and checks the config file at `path`; relative paths inside resolve against its folder.
+    public static func load(path: String) throws(ConfigErrors) -> GatewayConfig {
+        let text = try ConfigFile.read(path: path)
+        return try parse(yaml: text, fileName: path, baseDirectory: ConfigFile.directory(of: path))
+    }
+
+    /// Checks config text. `fileName` is what errors name; relative paths resolve against
+    /// `baseDirectory` (left as written when it is empty).
+    public static func parse(
+        yaml: String, fileName: String = "gateway.yaml", baseDirectory: String = ""
+    ) throws(ConfigErrors) -> GatewayConfig {
+        let diagnostics = Diagnostics(file: fileName)
+        guard let root = YAMLDocument.rootMapping(yaml, known: topLevelKeys, diagnostics: diagnostics) else {
+            throw ConfigErrors(diagnostics.sortedErrors)
+        }
+        let config = GatewayConfigReader(root: root, baseDirectory: baseDirectory, diagnostics: diagnostics).read()
+        try diagnostics.throwIfAny()
+        return config
+    }
+}
+
+/// Reads the top level of a gateway config; falls back to defaults where a value is missing or
+/// wrong, so that reading goes on and every error gets reported (the result is then discarded).
+struct GatewayConfigReader {
+    let root: YAMLMap
+    let baseDirectory: String
+    let diagnostics: Diagnostics
+
+    func read() -> GatewayConfig {
+        let cluster = root.value("cluster", required: true)?.parsed(Self.label) ?? ""
+        let trustDomain = root.value("trustDomain")?.parsed(Self.trustDomain) ?? GatewayDefaults.trustDomain
+        let identity = readIdentity()
+        let inbound = readInbound()
+        let outbound = readOutbound()
+        let admin = root.value("admin")?.map(known: ["listen"])
+        let adminListen = admin?.value("listen")?.parsed(ListenAddress.parse) ?? GatewayDefaults.adminListen
+        let limits = readLimits()
+        let routeReader = RouteReader(
+            trustDomain: trustDomain, requireClientTLS: outbound.requireClientTLS, diagnostics: diagnostics)
+        let routes = root.value("routes")?.list?.compactMap(routeReader.read) ?? []
+        let config = GatewayConfig(
+            cluster: cluster,
+            trustDomain: trustDomain,
+            identity: identity,
+            inbound: inbound,
+            outbound: outbound,
+            admin: AdminSettings(listen: adminListen),
+            registry: root.value("registry")?.parsed(path),
+            links: root.value("links")?.parsed(path),
+            limits: limits,
+            loops: root.value("loops")?.int(in: 1...GatewayDefaults.maxLoops, name: "loops") ?? GatewayDefaults.loops,
+            ioBackend: root.value("ioBackend")?.parsed(Self.choice(IOBackendSetting.self)) ?? .auto,
+            ktls: root.value("ktls")?.parsed(Self.choice(KTLSSetting.self)) ?? .auto,
+            routes: routes)
+        GatewayConfigChecks(config: config, diagnostics: diagnostics).run()
+        return config
+    }
+
+    private func readIdentity() -> IdentityFiles {
+        let map = root.value("identity", required: true)?.map(known: ["cert", "key", "trust"])
+        return IdentityFiles(
+            cert: map?.value("cert", required: true)?.parsed(path) ?? "",
+            key: map?.value("key", required: true)?.parsed(path) ?? "",
+            trust: map?.value("trust", required: true)?.parsed(path) ?? "")
+    }
+
+    private func readInbound() -> InboundSettings {
+        let map = root.value("inbound")?.map(known: ["listen", "headerTimeout", "handshakeTimeout"])
+        return InboundSettings(
+            listen: map?.value("listen")?.parsed(ListenAddress.parse) ?? GatewayDefaults.inboundListen,
+            headerTimeout: map?.value("headerTimeout")?.positiveDuration ?? GatewayDefaults.headerTimeout,
+            handshakeTimeout: map?.value("handshakeTimeout")?.positiveDuration ?? GatewayDefaults.handshakeTimeout)
+    }
+
+    private func readOutbound() -> OutboundSettings {
+        let map = root.value("outbound")?.map(known: ["bind", "ports", "requireClientTLS"])
+        return OutboundSettings(
+            bind: map?.value("bind")?.parsed(ListenAddress.parseBind) ?? GatewayDefaults.outboundBind,
+            ports: map?.value("ports")?.parsed(PortRange.parse) ?? GatewayDefaults.outboundPorts,
+            requireClientTLS: map?.value("requireClientTLS")?.bool ?? false)
+    }
+
+    private func readLimits() -> GatewayLimits {
+        let map = root.value("limits")?.map(known: ["maxConnections", "connectTimeout", "idleTimeout", "drainTimeout"])
+        return GatewayLimits(
+            maxConnections: map?.value("maxConnections")?.int(in: 1...Int(Int32.max), name: "maxConnections")
+                ?? GatewayDefaults.maxConnections,
+            connectTimeout: map?.value("connectTimeout")?.positiveDuration ?? GatewayDefaults.connectTimeout,
+            idleTimeout: map?.value("idleTimeout")?.positiveDuration ?? GatewayDefaults.idleTimeout,
+            drainTimeout: map?.value("drainTimeout")?.positiveDuration ?? GatewayDefaults.drainTimeout)
+    }
+
+    /// A non-empty path, resolved against the config's folder.
+    private func path(_ text: String) throws(InvalidValue) -> String {
+        guard !text.isEmpty else { throw InvalidValue("must not be empty") }
+        return ConfigFile.resolve(text, against: baseDirectory)
+    }
+
+    static func label(_ text: String) throws(InvalidValue) -> String {
+        try DNSName.validateLabel(text)
+        return text
+    }
+
+    static func trustDomain(_ text: String) throws(InvalidValue) -> String {
+        guard DNSName.isName(text) else { throw InvalidValue("'\(text)' is not a DNS name (lowercase labels joined by dots)") }
+        return text
+    }
+
+    static func choice<E: RawRepresentable & CaseIterable>(_ type: E.Type) -> (String) throws(InvalidValue) -> E
+    where E.RawValue == String {
+        { (text: String) throws(InvalidValue) -> E in
+            guard let value = E(rawValue: text) else {
+                throw InvalidValue("'\(text)' is not one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return value
+        }
+    }
+}

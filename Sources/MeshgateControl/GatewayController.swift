@@ -1,0 +1,187 @@
+import Foundation
+import Logging
+import MeshgateLoop
+import MeshgateProxy
+
+/// One cluster's gateway, as the control side runs it: loads `gateway.yaml`, the registry and
+/// the identity files; runs the data plane (`ProxyServer` in gateway mode); watches every file
+/// and publishes a new route table when one changes. A broken file keeps what was last good
+/// and logs why (file:line: field: message); the data plane never waits for any of this.
+public final class GatewayController: @unchecked Sendable {
+    /// The config file.
+    public let configPath: String
+    /// The data plane.
+    public let server: ProxyServer
+    /// The route-table channel into the loops.
+    public let publisher: RouteTablePublisher
+
+    private let logger: Logger
+    private let lock = NSLock()
+    /// Guarded by `lock`: the last good values.
+    private var config: GatewayConfig
+    private var registry: Registry
+    private var credentials: GatewayCredentials
+    private var watcher: FileWatcher?
+    private let watchInterval: Duration
+
+    /// Loads everything and binds the inbound listener; `start()` runs it.
+    public init(configPath: String, logger: Logger, watchInterval: Duration = .milliseconds(500)) throws {
+        self.configPath = configPath
+        self.logger = logger
+        self.watchInterval = watchInterval
+        let loaded = try Self.load(configPath: configPath)
+        config = loaded.config
+        registry = loaded.registry
+        credentials = loaded.credentials
+        let c = loaded.config
+        let bind = try SocketAddress.resolve(host: c.outbound.bind, port: 0)
+        publisher = RouteTablePublisher(
+            bindAddress: bind, portRange: c.outbound.ports.lower...c.outbound.ports.upper, credentials: loaded.credentials,
+            loops: c.loops)
+        let listen = try SocketAddress.resolve(host: c.inbound.listen.host, port: c.inbound.listen.port)
+        let proxy = ProxyConfiguration(
+            listen: listen, upstreams: [], threads: c.loops, backend: IOBackendChoice(rawValue: c.ioBackend.rawValue) ?? .auto,
+            connectTimeout: c.limits.connectTimeout, idleTimeout: c.limits.idleTimeout, maxConnections: c.limits.maxConnections,
+            tls: ProxyTLSConfiguration(handshakeTimeout: c.inbound.handshakeTimeout, kernelTLS: c.ktls == .auto),
+            gateway: GatewaySettings(publisher: publisher, headerTimeout: c.inbound.headerTimeout))
+        server = try ProxyServer(configuration: proxy, logger: logger)
+    }
+
+    /// What `gateway --check` validates: the config, the registry and the identity files.
+    public static func load(configPath: String) throws(ConfigErrors) -> (config: GatewayConfig, registry: Registry, credentials: GatewayCredentials) {
+        let config = try GatewayConfig.load(path: configPath)
+        var errors: [ConfigError] = []
+        var registry = Registry.empty
+        if let path = config.registry {
+            do { registry = try Registry.load(path: path) } catch { errors += error.errors }
+        }
+        var credentials: GatewayCredentials? = nil
+        do {
+            credentials = try GatewayCredentialsLoader.load(config.identity, handshakeTimeout: config.inbound.handshakeTimeout)
+        } catch { errors += error.errors }
+        guard errors.isEmpty, let credentials else { throw ConfigErrors(errors) }
+        return (config, registry, credentials)
+    }
+
+    /// The configuration in force.
+    public var currentConfig: GatewayConfig {
+        lock.lock()
+        defer { lock.unlock() }
+        return config
+    }
+
+    /// Starts the loops, publishes the first route table and starts watching the files.
+    public func start() throws {
+        try server.start()
+        lock.lock()
+        let report = publishLocked()
+        let old = watchLocked()
+        lock.unlock()
+        old?.stop()
+        logPublish(report, first: true)
+    }
+
+    /// Stops watching (the server is drained or stopped by its owner).
+    public func stopWatching() {
+        lock.lock()
+        let w = watcher
+        watcher = nil
+        lock.unlock()
+        w?.stop()
+    }
+
+    /// Reads every file again (a watcher saw a change, or SIGHUP) and publishes what is good.
+    public func reload(changed: [String]? = nil) {
+        lock.lock()
+        var problems: [String] = []
+        var identityChanged = changed == nil
+        do {
+            let next = try GatewayConfig.load(path: configPath)
+            if next != config {
+                for note in Self.needsRestart(config, next) { problems.append("\(configPath): \(note) changed; takes effect after a restart") }
+                if next.identity != config.identity { identityChanged = true }
+                config = next
+            }
+        } catch {
+            problems += error.errors.map { "\($0) (keeping the last good \(configPath))" }
+        }
+        if let path = config.registry {
+            do { registry = try Registry.load(path: path) } catch {
+                problems += error.errors.map { "\($0) (keeping the last good registry)" }
+            }
+        } else {
+            registry = .empty
+        }
+        let files = config.identity
+        if let changed, changed.contains(where: { [files.cert, files.key, files.trust].contains($0) }) { identityChanged = true }
+        if identityChanged {
+            do {
+                credentials = try GatewayCredentialsLoader.load(files, handshakeTimeout: config.inbound.handshakeTimeout)
+                logger.info("identity reloaded from \(files.cert): new handshakes use it; open connections keep theirs")
+            } catch {
+                problems += error.errors.map { "\($0) (keeping the current certificate)" }
+            }
+        }
+        let report = publishLocked()
+        let old = watchLocked()
+        lock.unlock()
+        old?.stop()
+        for p in problems { logger.warning("\(p)") }
+        logPublish(report, first: false)
+    }
+
+    /// Settings read only at start.
+    private static func needsRestart(_ a: GatewayConfig, _ b: GatewayConfig) -> [String] {
+        var notes: [String] = []
+        if a.cluster != b.cluster { notes.append("cluster") }
+        if a.inbound != b.inbound { notes.append("inbound") }
+        if a.outbound.bind != b.outbound.bind || a.outbound.ports != b.outbound.ports { notes.append("outbound.bind/ports") }
+        if a.limits != b.limits { notes.append("limits") }
+        if a.loops != b.loops { notes.append("loops") }
+        if a.ioBackend != b.ioBackend { notes.append("ioBackend") }
+        if a.ktls != b.ktls { notes.append("ktls") }
+        if a.admin != b.admin { notes.append("admin") }
+        return notes
+    }
+
+    private func publishLocked() -> (PublishReport, [String]) {
+        var problems: [String] = []
+        let bind = config.outbound.bind
+        let routes = config.routes.map { GatewayTables.route($0, bind: bind) { problems.append($0) } }
+        let services = registry.services.map { GatewayTables.service($0) { problems.append($0) } }
+        let report = publisher.publish(routes: routes, services: services, credentials: credentials)
+        return (report, problems)
+    }
+
+    private func logPublish(_ result: (PublishReport, [String]), first: Bool) {
+        let (report, problems) = result
+        for p in problems { logger.warning("\(p)") }
+        for (key, reason) in report.failed.sorted(by: { $0.key < $1.key }) {
+            logger.error("route \(key) has no listener: \(reason)")
+        }
+        let listening = report.listening.sorted(by: { $0.key < $1.key }).map { "\($0.key) on \($0.value)" }
+        if first {
+            logger.info("route table generation \(report.generation): \(listening.isEmpty ? "no routes" : listening.joined(separator: ", "))")
+        } else {
+            logger.info("route table generation \(report.generation): \(report.listening.count) route(s)")
+        }
+    }
+
+    /// (Re)starts the watcher when the set of watched files changed; returns the old one, for
+    /// the caller to stop once it has let go of the lock (its callback may be waiting for it).
+    private func watchLocked() -> FileWatcher? {
+        var paths: [String] = []
+        for p in [configPath, config.identity.cert, config.identity.key, config.identity.trust, config.registry]
+        where p != nil && !paths.contains(p!) { paths.append(p!) }
+        if let w = watcher, w.paths == paths { return nil }
+        let old = watcher
+        let logger = self.logger
+        let w = FileWatcher(
+            paths: paths, interval: watchInterval,
+            onError: { path, message in logger.warning("watching \(path): \(message)") },
+            onChange: { [weak self] changed in self?.reload(changed: changed) })
+        watcher = w
+        w.start()
+        return old
+    }
+}

@@ -1,0 +1,32 @@
+import MeshgateProxy
+import MeshgateTLS
+
+/// Loads a gateway's TLS contexts from its identity files.
+public enum GatewayCredentialsLoader {
+    /// Server and client contexts from `files`. Errors name the file at fault.
+    public static func load(_ files: IdentityFiles, handshakeTimeout: Duration) throws(ConfigErrors) -> GatewayCredentials {
+        do {
+            var server = TLSConfiguration(role: .server, certificateChainPath: files.cert, privateKeyPath: files.key, trustBundlePath: files.trust)
+            // One ticket per handshake: the originating side hands over right after reading it.
+            server.ticketCount = 1
+            server.ticketsForKTLS = 1
+            var client = TLSConfiguration(role: .client, certificateChainPath: files.cert, privateKeyPath: files.key, trustBundlePath: files.trust)
+            client.sessionCache = TLSSessionCache()
+            return GatewayCredentials(server: try TLSContext(configuration: server), client: try TLSContext(configuration: client))
+        } catch {
+            let message = error.description
+            let file: String
+            let field: String
+            if error.code == .keyMismatch {
+                (file, field) = (files.key, "identity.key")
+            } else if message.contains(files.trust) {
+                (file, field) = (files.trust, "identity.trust")
+            } else if message.contains(files.key) {
+                (file, field) = (files.key, "identity.key")
+            } else {
+                (file, field) = (files.cert, "identity.cert")
+            }
+            throw ConfigErrors([ConfigError(file: file, line: nil, field: field, message: message)])
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// The values a gateway config gets for keys it leaves out.
+public enum GatewayDefaults {
+    /// `cluster.local`.
+    public static let trustDomain = "cluster.local"
+    /// `0.0.0.0:4143`.
+    public static let inboundListen = HostPort(host: "0.0.0.0", port: 4143)
+    /// 5 s.
+    public static let headerTimeout: Duration = .seconds(5)
+    /// 10 s.
+    public static let handshakeTimeout: Duration = .seconds(10)
+    /// `127.0.0.1`.
+    public static let outboundBind = "127.0.0.1"
+    /// 4200–4999.
+    public static let outboundPorts = PortRange(lower: 4200, upper: 4999)
+    /// `127.0.0.1:9990`.
+    public static let adminListen = HostPort(host: "127.0.0.1", port: 9990)
+    /// 100 000.
+    public static let maxConnections = 100_000
+    /// 5 s.
+    public static let connectTimeout: Duration = .seconds(5)
+    /// 1 h.
+    public static let idleTimeout: Duration = .seconds(3600)
+    /// 30 s.
+    public static let drainTimeout: Duration = .seconds(30)
+    /// The number of active processor cores.
+    public static var loops: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    /// The most loops a config may ask for.
+    public static let maxLoops = 1024
+}

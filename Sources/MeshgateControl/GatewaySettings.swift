@@ -1,0 +1,101 @@
+/// The gateway's own certificate files (resolved to paths relative to nothing: absolute when the
+/// config was loaded from a file).
+public struct IdentityFiles: Hashable, Sendable {
+    /// PEM: the leaf certificate followed by its chain.
+    public let cert: String
+    /// PEM: the leaf's private key.
+    public let key: String
+    /// PEM: the trust bundle (one or more anchors).
+    public let trust: String
+
+    /// Creates the value.
+    public init(cert: String, key: String, trust: String) {
+        self.cert = cert
+        self.key = key
+        self.trust = trust
+    }
+}
+
+/// The mTLS port other gateways connect to.
+public struct InboundSettings: Hashable, Sendable {
+    /// Where the inbound listener binds (an IP literal and port).
+    public let listen: HostPort
+    /// How long a peer has, after the handshake, to send its transport header.
+    public let headerTimeout: Duration
+    /// How long a TLS handshake may take.
+    public let handshakeTimeout: Duration
+
+    /// Creates the value; defaults as documented.
+    public init(
+        listen: HostPort = GatewayDefaults.inboundListen, headerTimeout: Duration = GatewayDefaults.headerTimeout,
+        handshakeTimeout: Duration = GatewayDefaults.handshakeTimeout
+    ) {
+        self.listen = listen
+        self.headerTimeout = headerTimeout
+        self.handshakeTimeout = handshakeTimeout
+    }
+}
+
+/// The listeners local applications connect to, one per route (static or mirrored).
+public struct OutboundSettings: Hashable, Sendable {
+    /// The IP address outbound listeners bind (no brackets for IPv6).
+    public let bind: String
+    /// The ports handed out to routes without a fixed `listen`.
+    public let ports: PortRange
+    /// When true, local clients must present mTLS on outbound listeners (routes may override).
+    public let requireClientTLS: Bool
+
+    /// Creates the value; defaults as documented.
+    public init(
+        bind: String = GatewayDefaults.outboundBind, ports: PortRange = GatewayDefaults.outboundPorts,
+        requireClientTLS: Bool = false
+    ) {
+        self.bind = bind
+        self.ports = ports
+        self.requireClientTLS = requireClientTLS
+    }
+}
+
+/// The admin HTTP endpoint (metrics, readiness, status).
+public struct AdminSettings: Hashable, Sendable {
+    /// Where the admin server binds.
+    public let listen: HostPort
+
+    /// Creates the value; defaults as documented.
+    public init(listen: HostPort = GatewayDefaults.adminListen) {
+        self.listen = listen
+    }
+}
+
+/// Resource limits and timeouts that apply to every connection.
+public struct GatewayLimits: Hashable, Sendable {
+    /// Open connections at most (both directions together), > 0.
+    public let maxConnections: Int
+    /// How long a TCP connect (to a remote gateway or a local endpoint) may take.
+    public let connectTimeout: Duration
+    /// A connection with no bytes either way for this long is closed.
+    public let idleTimeout: Duration
+    /// On shutdown, how long open connections may finish before they are closed.
+    public let drainTimeout: Duration
+
+    /// Creates the value; defaults as documented.
+    public init(
+        maxConnections: Int = GatewayDefaults.maxConnections, connectTimeout: Duration = GatewayDefaults.connectTimeout,
+        idleTimeout: Duration = GatewayDefaults.idleTimeout, drainTimeout: Duration = GatewayDefaults.drainTimeout
+    ) {
+        self.maxConnections = maxConnections
+        self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
+        self.drainTimeout = drainTimeout
+    }
+}
+
+/// Which I/O backend the loops use (`auto`: io_uring when the kernel allows it, else epoll).
+public enum IOBackendSetting: String, Hashable, Sendable, CaseIterable {
+    case auto, uring, epoll
+}
+
+/// Whether established TLS connections are handed to kernel TLS (`auto`: when the kernel has it).
+public enum KTLSSetting: String, Hashable, Sendable, CaseIterable {
+    case auto, off
+}

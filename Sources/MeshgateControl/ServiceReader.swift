@@ -1,0 +1,85 @@
+/// Reads one item of `services:` into a `RegisteredService`, reporting what is wrong with it.
+struct ServiceReader {
+    static let keys = ["namespace", "name", "ports", "endpoints", "exported", "allow"]
+
+    let diagnostics: Diagnostics
+
+    /// The service, or nil when any of its fields was wrong (the errors are reported).
+    func read(_ item: YAMLValue) -> RegisteredService? {
+        guard let map = item.map(known: Self.keys) else { return nil }
+        let before = diagnostics.errors.count
+        let namespace = map.value("namespace", required: true)?.parsed(GatewayConfigReader.label)
+        let name = map.value("name", required: true)?.parsed(GatewayConfigReader.label)
+        let ports = readPorts(map)
+        let endpoints = readEndpoints(map, ports: ports)
+        let exported = map.value("exported")?.bool ?? false
+        let allow = readAllow(map)
+        guard diagnostics.errors.count == before, let namespace, let name else { return nil }
+        return RegisteredService(
+            namespace: namespace, name: name, ports: ports, endpoints: endpoints, exported: exported, allow: allow,
+            line: item.line)
+    }
+
+    private func readPorts(_ map: YAMLMap) -> [ServicePort] {
+        guard let value = map.value("ports", required: true), let items = value.list else { return [] }
+        if items.isEmpty { value.report("needs at least one port") }
+        var ports: [ServicePort] = []
+        for item in items {
+            let port: ServicePort?
+            if case .mapping = item.node {
+                let entry = item.map(known: ["port", "targetPort"])
+                let number = entry?.value("port", required: true)?.port
+                let target = entry?.value("targetPort")?.port
+                port = number.map { ServicePort(port: $0, targetPort: target) }
+            } else {
+                port = item.port.map { ServicePort(port: $0) }
+            }
+            guard let port else { continue }
+            if ports.contains(where: { $0.port == port.port }) {
+                item.report("port \(port.port) is listed twice")
+                continue
+            }
+            ports.append(port)
+        }
+        return ports
+    }
+
+    private func readEndpoints(_ map: YAMLMap, ports: [ServicePort]) -> [HostPort] {
+        guard let items = map.value("endpoints")?.list else { return [] }
+        let targets = Set(ports.map(\.targetPort))
+        var endpoints: [HostPort] = []
+        for item in items {
+            guard let endpoint = item.parsed(HostPort.parse) else { continue }
+            if endpoints.contains(endpoint) {
+                item.report("endpoint \(endpoint) is listed twice")
+                continue
+            }
+            if !ports.isEmpty, !targets.contains(endpoint.port) {
+                let list = targets.sorted().map(String.init).joined(separator: ", ")
+                item.report(
+                    "endpoint \(endpoint): port \(endpoint.port) is no target port of the service (\(list)), so it would never be used")
+                continue
+            }
+            endpoints.append(endpoint)
+        }
+        return endpoints
+    }
+
+    private func readAllow(_ map: YAMLMap) -> [String]? {
+        guard let value = map.value("allow") else {
+            if map.contains("allow") {
+                diagnostics.report(
+                    line: map.line(of: "allow"), field: map.field("allow"),
+                    "empty value: list the allowed identities ([] allows none), or leave allow out to allow any")
+            }
+            return nil
+        }
+        guard let items = value.list else { return nil }
+        var allow: [String] = []
+        for item in items {
+            guard let identity = item.parsed(WorkloadIdentity.parse) else { continue }
+            if !allow.contains(identity.spiffeURI) { allow.append(identity.spiffeURI) }
+        }
+        return allow
+    }
+}

@@ -1,0 +1,322 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MeshgateLoop
+import MeshgateTLS
+import MeshgateWire
+
+/// The gateway roles: route listeners from the published snapshot, the outbound side (a
+/// route's remote gateway over mTLS, transport header first) and the inbound side (header,
+/// authorization, a local endpoint).
+extension ProxyLoop {
+    // MARK: - Snapshot
+
+    /// Takes the current snapshot if it is newer: arms accepts on new route listeners,
+    /// disarms removed ones, leaves unchanged ones alone. Connections keep their routes.
+    func applySnapshot() {
+        guard let gw = gateway else { return }
+        let next = gw.publisher.snapshot
+        guard next.generation != gw.snapshot.generation else { return }
+        gw.snapshot = next
+        let mark = next.generation
+        for (_, entry) in next.routes {
+            let id = ObjectIdentifier(entry.listener)
+            if let i = gw.acceptorByListener[id] {
+                gw.acceptors[i].mark = mark
+                if gw.acceptors[i].route !== entry.route { gw.acceptors[i].route = entry.route }
+                continue
+            }
+            let i: Int
+            if let free = gw.freeAcceptors.popLast() {
+                i = free
+            } else {
+                i = gw.acceptors.count
+                gw.acceptors.append(RouteAcceptor())
+            }
+            gw.acceptors[i].listener = entry.listener
+            gw.acceptors[i].route = entry.route
+            gw.acceptors[i].mark = mark
+            gw.acceptorByListener[id] = i
+            if accepting && !draining { armRouteAccept(i) }
+        }
+        if gw.acceptorByListener.count > next.routes.count {
+            var removed: [(ObjectIdentifier, Int)] = []
+            for (id, i) in gw.acceptorByListener where gw.acceptors[i].mark != mark { removed.append((id, i)) }
+            for (id, i) in removed {
+                releaseRouteAcceptor(i)
+                gw.acceptorByListener.removeValue(forKey: id)
+            }
+        }
+        if !gw.routeBalancers.isEmpty {
+            gw.routeBalancers = gw.routeBalancers.filter { next.routes[$0.value.0.key]?.route === $0.value.0 }
+        }
+        if !gw.serviceBalancers.isEmpty {
+            gw.serviceBalancers = gw.serviceBalancers.filter { next.services[$0.value.0.key] === $0.value.0 }
+        }
+        gw.publisher.loopApplied(index, generation: next.generation)
+    }
+
+    func routeAcceptToken(_ i: Int) -> Token {
+        Token(kind: .accept, slot: UInt32(i + 1), generation: gateway!.acceptors[i].generation)
+    }
+
+    func armRouteAccept(_ i: Int) {
+        guard let gw = gateway, let l = gw.acceptors[i].listener, !gw.acceptors[i].armed else { return }
+        gw.acceptors[i].armed = true
+        backend.startAccept(listener: l.fd, token: routeAcceptToken(i), multishot: true)
+    }
+
+    func disarmRouteAccept(_ i: Int) {
+        guard let gw = gateway, let l = gw.acceptors[i].listener, gw.acceptors[i].armed else { return }
+        gw.acceptors[i].armed = false
+        backend.stopAccept(listener: l.fd, token: routeAcceptToken(i))
+    }
+
+    /// Stops accepting on a removed route's listener and lets go of it (the last holder
+    /// closes its port).
+    func releaseRouteAcceptor(_ i: Int) {
+        guard let gw = gateway else { return }
+        disarmRouteAccept(i)
+        gw.acceptors[i].listener = nil
+        gw.acceptors[i].route = nil
+        gw.acceptors[i].generation = (gw.acceptors[i].generation &+ 1) & 0xFF_FFFF
+        gw.freeAcceptors.append(i)
+    }
+
+    /// Arms (or disarms) every route accept, with the loop's accepting state.
+    func setRouteAccepts(armed: Bool) {
+        guard let gw = gateway else { return }
+        for i in gw.acceptors.indices where gw.acceptors[i].listener != nil {
+            if armed { armRouteAccept(i) } else { disarmRouteAccept(i) }
+        }
+    }
+
+    /// Draining: no more route accepts, and no more holds on their listeners.
+    func releaseAllRouteAcceptors() {
+        guard let gw = gateway else { return }
+        for (_, i) in gw.acceptorByListener { releaseRouteAcceptor(i) }
+        gw.acceptorByListener.removeAll()
+    }
+
+    /// An accept completion on a route listener.
+    func routeAccepted(_ c: Completion) {
+        let i = Int(c.token.slot) - 1
+        guard let gw = gateway, i >= 0, i < gw.acceptors.count, gw.acceptors[i].generation == c.token.generation,
+            let route = gw.acceptors[i].route
+        else {
+            // The route went away while this accept was in flight.
+            if c.result >= 0 {
+                Socket.armReset(c.result)
+                Socket.close(c.result)
+            }
+            return
+        }
+        if c.result >= 0 {
+            admit(fd: c.result, route: route)
+            if !c.more && gw.acceptors[i].armed && gw.acceptors[i].generation == c.token.generation {
+                gw.acceptors[i].armed = false
+                if accepting { armRouteAccept(i) }
+            }
+            return
+        }
+        let e = Errno(rawValue: -c.result)
+        if e.rawValue == ECANCELED || !gw.acceptors[i].armed { return }
+        if c.more, let l = gw.acceptors[i].listener { backend.stopAccept(listener: l.fd, token: c.token) }
+        gw.acceptors[i].armed = false
+        if e.isDescriptorExhaustion {
+            pipes.shed()
+            counters.add(.acceptPausesDescriptors)
+            limits.warning("accept-emfile", "loop \(index): accept failed: \(e); pausing accepts until descriptors free up")
+            pauseAccepting(resumeAfter: 100_000_000)
+        } else {
+            limits.warning("route-accept-error", "loop \(index): accept on the listener of \(route.key) failed: \(e); retrying shortly")
+            pauseAccepting(resumeAfter: 50_000_000)
+        }
+    }
+
+    // MARK: - Outbound
+
+    /// The balancer over a route's gateways (one per route and loop).
+    func routeBalancer(_ route: GatewayRoute) -> UpstreamBalancer {
+        let gw = gateway!
+        let id = ObjectIdentifier(route)
+        if let (_, b) = gw.routeBalancers[id] { return b }
+        let b = UpstreamBalancer(route.gateways, startingAt: index)
+        gw.routeBalancers[id] = (route, b)
+        return b
+    }
+
+    /// A local client on a route's listener: refused at once when the remote cluster is
+    /// down, else (after its own mTLS handshake when the route requires one) connected to
+    /// one of the route's gateways.
+    func startOutbound(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, route: GatewayRoute) {
+        counters.add(.gatewayOutbound)
+        conn.pointee.role = .outbound
+        conn.pointee.route = route
+        guard route.alive else {
+            refuseGateway(conn, slot: slot, .routeDown, "\(route.key): cluster \(route.cluster) is not reachable")
+            return
+        }
+        let balancer = routeBalancer(route)
+        conn.pointee.upstreams = balancer
+        if route.requireClientTLS {
+            startHandshake(conn, slot: slot, upstreamSide: false, context: gateway!.snapshot.credentials.server)
+            return
+        }
+        connect(conn, slot: slot, upstream: balancer.first(now: now))
+    }
+
+    /// Outbound, upstream handshake done: the transport header goes out as the first
+    /// application record, in the same send as the client's Finished.
+    func writeTransportHeader(_ conn: UnsafeMutablePointer<Connection>, tls: TLSConnection) -> Bool {
+        guard let route = conn.pointee.route else { return false }
+        let header = TransportHeader.connect(route.target, clientIdentity: conn.pointee.clientIdentity)
+        guard let bytes = try? header.encoded(), case .written = tls.writePlaintext(bytes) else { return false }
+        return true
+    }
+
+    // MARK: - Inbound
+
+    /// Inbound, client TLS done: the transport header is read next, under its own deadline.
+    func startReadingHeader(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        counters.add(.gatewayInbound)
+        conn.pointee.state = .readingHeader
+        conn.pointee.handshakeDeadline = now &+ (gateway?.headerTimeout ?? handshakeTimeout)
+        readHeader(conn, slot: slot)
+    }
+
+    /// Reads the client's first plaintext until a whole header is there. Bytes after the
+    /// header stay in the client→upstream buffer and go to the endpoint first.
+    func readHeader(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        guard let tls = conn.pointee.downstreamTLS else { return }
+        let fd = conn.pointee.downstream
+        let f = flow(conn, toUpstream: true)
+        if f.pointee.buffer == nil {
+            f.pointee.buffer = buffers.acquire()
+            counters.add(.buffersInUse)
+            f.pointee.pending = 0
+            f.pointee.bufferOffset = 0
+        }
+        let buffer = f.pointee.buffer!
+        // Room for one header and the record it arrives in.
+        let room = min(buffers.size, TransportHeader.maxEncodedSize + 2 * TLSRecordLayer.maxPlaintext)
+        while true {
+            let have = Int(f.pointee.pending)
+            switch TransportHeader.decode(UnsafeRawBufferPointer(start: buffer, count: have)) {
+            case .complete(let header, let consumed):
+                f.pointee.bufferOffset = Int32(consumed)
+                f.pointee.pending = Int32(have - consumed)
+                if f.pointee.pending == 0 {
+                    f.pointee.bufferOffset = 0
+                    releaseChannel(f, force: true)
+                }
+                route(conn, slot: slot, header: header, tls: tls)
+                return
+            case .invalid(let error):
+                refuseGateway(conn, slot: slot, .badHeader, "\(error)")
+                return
+            case .needMoreBytes:
+                break
+            }
+            if have < room {
+                let space = UnsafeMutableRawBufferPointer(start: buffer + have, count: room - have)
+                switch tls.readPlaintext(into: space) {
+                case .bytes(let n) where n > 0:
+                    f.pointee.pending += Int32(n)
+                    continue
+                case .bytes, .needMoreInput:
+                    break
+                default:
+                    refuseGateway(conn, slot: slot, .badHeader, "the client ended its stream before a whole header")
+                    return
+                }
+            } else {
+                refuseGateway(conn, slot: slot, .badHeader, "no valid header in the first \(have) bytes")
+                return
+            }
+            // Record by record, so that OpenSSL holds nothing beyond what it was asked to open.
+            let shortfall = tls.incompleteRecordShortfall
+            let n = recv(fd, tlsScratch.baseAddress, min(shortfall > 0 ? shortfall : 5, tlsScratch.count), 0)
+            if n > 0 {
+                tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
+                continue
+            }
+            if n == 0 {
+                refuseGateway(conn, slot: slot, .badHeader, "the client closed before a whole header")
+                return
+            }
+            let e = errno
+            if e == EAGAIN { return }
+            if e == EINTR { continue }
+            refuseGateway(conn, slot: slot, .badHeader, "the client socket failed: \(Errno(rawValue: e))")
+            return
+        }
+    }
+
+    /// Acts on a whole header: authorize and connect, answer a probe, or refuse.
+    func route(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, header: TransportHeader, tls: TLSConnection) {
+        guard let gw = gateway else { return }
+        switch header {
+        case .connect(let target, let clientIdentity):
+            guard let service = gw.snapshot.services["\(target.namespace)/\(target.name)"] else {
+                refuseGateway(conn, slot: slot, .unknownService, "\(target.namespace)/\(target.name) is not a service here")
+                return
+            }
+            guard service.exported else {
+                refuseGateway(conn, slot: slot, .notExported, "\(service.key) is not exported")
+                return
+            }
+            let peer = tls.peerIdentity
+            guard service.allows(peer) else {
+                refuseGateway(conn, slot: slot, .notAllowed, "\(peer?.description ?? "no identity") may not reach \(service.key)")
+                return
+            }
+            if let clientIdentity {
+                guard let client = TLSIdentity(clientIdentity) else {
+                    refuseGateway(conn, slot: slot, .badHeader, "client identity '\(clientIdentity)' is not an identity")
+                    return
+                }
+                guard service.allows(client) else {
+                    refuseGateway(conn, slot: slot, .notAllowed, "client \(client) (via \(peer?.description ?? "?")) may not reach \(service.key)")
+                    return
+                }
+            }
+            guard let endpoints = service.endpoints[target.port], !endpoints.isEmpty else {
+                refuseGateway(conn, slot: slot, .noEndpoint, "\(service.key) has no endpoint for port \(target.port)")
+                return
+            }
+            let key = ServicePortKey(service: ObjectIdentifier(service), port: target.port)
+            let balancer: UpstreamBalancer
+            if let (_, b) = gw.serviceBalancers[key] {
+                balancer = b
+            } else {
+                balancer = UpstreamBalancer(endpoints, startingAt: index)
+                gw.serviceBalancers[key] = (service, balancer)
+            }
+            conn.pointee.upstreams = balancer
+            conn.pointee.state = .connecting
+            conn.pointee.lastActivity = now
+            connect(conn, slot: slot, upstream: balancer.first(now: now))
+        case .probe(let nonce):
+            // The answer is the same header back; its round trip is the gateway latency.
+            if let bytes = try? TransportHeader.probe(nonce: nonce).encoded(), case .written = tls.writePlaintext(bytes) {
+                _ = tls.shutdown()
+                sendCiphertext(tls, to: conn.pointee.downstream)
+                counters.add(.gatewayProbesAnswered)
+            }
+            close(slot, resetDownstream: false, resetUpstream: false)
+        case .discover:
+            refuseGateway(conn, slot: slot, .unsupportedKind, "discover is not served yet")
+        }
+    }
+
+    /// Ends a gateway connection after TLS: counted per reason, logged once per reason and
+    /// second, the client reset so it cannot mistake the end for success.
+    func refuseGateway(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ reason: GatewayRefusal, _ detail: String) {
+        counters.add(.gatewayRefused)
+        counters.add(reason.counter)
+        let side = conn.pointee.role == .outbound ? "outbound" : "inbound"
+        limits.warning("gw-\(reason.key)", "loop \(index): \(side) connection refused (\(reason.key)): \(detail)")
+        close(slot, resetDownstream: true, resetUpstream: true)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import MeshgateControl
+
+/// The error lines `parse` reports for a gateway config, or [] when it parses.
+func gatewayErrors(_ yaml: String) -> [String] {
+    do {
+        _ = try GatewayConfig.parse(yaml: yaml, fileName: "gateway.yaml")
+        return []
+    } catch {
+        return error.errors.map(\.description)
+    }
+}
+
+/// The error lines `parse` reports for a registry, or [] when it parses.
+func registryErrors(_ yaml: String) -> [String] {
+    do {
+        _ = try Registry.parse(yaml: yaml, fileName: "registry.yaml")
+        return []
+    } catch {
+        return error.errors.map(\.description)
+    }
+}
+
+/// The smallest valid gateway config, followed by `extra` lines.
+func minimalGateway(_ extra: String = "") -> String {
+    """
+    cluster: west
+    identity:
+      cert: tls.crt
+      key: tls.key
+      trust: ca.crt
+
+    """ + extra
+}
+
+/// A fresh folder under the system temporary folder, removed by `cleanup()`.
+struct TemporaryFolder {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "meshgate-control-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: file(name), atomically: false, encoding: .utf8)
+    }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Thread-safe collector for callbacks.
+final class Recorder<Element: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [Element] = []
+
+    func append(_ item: Element) { lock.withLock { items.append(item) } }
+    var all: [Element] { lock.withLock { items } }
+}
+
+/// Waits until `condition` holds, polling every 10 ms, for at most `seconds`; returns whether it held.
+func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date(timeIntervalSinceNow: seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
