@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "meshgate", targets: ["meshgate"]),
         .executable(name: "meshgate-bench", targets: ["MeshgateBench"]),
+        .executable(name: "meshgate-route-bench", targets: ["MeshgateRouteBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -111,6 +112,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/MeshgateBench",
+            swiftSettings: v5),
+
+        // Route-table propagation benchmark: publishes to a running gateway's loops in-process.
+        .executableTarget(
+            name: "MeshgateRouteBench",
+            dependencies: [
+                "MeshgateProxy", "MeshgateTLS", "MeshgateLoop", "MeshgateWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/MeshgateRouteBench",
             swiftSettings: v5),
 
         // Tests: one target per source target, plus end-to-end through the CLI binary.

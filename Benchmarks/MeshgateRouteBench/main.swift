@@ -1,0 +1,2 @@
+// Placeholder: replaced by the route-table benchmark.
+print("meshgate-route-bench: not written yet")
