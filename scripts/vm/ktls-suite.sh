@@ -547,6 +547,84 @@ else
   [ -z "$problems" ] || { dump_log ku-server.out 12; dump_log west3.log; }
 fi
 
+# --- 3. gateways: east's route -> (mTLS, transport header) -> west's inbound -> echo backend --------------
+# The header is the first application record of the originating side: kTLS TX keys must start
+# after it (sequence numbers), and the inbound side reads it before handing its RX over.
+if [ "$MODE" != plain ] && "$MG" identity --help >/dev/null 2>&1; then
+  t0=$(now)
+  G="$W/gw"
+  mkdir -p "$G"
+  problems=""
+  "$MG" identity init --trust-domain cluster.local --out "$G/anchor" >"$G/id.log" 2>&1 || problems="identity init failed"
+  for c in west east; do
+    "$MG" identity issuer --anchor "$G/anchor" --cluster "$c" --out "$G/$c-issuer" >>"$G/id.log" 2>&1 || problems="identity issuer $c failed"
+    "$MG" identity issue --issuer "$G/$c-issuer" --gateway --out "$G/$c-id" >>"$G/id.log" 2>&1 || problems="identity issue $c failed"
+  done
+  "$BENCH" backend --listen 127.0.0.1:7120 --behavior echo >"$W/backend-gw.log" 2>&1 &
+  pids="$pids $!"
+  cat >"$G/registry.yaml" <<EOF
+services:
+  - {namespace: default, name: echo, ports: [7120], endpoints: ["127.0.0.1:7120"], exported: true,
+     allow: [spiffe://cluster.local/ns/meshgate-east/sa/gateway]}
+EOF
+  cat >"$G/west.yaml" <<EOF
+cluster: west
+identity: {cert: west-id/tls.crt, key: west-id/tls.key, trust: west-id/ca.crt}
+inbound: {listen: 127.0.0.1:7140}
+registry: registry.yaml
+EOF
+  cat >"$G/east.yaml" <<EOF
+cluster: east
+identity: {cert: east-id/tls.crt, key: east-id/tls.key, trust: east-id/ca.crt}
+inbound: {listen: 127.0.0.1:7240}
+routes:
+  - {name: echo-west, namespace: default, port: 7000, cluster: west, gateways: ["127.0.0.1:7140"],
+     target: {namespace: default, name: echo, port: 7120}, listen: "127.0.0.1:7340"}
+EOF
+  rm -f "$W/gwwest.json" "$W/gweast.json"
+  "$MG" gateway --config "$G/west.yaml" --stats-file "$W/gwwest.json" >"$W/gwwest.log" 2>&1 &
+  pid_gwwest=$!
+  pids="$pids $pid_gwwest"
+  "$MG" gateway --config "$G/east.yaml" --stats-file "$W/gweast.json" >"$W/gweast.log" 2>&1 &
+  pid_gweast=$!
+  pids="$pids $pid_gweast"
+  wait_listen 7140 "$pid_gwwest" 20 || problems="$problems${problems:+; }west gateway did not listen on 7140"
+  wait_listen 7340 "$pid_gweast" 20 || problems="$problems${problems:+; }east's route did not listen on 7340"
+  if [ -z "$problems" ]; then
+    "$BENCH" integrity --target 127.0.0.1:7340 --connections 4 --size 2097152 --duration 120s --json --quiet \
+      >"$W/int-gw.json" 2>"$W/int-gw.err" || problems="integrity: $(head -c 300 "$W/int-gw.err")"
+    grep -q '"ok":true' "$W/int-gw.json" 2>/dev/null || problems="$problems${problems:+; }integrity: $(head -c 300 "$W/int-gw.json")"
+  fi
+  check gateway/data "4 streams of 2 MiB echoed through east's route and west's inbound (SHA-256 both ways) in $(since "$t0") s" "$problems"
+  problems=""
+  stop_mg gwwest || problems="west gateway did not drain and exit 0"
+  stop_mg gweast || problems="$problems${problems:+; }east gateway did not drain and exit 0"
+  expect "$W/gweast.json" gateway_outbound_connections -ge 4
+  expect "$W/gwwest.json" gateway_inbound_connections -ge 4
+  expect "$W/gwwest.json" gateway_refused -eq 0
+  expect "$W/gweast.json" tls_truncated -eq 0
+  expect "$W/gwwest.json" tls_truncated -eq 0
+  case "$MODE" in
+    ktls)
+      for g in gweast gwwest; do
+        expect "$W/$g.json" ktls_tx_sides -ge 4
+        expect "$W/$g.json" ktls_rx_sides -ge 4
+        expect "$W/$g.json" ktls_failures -eq 0
+        expect "$W/$g.json" bytes_userspace -le $((4 * ALLOW_PER_STREAM))
+      done
+      check gateway/ktls "kernel TLS both ways on both gateways after the header: east $(show "$W/gweast.json" gateway_outbound_connections ktls_tx_sides ktls_rx_sides bytes_spliced bytes_userspace); west $(show "$W/gwwest.json" gateway_inbound_connections ktls_tx_sides ktls_rx_sides bytes_spliced bytes_userspace)" "$problems"
+      ;;
+    fallback)
+      for g in gweast gwwest; do
+        expect "$W/$g.json" tls_userspace_sides -ge 4
+        expect "$W/$g.json" ktls_tx_sides -eq 0
+      done
+      check gateway/fallback "user-space TLS records on both gateways after the header: east $(show "$W/gweast.json" gateway_outbound_connections tls_userspace_sides bytes_userspace); west $(show "$W/gwwest.json" gateway_inbound_connections tls_userspace_sides bytes_userspace)" "$problems"
+      ;;
+  esac
+  [ -z "$problems" ] || { dump_log gwwest.log; dump_log gweast.log; tail -5 "$G/id.log"; }
+fi
+
 echo "SUITE $MODE: $((checks - failures))/$checks checks passed"
 [ "$failures" -lt 100 ] || failures=100
 exit "$failures"
