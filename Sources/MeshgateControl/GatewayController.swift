@@ -95,6 +95,7 @@ public final class GatewayController: @unchecked Sendable {
         lock.lock()
         var problems: [String] = []
         var identityChanged = changed == nil
+        var rotated = false
         do {
             let next = try GatewayConfig.load(path: configPath)
             if next != config {
@@ -117,7 +118,7 @@ public final class GatewayController: @unchecked Sendable {
         if identityChanged {
             do {
                 credentials = try GatewayCredentialsLoader.load(files, handshakeTimeout: config.inbound.handshakeTimeout)
-                logger.info("identity reloaded from \(files.cert): new handshakes use it; open connections keep theirs")
+                rotated = true
             } catch {
                 problems += error.errors.map { "\($0) (keeping the current certificate)" }
             }
@@ -127,6 +128,10 @@ public final class GatewayController: @unchecked Sendable {
         lock.unlock()
         old?.stop()
         for p in problems { logger.warning("\(p)") }
+        if rotated {
+            // After the publish: loops pick the new contexts up at their next wake-up.
+            logger.info("identity reloaded from \(files.cert): new handshakes use it; open connections keep theirs")
+        }
         logPublish(report, first: false)
     }
 
