@@ -90,9 +90,10 @@ struct BenchRouteTable {
                       removedPort: removedPort, modifiedSlot: modified, modifiedKey: routes[modified].key)
     }
 
-    /// Checks a change's report: nothing failed, the new route listens, the modified one kept
-    /// its port (ports are stable), the removed one is gone. Records the new route's port.
-    mutating func record(_ change: Change, _ report: PublishReport) -> [String] {
+    /// Checks a change's report (an `update`, so it lists the routes it touched): nothing
+    /// failed, the new route listens, the modified one kept its port (ports are stable), the
+    /// removed one is gone, the table size is right. Records the new route's port.
+    mutating func record(_ change: Change, _ report: PublishReport, tableSize: Int) -> [String] {
         var problems: [String] = []
         if !report.failed.isEmpty {
             let some = report.failed.prefix(3).map { "\($0.key): \($0.value)" }.joined(separator: "; ")
@@ -109,8 +110,8 @@ struct BenchRouteTable {
         if let address = report.listening[change.modifiedKey], address.port != ports[change.modifiedSlot] {
             problems.append("change \(change.number): \(change.modifiedKey) moved from port \(ports[change.modifiedSlot]) to \(address.port) when only its gateways changed")
         }
-        if report.listening.count != routes.count {
-            problems.append("change \(change.number): \(report.listening.count) routes listen, expected \(routes.count)")
+        if tableSize != routes.count {
+            problems.append("change \(change.number): the table holds \(tableSize) routes, expected \(routes.count)")
         }
         return problems
     }

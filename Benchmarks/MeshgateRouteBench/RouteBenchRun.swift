@@ -129,7 +129,10 @@ struct RouteBenchRun {
             let loopCPUBefore = CPUTime.otherThreads()
             let cpuBefore = CPUTime.thisThread()
             let start = MonotonicClock.nanoseconds()
-            let report = publisher.publish(routes: table.routes, services: services)
+            // The change itself, as the mirror will publish it: one route added, one removed, one
+            // changed in place (its gateways), on top of the whole table.
+            let report = publisher.update(
+                upserting: [table.routes[change.replacedSlot], table.routes[change.modifiedSlot]], removing: [change.removedKey])
             let published = MonotonicClock.nanoseconds()
             let cpuAfter = CPUTime.thisThread()
             guard let applied = awaitApplied(publisher, report.generation, timeout: settings.timeoutNanoseconds) else {
@@ -137,7 +140,7 @@ struct RouteBenchRun {
                     + "\(ms(settings.timeoutNanoseconds)) ms (applied by all: \(publisher.appliedByAllLoops))")
                 break
             }
-            let problems = table.record(change, report)
+            let problems = table.record(change, report, tableSize: publisher.snapshot.routes.count)
             if !problems.isEmpty {
                 result.errors.append(contentsOf: problems.prefix(3))
                 break

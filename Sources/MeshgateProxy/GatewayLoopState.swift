@@ -31,8 +31,9 @@ final class GatewayLoopState {
     var acceptors: [RouteAcceptor] = []
     var freeAcceptors: [Int] = []
     var acceptorByListener: [ObjectIdentifier: Int] = [:]
-    /// Balancers, each with the object it was built for (held, so the identifier stays unique).
-    var routeBalancers: [ObjectIdentifier: (GatewayRoute, UpstreamBalancer)] = [:]
+    /// Balancers, each with the object it was built for (held, so identifiers stay unique).
+    /// By route key; an entry counts only for the very route object it was built for.
+    var routeBalancers: [String: (GatewayRoute, UpstreamBalancer)] = [:]
     var serviceBalancers: [ServicePortKey: (ExportedService, UpstreamBalancer)] = [:]
 
     init(publisher: RouteTablePublisher, headerTimeout: Duration) {
@@ -40,7 +41,7 @@ final class GatewayLoopState {
         self.headerTimeout = headerTimeout.nanoseconds
         // Generation 0 has no routes; the first apply arms whatever is current by then.
         self.snapshot = GatewaySnapshot(
-            generation: 0, routes: [:], services: [:], credentials: publisher.snapshot.credentials)
+            generation: 0, routes: [:], services: [:], credentials: publisher.snapshot.credentials, delta: nil)
     }
 }
 

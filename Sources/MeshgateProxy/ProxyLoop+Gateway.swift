@@ -13,47 +13,65 @@ extension ProxyLoop {
 
     /// Takes the current snapshot if it is newer: arms accepts on new route listeners,
     /// disarms removed ones, leaves unchanged ones alone. Connections keep their routes.
+    /// One generation behind, only the snapshot's delta is applied; further behind (or at
+    /// the start), the whole table is walked.
     func applySnapshot() {
         guard let gw = gateway else { return }
         let next = gw.publisher.snapshot
         guard next.generation != gw.snapshot.generation else { return }
+        if next.generation == gw.snapshot.generation &+ 1, let delta = next.delta {
+            for id in delta.removedListeners {
+                if let i = gw.acceptorByListener.removeValue(forKey: id) { releaseRouteAcceptor(i) }
+            }
+            for entry in delta.upserted { takeRoute(entry, mark: next.generation) }
+            for key in delta.removedKeys { gw.routeBalancers.removeValue(forKey: key) }
+            for entry in delta.upserted { gw.routeBalancers.removeValue(forKey: entry.route.key) }
+            if delta.servicesChanged && !gw.serviceBalancers.isEmpty {
+                gw.serviceBalancers = gw.serviceBalancers.filter { next.services[$0.value.0.key] === $0.value.0 }
+            }
+        } else {
+            let mark = next.generation
+            for (_, entry) in next.routes { takeRoute(entry, mark: mark) }
+            if gw.acceptorByListener.count > next.routes.count {
+                var removed: [(ObjectIdentifier, Int)] = []
+                for (id, i) in gw.acceptorByListener where gw.acceptors[i].mark != mark { removed.append((id, i)) }
+                for (id, i) in removed {
+                    releaseRouteAcceptor(i)
+                    gw.acceptorByListener.removeValue(forKey: id)
+                }
+            }
+            if !gw.routeBalancers.isEmpty {
+                gw.routeBalancers = gw.routeBalancers.filter { next.routes[$0.key]?.route === $0.value.0 }
+            }
+            if !gw.serviceBalancers.isEmpty {
+                gw.serviceBalancers = gw.serviceBalancers.filter { next.services[$0.value.0.key] === $0.value.0 }
+            }
+        }
         gw.snapshot = next
-        let mark = next.generation
-        for (_, entry) in next.routes {
-            let id = ObjectIdentifier(entry.listener)
-            if let i = gw.acceptorByListener[id] {
-                gw.acceptors[i].mark = mark
-                if gw.acceptors[i].route !== entry.route { gw.acceptors[i].route = entry.route }
-                continue
-            }
-            let i: Int
-            if let free = gw.freeAcceptors.popLast() {
-                i = free
-            } else {
-                i = gw.acceptors.count
-                gw.acceptors.append(RouteAcceptor())
-            }
-            gw.acceptors[i].listener = entry.listener
-            gw.acceptors[i].route = entry.route
-            gw.acceptors[i].mark = mark
-            gw.acceptorByListener[id] = i
-            if accepting && !draining { armRouteAccept(i) }
-        }
-        if gw.acceptorByListener.count > next.routes.count {
-            var removed: [(ObjectIdentifier, Int)] = []
-            for (id, i) in gw.acceptorByListener where gw.acceptors[i].mark != mark { removed.append((id, i)) }
-            for (id, i) in removed {
-                releaseRouteAcceptor(i)
-                gw.acceptorByListener.removeValue(forKey: id)
-            }
-        }
-        if !gw.routeBalancers.isEmpty {
-            gw.routeBalancers = gw.routeBalancers.filter { next.routes[$0.value.0.key]?.route === $0.value.0 }
-        }
-        if !gw.serviceBalancers.isEmpty {
-            gw.serviceBalancers = gw.serviceBalancers.filter { next.services[$0.value.0.key] === $0.value.0 }
-        }
         gw.publisher.loopApplied(index, generation: next.generation)
+    }
+
+    /// Makes sure this loop accepts on `entry`'s listener, with `entry`'s route.
+    private func takeRoute(_ entry: PublishedRoute, mark: UInt64) {
+        let gw = gateway!
+        let id = ObjectIdentifier(entry.listener)
+        if let i = gw.acceptorByListener[id] {
+            gw.acceptors[i].mark = mark
+            if gw.acceptors[i].route !== entry.route { gw.acceptors[i].route = entry.route }
+            return
+        }
+        let i: Int
+        if let free = gw.freeAcceptors.popLast() {
+            i = free
+        } else {
+            i = gw.acceptors.count
+            gw.acceptors.append(RouteAcceptor())
+        }
+        gw.acceptors[i].listener = entry.listener
+        gw.acceptors[i].route = entry.route
+        gw.acceptors[i].mark = mark
+        gw.acceptorByListener[id] = i
+        if accepting && !draining { armRouteAccept(i) }
     }
 
     func routeAcceptToken(_ i: Int) -> Token {
@@ -139,10 +157,9 @@ extension ProxyLoop {
     /// The balancer over a route's gateways (one per route and loop).
     func routeBalancer(_ route: GatewayRoute) -> UpstreamBalancer {
         let gw = gateway!
-        let id = ObjectIdentifier(route)
-        if let (_, b) = gw.routeBalancers[id] { return b }
+        if let (r, b) = gw.routeBalancers[route.key], r === route { return b }
         let b = UpstreamBalancer(route.gateways, startingAt: index)
-        gw.routeBalancers[id] = (route, b)
+        gw.routeBalancers[route.key] = (route, b)
         return b
     }
 

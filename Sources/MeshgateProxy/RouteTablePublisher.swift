@@ -3,15 +3,18 @@ import Glibc
 #endif
 import Atomics
 import Foundation
+import HashTreeCollections
 import MeshgateLoop
 
 /// What one publish did.
 public struct PublishReport: Sendable {
     /// The generation now current.
     public let generation: UInt64
-    /// Where each published route listens, by route key.
+    /// Where each route this publish added or changed listens, by route key (a full
+    /// `publish` reports every route).
     public let listening: [String: SocketAddress]
-    /// Routes left out because no listener could be opened for them, with the reason.
+    /// Routes left out because no listener could be opened for them (or given twice), with
+    /// the reason.
     public let failed: [String: String]
 }
 
@@ -19,9 +22,14 @@ public struct PublishReport: Sendable {
 /// values, opens and keeps the outbound route listeners, swaps the current snapshot
 /// atomically and wakes every loop. Loops never wait on it.
 ///
-/// Ports are stable: a route keeps its listener (and port) across publishes for as long as
-/// it exists with the same fixed address (or none). A removed route's listener closes once
-/// no loop accepts on it any more.
+/// Two ways in: `publish` takes a whole table (a config reload) and works out what changed;
+/// `update` takes the change itself (the mirror). Either way the snapshot shares unchanged
+/// entries with the previous one and carries the change, so a loop applies it in time
+/// proportional to the change.
+///
+/// Ports are stable: a route keeps its listener (and port) for as long as it exists with the
+/// same fixed address (or none). A removed route's listener closes once no loop accepts on it
+/// any more and no snapshot lists it.
 public final class RouteTablePublisher: @unchecked Sendable {
     /// The current snapshot (any thread may load it).
     let current: ManagedAtomic<GatewaySnapshot>
@@ -30,8 +38,12 @@ public final class RouteTablePublisher: @unchecked Sendable {
     /// Ports for routes without a fixed address.
     public let portRange: ClosedRange<UInt16>
 
+    /// Serializes publishers; everything below is guarded by it.
     private let lock = NSLock()
-    private var listeners: [String: RouteListener] = [:]
+    /// Ports held by this publisher's listeners.
+    private var usedPorts = Set<UInt16>()
+    /// Where the next range port search starts (allocation is O(1) amortized, not a scan).
+    private var nextPort: UInt16
     private var wakers: [@Sendable () -> Void] = []
     /// Generation each loop has applied, by loop index.
     private let applied: [ManagedAtomic<UInt64>]
@@ -40,7 +52,8 @@ public final class RouteTablePublisher: @unchecked Sendable {
     public init(bindAddress: SocketAddress, portRange: ClosedRange<UInt16>, credentials: GatewayCredentials, loops: Int) {
         self.bindAddress = bindAddress
         self.portRange = portRange
-        current = ManagedAtomic(GatewaySnapshot(generation: 0, routes: [:], services: [:], credentials: credentials))
+        nextPort = portRange.lowerBound
+        current = ManagedAtomic(GatewaySnapshot(generation: 0, routes: [:], services: [:], credentials: credentials, delta: nil))
         applied = (0..<max(loops, 1)).map { _ in ManagedAtomic<UInt64>(0) }
     }
 
@@ -61,70 +74,149 @@ public final class RouteTablePublisher: @unchecked Sendable {
 
     /// The lowest generation any loop runs with.
     public var appliedByAllLoops: UInt64 {
-        applied.map { $0.load(ordering: .acquiring) }.min() ?? 0
+        var lowest = UInt64.max
+        for a in applied { lowest = min(lowest, a.load(ordering: .acquiring)) }
+        return lowest
     }
 
-    /// Publishes a new table. Routes whose listener cannot be opened are left out (and
-    /// reported); everything else takes effect in every loop at its next wake-up.
+    /// Publishes a whole table: routes not in `routes` are removed, unchanged ones are left
+    /// alone, services and credentials are replaced. Routes whose listener cannot be opened
+    /// are left out and reported.
     @discardableResult
     public func publish(routes: [GatewayRoute], services: [ExportedService], credentials: GatewayCredentials? = nil) -> PublishReport {
         lock.lock()
         let previous = current.load(ordering: .acquiring)
-        var kept: [String: RouteListener] = [:]
-        var published: [String: PublishedRoute] = [:]
-        var listening: [String: SocketAddress] = [:]
-        var failed: [String: String] = [:]
-        var usedPorts = Set<UInt16>()
-        for route in routes {
-            if let old = listeners[route.key], Self.fits(old, route) { usedPorts.insert(old.address.port) }
+        var keys = Set<String>(minimumCapacity: routes.count)
+        var unique: [GatewayRoute] = []
+        unique.reserveCapacity(routes.count)
+        var duplicates: [String: String] = [:]
+        for r in routes {
+            if keys.insert(r.key).inserted { unique.append(r) } else { duplicates[r.key] = "duplicate route key" }
         }
-        // Fixed addresses first: a range port must never take one a route names.
-        let ordered = routes.filter { $0.fixedListen != nil } + routes.filter { $0.fixedListen == nil }
-        for route in routes {
-            if let fixed = route.fixedListen { usedPorts.insert(fixed.port) }
-        }
-        for route in ordered {
-            guard published[route.key] == nil else {
-                failed[route.key] = "duplicate route key"
-                continue
-            }
-            var listener: RouteListener? = nil
-            if let old = listeners[route.key], Self.fits(old, route) {
-                listener = old
-            } else {
-                let (opened, reason) = openListener(for: route, avoiding: &usedPorts)
-                listener = opened
-                if opened == nil { failed[route.key] = reason }
-            }
-            guard let listener else { continue }
-            kept[route.key] = listener
-            let entry: PublishedRoute
-            if let old = previous.routes[route.key], old.listener === listener, old.route.sameAs(route) {
-                entry = old  // unchanged: loops leave it alone
-            } else {
-                entry = PublishedRoute(route: route, listener: listener)
-            }
-            published[route.key] = entry
-            listening[route.key] = listener.address
-        }
-        listeners = kept
-        var servicesByKey: [String: ExportedService] = [:]
+        var removals: [String] = []
+        for key in previous.routes.keys where !keys.contains(key) { removals.append(key) }
+        var servicesByKey = TreeDictionary<String, ExportedService>()
         for s in services { servicesByKey[s.key] = s }
-        let next = GatewaySnapshot(
-            generation: previous.generation &+ 1, routes: published, services: servicesByKey,
-            credentials: credentials ?? previous.credentials)
-        current.store(next, ordering: .releasing)
-        let wake = wakers
+        let result = apply(
+            previous, upserting: unique, removing: removals, services: servicesByKey, credentials: credentials, reportAll: true)
         lock.unlock()
-        for w in wake { w() }
-        return PublishReport(generation: next.generation, listening: listening, failed: failed)
+        wake()
+        return PublishReport(
+            generation: result.generation, listening: result.listening, failed: result.failed.merging(duplicates) { a, _ in a })
+    }
+
+    /// Publishes a change: `upserting` routes are added or replace the route with the same
+    /// key, `removing` keys are withdrawn; services and credentials change only when given.
+    @discardableResult
+    public func update(
+        upserting: [GatewayRoute], removing: [String] = [], services: [ExportedService]? = nil, credentials: GatewayCredentials? = nil
+    ) -> PublishReport {
+        lock.lock()
+        let previous = current.load(ordering: .acquiring)
+        var servicesByKey: TreeDictionary<String, ExportedService>? = nil
+        if let services {
+            var map = TreeDictionary<String, ExportedService>()
+            for s in services { map[s.key] = s }
+            servicesByKey = map
+        }
+        let result = apply(
+            previous, upserting: upserting, removing: removing, services: servicesByKey, credentials: credentials, reportAll: false)
+        lock.unlock()
+        wake()
+        return PublishReport(generation: result.generation, listening: result.listening, failed: result.failed)
     }
 
     /// Shutting down: every route is withdrawn (its listener closes once loops let go);
     /// services and credentials stay for connections still finishing.
     public func closeRoutes() {
-        let services = Array(snapshot.services.values)
-        publish(routes: [], services: services)
+        lock.lock()
+        let previous = current.load(ordering: .acquiring)
+        _ = apply(previous, upserting: [], removing: Array(previous.routes.keys), services: nil, credentials: nil, reportAll: false)
+        lock.unlock()
+        wake()
+    }
+
+    private func wake() {
+        lock.lock()
+        let w = wakers
+        lock.unlock()
+        for wake in w { wake() }
+    }
+
+    private struct Applied {
+        var generation: UInt64 = 0
+        var listening: [String: SocketAddress] = [:]
+        var failed: [String: String] = [:]
+    }
+
+    /// Builds and swaps in the next snapshot (lock held).
+    private func apply(
+        _ previous: GatewaySnapshot, upserting: [GatewayRoute], removing: [String],
+        services: TreeDictionary<String, ExportedService>?, credentials: GatewayCredentials?, reportAll: Bool
+    ) -> Applied {
+        var result = Applied()
+        var routes = previous.routes
+        var upserted: [PublishedRoute] = []
+        var removedKeys: [String] = []
+        /// Listeners of removed routes; a fixed one may pass to a route naming its address.
+        var released: [RouteListener] = []
+        func drop(_ entry: PublishedRoute, key: String) {
+            removedKeys.append(key)
+            released.append(entry.listener)
+        }
+        func takeReleased(_ fixed: SocketAddress) -> RouteListener? {
+            guard let i = released.firstIndex(where: { $0.fixed && $0.address == fixed }) else { return nil }
+            return released.remove(at: i)
+        }
+        for key in removing {
+            if let old = routes.removeValue(forKey: key) { drop(old, key: key) }
+        }
+        // Fixed addresses first, so a range port never takes one a route names.
+        for route in upserting where route.fixedListen != nil { usedPorts.insert(route.fixedListen!.port) }
+        let ordered = upserting.filter { $0.fixedListen != nil } + upserting.filter { $0.fixedListen == nil }
+        for route in ordered {
+            let old = routes[route.key]
+            if let old, old.route === route || old.route.sameAs(route) {
+                if reportAll { result.listening[route.key] = old.listener.address }
+                continue
+            }
+            let listener: RouteListener
+            if let old, Self.fits(old.listener, route) {
+                listener = old.listener
+            } else if let fixed = route.fixedListen, let handed = takeReleased(fixed) {
+                // A renamed route keeps its address: the socket passes on, never closed.
+                listener = handed
+                if let old {
+                    routes.removeValue(forKey: route.key)
+                    drop(old, key: route.key)
+                }
+            } else {
+                guard let opened = openListener(for: route, failure: &result.failed) else { continue }
+                listener = opened
+                if let old {
+                    routes.removeValue(forKey: route.key)
+                    drop(old, key: route.key)
+                }
+            }
+            let entry = PublishedRoute(route: route, listener: listener)
+            routes[route.key] = entry
+            upserted.append(entry)
+            result.listening[route.key] = listener.address
+        }
+        if reportAll {
+            for (key, entry) in routes where result.listening[key] == nil { result.listening[key] = entry.listener.address }
+        }
+        for l in released { usedPorts.remove(l.address.port) }
+        let removedListeners = released.map { ObjectIdentifier($0) }
+        let next = GatewaySnapshot(
+            generation: previous.generation &+ 1, routes: routes, services: services ?? previous.services,
+            credentials: credentials ?? previous.credentials,
+            delta: RouteTableDelta(
+                upserted: upserted, removedKeys: removedKeys, removedListeners: removedListeners,
+                servicesChanged: services != nil || credentials != nil))
+        current.store(next, ordering: .releasing)
+        result.generation = next.generation
+        return result
     }
 
     /// Whether an open listener still serves `route` (same fixed address, or both from the range).
@@ -133,21 +225,31 @@ public final class RouteTablePublisher: @unchecked Sendable {
         return !listener.fixed
     }
 
-    private func openListener(for route: GatewayRoute, avoiding used: inout Set<UInt16>) -> (RouteListener?, String) {
+    private func openListener(for route: GatewayRoute, failure: inout [String: String]) -> RouteListener? {
         if let fixed = route.fixedListen {
             do {
                 let fd = try Socket.listen(on: fixed, reusePort: false)
-                return (RouteListener(fd: fd, address: (try? Socket.localAddress(fd)) ?? fixed, fixed: true), "")
+                usedPorts.insert(fixed.port)
+                return RouteListener(fd: fd, address: (try? Socket.localAddress(fd)) ?? fixed, fixed: true)
             } catch {
-                return (nil, "cannot listen on \(fixed): \(error)")
+                failure[route.key] = "cannot listen on \(fixed): \(error)"
+                return nil
             }
         }
-        for port in portRange where !used.contains(port) {
-            let address = bindAddress.withPort(port)
+        // Next free port after the last one handed out, wrapping once around the range.
+        let count = Int(portRange.upperBound) - Int(portRange.lowerBound) + 1
+        var port = nextPort
+        for _ in 0..<count {
+            let candidate = port
+            port = candidate == portRange.upperBound ? portRange.lowerBound : candidate + 1
+            guard !usedPorts.contains(candidate) else { continue }
+            let address = bindAddress.withPort(candidate)
             guard let fd = try? Socket.listen(on: address, reusePort: false) else { continue }
-            used.insert(port)
-            return (RouteListener(fd: fd, address: address, fixed: false), "")
+            usedPorts.insert(candidate)
+            nextPort = port
+            return RouteListener(fd: fd, address: address, fixed: false)
         }
-        return (nil, "no free port in \(portRange.lowerBound)-\(portRange.upperBound) on \(bindAddress.host)")
+        failure[route.key] = "no free port in \(portRange.lowerBound)-\(portRange.upperBound) on \(bindAddress.host)"
+        return nil
     }
 }
