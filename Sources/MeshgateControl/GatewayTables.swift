@@ -29,10 +29,8 @@ public enum GatewayTables {
                 problem("route \(key(r)): listen address \(listen) does not resolve: \(error)")
             }
         }
-        // The config parser validated the identity's shape; the TLS form is the same.
-        let identity = TLSIdentity(r.identity.spiffeURI)!
         return GatewayRoute(
-            key: key(r), cluster: r.cluster, gateways: gateways, expectedIdentity: identity,
+            key: key(r), cluster: r.cluster, gateways: gateways, expectedIdentity: r.identity,
             target: ConnectTarget(namespace: r.target.namespace, name: r.target.name, port: r.target.port),
             requireClientTLS: r.requireClientTLS, fixedListen: fixed, alive: !gateways.isEmpty)
     }
