@@ -141,15 +141,7 @@ extension ProxyLoop {
         if e.rawValue == ECANCELED || !gw.acceptors[i].armed { return }
         if c.more, let l = gw.acceptors[i].listener { backend.stopAccept(listener: l.fd, token: c.token) }
         gw.acceptors[i].armed = false
-        if e.isDescriptorExhaustion {
-            pipes.shed()
-            counters.add(.acceptPausesDescriptors)
-            limits.warning("accept-emfile", "loop \(index): accept failed: \(e); pausing accepts until descriptors free up")
-            pauseAccepting(resumeAfter: 100_000_000)
-        } else {
-            limits.warning("route-accept-error", "loop \(index): accept on the listener of \(route.key) failed: \(e); retrying shortly")
-            pauseAccepting(resumeAfter: 50_000_000)
-        }
+        acceptFailed(e, on: "the listener of \(route.key)")
     }
 
     // MARK: - Outbound

@@ -185,21 +185,27 @@ final class ProxyLoop<Backend: EventBackend> {
                 backend.stopAccept(listener: listener, token: acceptToken)
             }
             accepting = false
-            if e.isDescriptorExhaustion {
-                pipes.shed()
-                counters.add(.acceptPausesDescriptors)
-                limits.warning("accept-emfile", "loop \(index): accept failed: \(e); pausing accepts until descriptors free up")
-                pauseAccepting(resumeAfter: 100_000_000)
-            } else {
-                limits.warning("accept-error", "loop \(index): accept failed: \(e); retrying shortly")
-                pauseAccepting(resumeAfter: 50_000_000)
-            }
+            acceptFailed(e, on: "the listener")
             return
         }
         if !c.more && accepting && c.token == acceptToken {
             // A single accept is done, or the kernel ended a multishot one: re-arm.
             accepting = false
             if !acceptPaused { startAccepting() }
+        }
+    }
+
+    /// An accept failed (and was stopped): out of descriptors, shed pooled pipes and pause
+    /// until some free up; anything else, retry shortly. Every listener pauses with the loop.
+    func acceptFailed(_ e: Errno, on what: String) {
+        if e.isDescriptorExhaustion {
+            pipes.shed()
+            counters.add(.acceptPausesDescriptors)
+            limits.warning("accept-emfile", "loop \(index): accept failed: \(e); pausing accepts until descriptors free up")
+            pauseAccepting(resumeAfter: 100_000_000)
+        } else {
+            limits.warning("accept-error", "loop \(index): accept on \(what) failed: \(e); retrying shortly")
+            pauseAccepting(resumeAfter: 50_000_000)
         }
     }
 
