@@ -6,7 +6,7 @@ public struct MeshgateCommand: AsyncParsableCommand {
         commandName: "meshgate",
         abstract: "A multi-cluster mTLS service gateway with an io_uring/splice data plane.",
         version: "0.1.0",
-        subcommands: [ProxyCommand.self, GatewayCommand.self, IdentityCommand.self]
+        subcommands: [ProxyCommand.self, GatewayCommand.self, IdentityCommand.self, LinkCommand.self]
     )
 
     public init() {}
