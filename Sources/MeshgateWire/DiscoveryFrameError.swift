@@ -1,0 +1,62 @@
+/// Why a `discover` stream frame could not be decoded or encoded (see `DiscoveryMessage`).
+///
+/// Like `TransportHeaderError`, a struct around an internal code: compare with `==` against the
+/// static members, use `reason` as a counter suffix and `description` in logs.
+///
+/// Field names used by `invalidField`: `namespace`, `name`, `ports`.
+public struct DiscoveryFrameError: Error, Hashable, Sendable, CustomStringConvertible {
+    enum Code: Hashable, Sendable {
+        case tooLong
+        case unknownType
+        case truncatedFrame
+        case trailingBytes
+        case invalidField(String)
+        case tooManyPorts
+        case duplicatePort
+    }
+
+    let code: Code
+
+    init(_ code: Code) { self.code = code }
+
+    /// The frame length (the bytes after the 2-byte length) exceeds `DiscoveryMessage.maxFrameSize`.
+    public static let tooLong = DiscoveryFrameError(.tooLong)
+    /// The type byte is not 1–5.
+    public static let unknownType = DiscoveryFrameError(.unknownType)
+    /// The frame ends before its type byte or inside a field (length 0, a label or the port list
+    /// running past the frame length, a generation shorter than 8 bytes).
+    public static let truncatedFrame = DiscoveryFrameError(.truncatedFrame)
+    /// Bytes are left inside the frame after the type's last field.
+    public static let trailingBytes = DiscoveryFrameError(.trailingBytes)
+    /// A value breaks its rule: a namespace or name that is not a DNS label, a port of 0.
+    public static func invalidField(_ name: String) -> DiscoveryFrameError { .init(.invalidField(name)) }
+    /// A service with more than `DiscoveryMessage.maxPortsPerService` ports.
+    public static let tooManyPorts = DiscoveryFrameError(.tooManyPorts)
+    /// A service lists the same port twice.
+    public static let duplicatePort = DiscoveryFrameError(.duplicatePort)
+
+    /// A short snake_case label, one per kind of failure (without the field name).
+    public var reason: String {
+        switch code {
+        case .tooLong: return "too_long"
+        case .unknownType: return "unknown_type"
+        case .truncatedFrame: return "truncated_frame"
+        case .trailingBytes: return "trailing_bytes"
+        case .invalidField: return "invalid_field"
+        case .tooManyPorts: return "too_many_ports"
+        case .duplicatePort: return "duplicate_port"
+        }
+    }
+
+    /// The field concerned, for `invalidField`.
+    public var field: String? {
+        if case .invalidField(let name) = code { return name }
+        return nil
+    }
+
+    /// `reason`, followed by the field name when there is one (e.g. `invalid_field: ports`).
+    public var description: String {
+        if let field { return "\(reason): \(field)" }
+        return reason
+    }
+}
