@@ -85,6 +85,7 @@ let package = Package(
                 "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: v5),
 

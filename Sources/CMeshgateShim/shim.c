@@ -218,6 +218,13 @@ void mg_ring_cancel_and_close(mg_ring *r, int fd) {
     x->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
+void mg_ring_cancel_fd(mg_ring *r, int fd) {
+    struct io_uring_sqe *c = mg_sqe(r);
+    io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(c, 0);
+    c->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
 void mg_ring_timeout(mg_ring *r, int64_t ns, uint64_t ud) {
     struct __kernel_timespec *t = mg_ts(r, ns);
     struct io_uring_sqe *s = mg_sqe(r);

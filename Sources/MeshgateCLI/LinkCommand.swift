@@ -156,7 +156,7 @@ enum LinkSupport {
 
     /// The config's links folder; an error when `links:` is not set.
     static func linksFolder(_ config: GatewayConfig, config path: String) throws -> String {
-        guard let folder = config.links else {
+        guard let folder = config.links?.dir else {
             throw failure(["\(path): links: not set; add `links: <folder>` (where link bundles are kept) to the gateway config"])
         }
         return folder

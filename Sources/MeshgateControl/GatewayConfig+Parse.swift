@@ -52,7 +52,8 @@ struct GatewayConfigReader {
             outbound: outbound,
             admin: AdminSettings(listen: adminListen),
             registry: root.value("registry")?.parsed(path),
-            links: root.value("links")?.parsed(path),
+            links: root.value("links").flatMap(
+                LinksReader(baseDirectory: baseDirectory, diagnostics: diagnostics).read),
             limits: limits,
             loops: root.value("loops")?.int(in: 1...GatewayDefaults.maxLoops, name: "loops") ?? GatewayDefaults.loops,
             ioBackend: root.value("ioBackend")?.parsed(Self.choice(IOBackendSetting.self)) ?? .auto,
@@ -98,6 +99,11 @@ struct GatewayConfigReader {
 
     /// A non-empty path, resolved against the config's folder.
     private func path(_ text: String) throws(InvalidValue) -> String {
+        try Self.path(text, against: baseDirectory)
+    }
+
+    /// A non-empty path, resolved against `baseDirectory`.
+    static func path(_ text: String, against baseDirectory: String) throws(InvalidValue) -> String {
         guard !text.isEmpty else { throw InvalidValue("must not be empty") }
         return ConfigFile.resolve(text, against: baseDirectory)
     }

@@ -17,8 +17,8 @@ public struct GatewayConfig: Hashable, Sendable {
     public let admin: AdminSettings
     /// The local service registry file, if any.
     public let registry: String?
-    /// The folder of link bundles, if any.
-    public let links: String?
+    /// The folder of link bundles and the settings of the links' mirrors, if any (`links:`).
+    public let links: LinksSettings?
     /// Connection limits and timeouts.
     public let limits: GatewayLimits
     /// Event loops (threads); the number of cores when not set.
@@ -34,7 +34,7 @@ public struct GatewayConfig: Hashable, Sendable {
     public init(
         cluster: String, trustDomain: String = GatewayDefaults.trustDomain, identity: IdentityFiles,
         inbound: InboundSettings = InboundSettings(), outbound: OutboundSettings = OutboundSettings(),
-        admin: AdminSettings = AdminSettings(), registry: String? = nil, links: String? = nil,
+        admin: AdminSettings = AdminSettings(), registry: String? = nil, links: LinksSettings? = nil,
         limits: GatewayLimits = GatewayLimits(), loops: Int = GatewayDefaults.loops, ioBackend: IOBackendSetting = .auto,
         ktls: KTLSSetting = .auto, routes: [StaticRoute] = []
     ) {

@@ -14,6 +14,10 @@ public final class GatewayController: @unchecked Sendable {
     public let server: ProxyServer
     /// The route-table channel into the loops.
     public let publisher: RouteTablePublisher
+    /// Serves other clusters' mirrors (`discover` streams) from the published services.
+    public let discovery: DiscoveryServer
+    /// This cluster's mirrors of linked clusters (the links folder).
+    public private(set) var links: LinkSupervisor!
 
     private let logger: Logger
     private let lock = NSLock()
@@ -23,9 +27,17 @@ public final class GatewayController: @unchecked Sendable {
     private var credentials: GatewayCredentials
     private var watcher: FileWatcher?
     private let watchInterval: Duration
+    /// Guarded by `lock`: data-plane values of the last good config and registry, so that a
+    /// mirror's change republishes without resolving them again.
+    private var staticRoutes: [GatewayRoute] = []
+    private var localServices: [ExportedService] = []
+    /// Guarded by `lock`: the mirrored routes last published, by key.
+    private var mirrored: [String: GatewayRoute] = [:]
+    /// Guarded by `lock`: refusals already logged (each is logged once while it lasts).
+    private var loggedRefusals = Set<String>()
 
     /// Loads everything and binds the inbound listener; `start()` runs it.
-    public init(configPath: String, logger: Logger, watchInterval: Duration = .milliseconds(500)) throws {
+    public init(configPath: String, logger: Logger, watchInterval: Duration = .milliseconds(200)) throws {
         self.configPath = configPath
         self.logger = logger
         self.watchInterval = watchInterval
@@ -38,13 +50,18 @@ public final class GatewayController: @unchecked Sendable {
         publisher = RouteTablePublisher(
             bindAddress: bind, portRange: c.outbound.ports.lower...c.outbound.ports.upper, credentials: loaded.credentials,
             loops: c.loops)
+        discovery = DiscoveryServer(publisher: publisher, logger: logger)
         let listen = try SocketAddress.resolve(host: c.inbound.listen.host, port: c.inbound.listen.port)
         let proxy = ProxyConfiguration(
             listen: listen, upstreams: [], threads: c.loops, backend: IOBackendChoice(rawValue: c.ioBackend.rawValue) ?? .auto,
             connectTimeout: c.limits.connectTimeout, idleTimeout: c.limits.idleTimeout, maxConnections: c.limits.maxConnections,
             tls: ProxyTLSConfiguration(handshakeTimeout: c.inbound.handshakeTimeout, kernelTLS: c.ktls == .auto),
-            gateway: GatewaySettings(publisher: publisher, headerTimeout: c.inbound.headerTimeout))
+            gateway: GatewaySettings(publisher: publisher, headerTimeout: c.inbound.headerTimeout, discovery: discovery))
         server = try ProxyServer(configuration: proxy, logger: logger)
+        let publisher = self.publisher
+        links = LinkSupervisor(
+            config: { [unowned self] in currentConfig }, credentials: { publisher.snapshot.credentials.client }, logger: logger,
+            interval: watchInterval, onChange: { [weak self] in self?.mirrorsChanged() })
     }
 
     /// What `gateway --check` validates: the config, the registry and the identity files.
@@ -70,24 +87,29 @@ public final class GatewayController: @unchecked Sendable {
         return config
     }
 
-    /// Starts the loops, publishes the first route table and starts watching the files.
+    /// Starts the loops, publishes the first route table, starts watching the files and
+    /// starts a mirror per link bundle.
     public func start() throws {
         try server.start()
         lock.lock()
-        let report = publishLocked()
+        let report = publishLocked(resolve: true)
         let old = watchLocked()
         lock.unlock()
         old?.stop()
         logPublish(report, first: true)
+        links.start()
     }
 
-    /// Stops watching (the server is drained or stopped by its owner).
+    /// Stops watching, the mirrors and the discover streams (the server is drained or stopped
+    /// by its owner).
     public func stopWatching() {
         lock.lock()
         let w = watcher
         watcher = nil
         lock.unlock()
         w?.stop()
+        links.stop()
+        discovery.stop()
     }
 
     /// Reads every file again (a watcher saw a change, or SIGHUP) and publishes what is good.
@@ -123,7 +145,7 @@ public final class GatewayController: @unchecked Sendable {
                 problems += error.errors.map { "\($0) (keeping the current certificate)" }
             }
         }
-        let report = publishLocked()
+        let report = publishLocked(resolve: true)
         let old = watchLocked()
         lock.unlock()
         old?.stop()
@@ -149,13 +171,76 @@ public final class GatewayController: @unchecked Sendable {
         return notes
     }
 
-    private func publishLocked() -> (PublishReport, [String]) {
+    /// Publishes the whole table: static routes, local services and credentials (resolved again
+    /// when `resolve`), and the mirrored routes as the mirrors know them now.
+    private func publishLocked(resolve: Bool) -> (PublishReport, [String]) {
         var problems: [String] = []
-        let bind = config.outbound.bind
-        let routes = config.routes.map { GatewayTables.route($0, bind: bind) { problems.append($0) } }
-        let services = registry.services.map { GatewayTables.service($0) { problems.append($0) } }
-        let report = publisher.publish(routes: routes, services: services, credentials: credentials)
+        if resolve {
+            let bind = config.outbound.bind
+            staticRoutes = config.routes.map { GatewayTables.route($0, bind: bind) { problems.append($0) } }
+            localServices = registry.services.map { GatewayTables.service($0) { problems.append($0) } }
+        }
+        let (next, refusals) = composeMirroredLocked()
+        problems += refusals
+        mirrored = next
+        let report = publisher.publish(
+            routes: staticRoutes + next.keys.sorted().map { next[$0]! }, services: localServices, credentials: credentials)
         return (report, problems)
+    }
+
+    /// The mirrored routes as the mirrors know them now, and the refusals not logged before.
+    private func composeMirroredLocked() -> ([String: GatewayRoute], [String]) {
+        var taken = Set(registry.services.map { "\($0.namespace)/\($0.name)" })
+        for r in config.routes { taken.insert("\(r.namespace)/\(r.name)") }
+        var routes: [String: GatewayRoute] = [:]
+        var refusals: [String] = []
+        for mirror in links?.mirrors ?? [] {
+            let state = mirror.state
+            for r in MirroredRoutes.routes(
+                cluster: mirror.cluster, identity: mirror.bundle.identity, state: state,
+                requireClientTLS: config.outbound.requireClientTLS, taken: &taken, refused: { refusals.append($0) })
+            {
+                routes[r.key] = r
+            }
+        }
+        let fresh = refusals.filter { !loggedRefusals.contains($0) }
+        loggedRefusals = Set(refusals)
+        return (routes, fresh)
+    }
+
+    /// A mirror's knowledge changed (or a mirror started or stopped): publishes the change to
+    /// the mirrored routes only.
+    func mirrorsChanged() {
+        lock.lock()
+        let (next, refusals) = composeMirroredLocked()
+        let removed = mirrored.keys.filter { next[$0] == nil }.sorted()
+        var upserted: [GatewayRoute] = []
+        for key in next.keys.sorted() {
+            if let old = mirrored[key], old.sameAs(next[key]!) { continue }
+            upserted.append(next[key]!)
+        }
+        let added = Set(next.keys.filter { mirrored[$0] == nil })
+        let previous = mirrored
+        mirrored = next
+        var report: PublishReport? = nil
+        if !upserted.isEmpty || !removed.isEmpty {
+            report = publisher.update(upserting: upserted, removing: removed)
+        }
+        for key in report?.failed.keys.sorted() ?? [] { mirrored.removeValue(forKey: key) }
+        lock.unlock()
+        for r in refusals { logger.warning("\(r)") }
+        guard let report else { return }
+        for (key, reason) in report.failed.sorted(by: { $0.key < $1.key }) {
+            logger.error("route \(key) has no listener: \(reason)")
+        }
+        for key in added.sorted() {
+            guard let route = next[key], let address = report.listening[key] else { continue }
+            logger.info("link \(route.cluster): route \(key) on \(address)\(route.alive ? "" : " (link down)")")
+        }
+        for key in removed {
+            logger.info("link \(previous[key]?.cluster ?? "?"): route \(key) removed")
+        }
+        logger.debug("route table generation \(report.generation): \(upserted.count) mirrored route(s) changed, \(removed.count) removed")
     }
 
     private func logPublish(_ result: (PublishReport, [String]), first: Bool) {

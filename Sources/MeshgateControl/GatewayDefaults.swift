@@ -28,4 +28,14 @@ public enum GatewayDefaults {
     public static var loops: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
     /// The most loops a config may ask for.
     public static let maxLoops = 1024
+    /// 3 s: how often a link's mirror probes the linked gateway (`links.probe.interval`).
+    public static let probeInterval: Duration = .seconds(3)
+    /// 1 s: how long a link probe may go unanswered before it fails (`links.probe.timeout`).
+    public static let probeTimeout: Duration = .seconds(1)
+    /// 3: consecutive failed probes before a link is down (`links.probe.failureThreshold`).
+    public static let probeFailureThreshold = 3
+    /// 1000: remote services one link may mirror (`links.limits.services`).
+    public static let linkServices = 1000
+    /// 100: sustained discovery updates per second from one link (`links.limits.updatesPerSecond`).
+    public static let linkUpdatesPerSecond = 100
 }

@@ -113,6 +113,17 @@ public final class EpollBackend: EventBackend {
         Glibc.close(fd)  // also removes it from the epoll set
     }
 
+    public func release(fd: Int32) {
+        // Removed explicitly: the epoll set keeps a descriptor's file while any copy of it is open.
+        if isRegistered(fd) {
+            setRegistered(fd, false)
+            _ = mg_epoll_ctl(epfd, mg_EPOLL_CTL_DEL, fd, 0, 0)
+        }
+        if !connecting.isEmpty, let key = connecting.first(where: { $0.value.fd == fd })?.key {
+            connecting.removeValue(forKey: key)
+        }
+    }
+
     public func schedule(afterNanoseconds nanoseconds: Int64, token: Token) {
         let deadline = MonotonicClock.nanoseconds() &+ nanoseconds
         timers.append((deadline, token))

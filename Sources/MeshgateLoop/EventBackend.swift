@@ -34,6 +34,11 @@ public protocol EventBackend: AnyObject {
     /// may still be reported; their tokens must be stale by then.
     func close(fd: Int32)
 
+    /// Cancels everything pending on `fd` and forgets it without closing it: the descriptor
+    /// passes to another owner (another thread). Completions already queued for it may still
+    /// be reported; their tokens must be stale by then.
+    func release(fd: Int32)
+
     /// Reports `token` once after `nanoseconds`.
     func schedule(afterNanoseconds nanoseconds: Int64, token: Token)
 

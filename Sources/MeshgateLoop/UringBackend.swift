@@ -73,6 +73,10 @@ public final class UringBackend: EventBackend {
         mg_ring_cancel_and_close(ring, fd)
     }
 
+    public func release(fd: Int32) {
+        mg_ring_cancel_fd(ring, fd)
+    }
+
     public func schedule(afterNanoseconds nanoseconds: Int64, token: Token) {
         mg_ring_timeout(ring, nanoseconds, token.raw)
     }

@@ -24,6 +24,8 @@ struct ServicePortKey: Hashable {
 /// listeners, and its upstream choices per route and per service port. Loop-confined.
 final class GatewayLoopState {
     let publisher: RouteTablePublisher
+    /// Serves `discover` streams (nil: they are refused as unsupported).
+    let discovery: DiscoveryServer?
     /// Loop-clock nanoseconds a client has to send its transport header after TLS.
     let headerTimeout: Int64
     /// The snapshot this loop runs with.
@@ -36,8 +38,9 @@ final class GatewayLoopState {
     var routeBalancers: [String: (GatewayRoute, UpstreamBalancer)] = [:]
     var serviceBalancers: [ServicePortKey: (ExportedService, UpstreamBalancer)] = [:]
 
-    init(publisher: RouteTablePublisher, headerTimeout: Duration) {
+    init(publisher: RouteTablePublisher, discovery: DiscoveryServer?, headerTimeout: Duration) {
         self.publisher = publisher
+        self.discovery = discovery
         self.headerTimeout = headerTimeout.nanoseconds
         // Generation 0 has no routes; the first apply arms whatever is current by then.
         self.snapshot = GatewaySnapshot(

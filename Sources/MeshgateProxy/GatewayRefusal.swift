@@ -15,8 +15,8 @@ enum GatewayRefusal {
     case notAllowed
     /// The service has no endpoint for the port.
     case noEndpoint
-    /// Outbound: the route's remote cluster is known to be down.
-    case routeDown
+    /// Outbound: the route's link is down (its probes fail, or its gateways do not resolve).
+    case linkDown
 
     var key: String {
         switch self {
@@ -27,7 +27,7 @@ enum GatewayRefusal {
         case .notExported: "not_exported"
         case .notAllowed: "not_allowed"
         case .noEndpoint: "no_endpoint"
-        case .routeDown: "route_down"
+        case .linkDown: "link_down"
         }
     }
 
@@ -40,7 +40,7 @@ enum GatewayRefusal {
         case .notExported: .gatewayRefusedNotExported
         case .notAllowed: .gatewayRefusedNotAllowed
         case .noEndpoint: .gatewayRefusedNoEndpoint
-        case .routeDown: .gatewayRefusedRouteDown
+        case .linkDown: .gatewayRefusedLinkDown
         }
     }
 }

@@ -63,9 +63,12 @@ public struct GatewaySettings: Sendable {
     public var publisher: RouteTablePublisher
     /// A client must send its whole transport header within this long after TLS.
     public var headerTimeout: Duration
+    /// Serves `discover` streams; nil refuses them (`unsupported_kind`).
+    public var discovery: DiscoveryServer?
 
-    public init(publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5)) {
+    public init(publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5), discovery: DiscoveryServer? = nil) {
         self.publisher = publisher
         self.headerTimeout = headerTimeout
+        self.discovery = discovery
     }
 }

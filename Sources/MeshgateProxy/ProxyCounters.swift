@@ -21,7 +21,7 @@ public final class ProxyCounters: Sendable {
         case gatewayInbound, gatewayOutbound, gatewayProbesAnswered, gatewayRefused
         case gatewayRefusedBadHeader, gatewayRefusedHeaderTimeout, gatewayRefusedUnsupportedKind
         case gatewayRefusedUnknownService, gatewayRefusedNotExported, gatewayRefusedNotAllowed
-        case gatewayRefusedNoEndpoint, gatewayRefusedRouteDown
+        case gatewayRefusedNoEndpoint, gatewayRefusedLinkDown, gatewayDiscoverStreams
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -89,7 +89,8 @@ public final class ProxyCounters: Sendable {
             case .gatewayRefusedNotExported: "gateway_refused_not_exported"
             case .gatewayRefusedNotAllowed: "gateway_refused_not_allowed"
             case .gatewayRefusedNoEndpoint: "gateway_refused_no_endpoint"
-            case .gatewayRefusedRouteDown: "gateway_refused_route_down"
+            case .gatewayRefusedLinkDown: "gateway_refused_link_down"
+            case .gatewayDiscoverStreams: "gateway_discover_streams"
             }
         }
 

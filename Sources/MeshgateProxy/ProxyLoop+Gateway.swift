@@ -163,7 +163,7 @@ extension ProxyLoop {
         conn.pointee.role = .outbound
         conn.pointee.route = route
         guard route.alive else {
-            refuseGateway(conn, slot: slot, .routeDown, "\(route.key): cluster \(route.cluster) is not reachable")
+            refuseGateway(conn, slot: slot, .linkDown, "\(route.key): the link to cluster \(route.cluster) is down")
             return
         }
         let balancer = routeBalancer(route)
@@ -314,8 +314,20 @@ extension ProxyLoop {
                 counters.add(.gatewayProbesAnswered)
             }
             close(slot, resetDownstream: false, resetUpstream: false)
-        case .discover:
-            refuseGateway(conn, slot: slot, .unsupportedKind, "discover is not served yet")
+        case .discover(let cluster):
+            guard let server = gw.discovery else {
+                refuseGateway(conn, slot: slot, .unsupportedKind, "discover is not served here")
+                return
+            }
+            // The stream leaves the loop: its descriptor and TLS state pass to the discovery
+            // server's thread; the slot closes without touching the socket.
+            let fd = conn.pointee.downstream
+            backend.release(fd: fd)
+            conn.pointee.downstream = -1
+            let stream = TLSStream(adopting: fd, tls: tls)
+            counters.add(.gatewayDiscoverStreams)
+            close(slot, resetDownstream: false, resetUpstream: false)
+            server.serve(stream, cluster: cluster)
         }
     }
 

@@ -75,7 +75,7 @@ final class ProxyLoop<Backend: EventBackend> {
         slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
         pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop)
         balancer = UpstreamBalancer(config.upstreams, startingAt: index)
-        gateway = config.gateway.map { GatewayLoopState(publisher: $0.publisher, headerTimeout: $0.headerTimeout) }
+        gateway = config.gateway.map { GatewayLoopState(publisher: $0.publisher, discovery: $0.discovery, headerTimeout: $0.headerTimeout) }
         limits = shared.limits
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds

@@ -45,6 +45,8 @@ public final class RouteTablePublisher: @unchecked Sendable {
     /// Where the next range port search starts (allocation is O(1) amortized, not a scan).
     private var nextPort: UInt16
     private var wakers: [@Sendable () -> Void] = []
+    /// Signalled after every publish, for `waitForSnapshot`.
+    private let published = NSCondition()
     /// Generation each loop has applied, by loop index.
     private let applied: [ManagedAtomic<UInt64>]
 
@@ -141,6 +143,21 @@ public final class RouteTablePublisher: @unchecked Sendable {
         let w = wakers
         lock.unlock()
         for wake in w { wake() }
+        published.lock()
+        published.broadcast()
+        published.unlock()
+    }
+
+    /// Waits until the current generation is past `generation` or `timeout` has passed, and
+    /// returns the current snapshot (control-side readers, such as a discover stream; never a loop).
+    public func waitForSnapshot(after generation: UInt64, timeout: Duration) -> GatewaySnapshot {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        published.lock()
+        while current.load(ordering: .acquiring).generation == generation {
+            if !published.wait(until: deadline) { break }
+        }
+        published.unlock()
+        return snapshot
     }
 
     private struct Applied {

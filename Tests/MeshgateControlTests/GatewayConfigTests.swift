@@ -62,7 +62,7 @@ import Testing
         #expect(config.outbound.requireClientTLS)
         #expect(config.admin.listen == HostPort(host: "127.0.0.1", port: 9991))
         #expect(config.registry == "/etc/meshgate/registry.yaml")
-        #expect(config.links == "/etc/meshgate/links")
+        #expect(config.links?.dir == "/etc/meshgate/links")
         #expect(
             config.limits
                 == GatewayLimits(

@@ -115,6 +115,8 @@ void mg_ring_connect(mg_ring *ring, int fd, const struct sockaddr *addr, socklen
 void mg_ring_poll_multishot(mg_ring *ring, int fd, unsigned mask, uint64_t user_data);
 /// Cancels all requests on `fd`, then closes it (hard-linked, no completions on success).
 void mg_ring_cancel_and_close(mg_ring *ring, int fd);
+/* Cancels every request on fd, leaving it open (it passes to another owner). */
+void mg_ring_cancel_fd(mg_ring *ring, int fd);
 /// One-shot timeout; completes with -ETIME.
 void mg_ring_timeout(mg_ring *ring, int64_t ns, uint64_t user_data);
 /// read(2) into `buf`.
