@@ -55,6 +55,7 @@ const int mg_IORING_OP_LAST = IORING_OP_LAST;
 const int mg_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
 const int mg_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
 const int mg_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+const int mg_MSG_NOSIGNAL = MSG_NOSIGNAL;
 
 ssize_t mg_splice(int fd_in, int fd_out, size_t len, unsigned flags) {
     return splice(fd_in, NULL, fd_out, NULL, len, flags);

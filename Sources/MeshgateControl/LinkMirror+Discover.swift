@@ -9,20 +9,28 @@ extension LinkMirror {
     /// Why a stream was ended by this side.
     struct StreamRefusal: Error, CustomStringConvertible {
         let description: String
+        /// This side ended the stream because the peer broke a rule (a limit, the frame format).
+        var byUs = false
     }
 
     func runDiscovery() {
         var backoff = ReconnectBackoff()
         var failuresLogged = 0
+        // One bucket for the link, across its streams: reconnecting does not refill it.
+        var limiter = UpdateRateLimiter(perSecond: settings.maxUpdatesPerSecond, burst: settings.maxUpdatesPerSecond * 10)
         while !stopSignal.isStopped {
             var outcome = "ended"
             var synced = false
+            var refusedByUs = false
             do {
-                try streamOnce(synced: &synced)
+                try streamOnce(synced: &synced, limiter: &limiter)
             } catch {
-                outcome = "\(error)"
+                outcome = "ended: \(error)"
+                recordError("discover stream: \(error)")
+                refusedByUs = error is StreamRefusal && (error as! StreamRefusal).byUs
             }
-            if synced {
+            // A stream we cut for misbehaving does not earn a quick reconnect.
+            if synced && !refusedByUs {
                 backoff.reset()
                 failuresLogged = 0
             }
@@ -40,7 +48,7 @@ extension LinkMirror {
     }
 
     /// One stream from connect to its end; `synced` is set once it delivered a whole snapshot.
-    private func streamOnce(synced: inout Bool) throws {
+    private func streamOnce(synced: inout Bool, limiter: inout UpdateRateLimiter) throws {
         let stream = try connectToGateway()
         setOpenStream(stream)
         defer {
@@ -49,10 +57,11 @@ extension LinkMirror {
         }
         try stream.write(TransportHeader.discover(cluster: localCluster).encoded(), deadline: .now + connectTimeout)
         update { $0.streaming = true }
+        recordHealth { $0.streamsOpened += 1 }
         var buffer: [UInt8] = []
         var snapshot: [String: DiscoveredService]? = nil
-        var limiter = UpdateRateLimiter(perSecond: settings.maxUpdatesPerSecond, burst: settings.maxUpdatesPerSecond * 10)
         var overLimitLogged = false
+        var firstSnapshot = true
         while !stopSignal.isStopped {
             let bytes = try stream.read(deadline: .now + streamSilenceLimit)
             if bytes.isEmpty { throw StreamRefusal(description: "closed by \(cluster)'s gateway") }
@@ -60,23 +69,40 @@ extension LinkMirror {
             var changes: [(String, DiscoveredService?)] = []
             var replaced: [String: DiscoveredService]? = nil
             var offset = 0
+            // A rule broken mid-read ends the stream after what came before it is applied.
+            var failure: StreamRefusal? = nil
             decoding: while true {
                 let result = buffer.withUnsafeBytes {
                     DiscoveryMessage.decode(UnsafeRawBufferPointer(rebasing: $0[offset...]))
                 }
                 switch result {
                 case .needMoreBytes: break decoding
-                case .invalid(let error): throw StreamRefusal(description: "sent a malformed frame (\(error))")
+                case .invalid(let error):
+                    failure = StreamRefusal(description: "sent a malformed frame (\(error)); closed by us", byUs: true)
+                    break decoding
                 case .complete(let message, let consumed):
                     offset += consumed
                     switch message {
                     case .keepalive:
                         continue
                     case .snapshotBegin:
-                        guard limiter.take() else { throw overRate() }
+                        // A stream's first snapshot is free (reconnects are bounded by our
+                        // backoff); a snapshot restarted within a stream is an update.
+                        if firstSnapshot {
+                            firstSnapshot = false
+                            snapshot = [:]
+                            continue
+                        }
+                        guard limiter.take() else {
+                            failure = overRate()
+                            break decoding
+                        }
                         snapshot = [:]
                     case .snapshotEnd:
-                        guard let whole = snapshot else { throw StreamRefusal(description: "ended a snapshot it never began") }
+                        guard let whole = snapshot else {
+                            failure = StreamRefusal(description: "ended a snapshot it never began; closed by us", byUs: true)
+                            break decoding
+                        }
                         replaced = whole
                         changes.removeAll()
                         snapshot = nil
@@ -94,7 +120,10 @@ extension LinkMirror {
                             }
                             snapshot![key] = service
                         } else {
-                            guard limiter.take() else { throw overRate() }
+                            guard limiter.take() else {
+                                failure = overRate()
+                                break decoding
+                            }
                             changes.append((key, service))
                         }
                     case .remove(let namespace, let name):
@@ -102,14 +131,20 @@ extension LinkMirror {
                         if snapshot != nil {
                             snapshot!.removeValue(forKey: key)
                         } else {
-                            guard limiter.take() else { throw overRate() }
+                            guard limiter.take() else {
+                                failure = overRate()
+                                break decoding
+                            }
                             changes.append((key, nil))
                         }
                     }
                 }
             }
             if offset > 0 { buffer.removeFirst(offset) }
-            if replaced == nil && changes.isEmpty { continue }
+            if replaced == nil && changes.isEmpty {
+                if let failure { throw failure }
+                continue
+            }
             let limit = settings.maxServices
             var refused: [String] = []
             update { state in
@@ -133,13 +168,15 @@ extension LinkMirror {
                 logger.warning(
                     "link \(cluster): more than \(limit) services (links limits.services); refused \(refused.joined(separator: ", "))")
             }
+            if let failure { throw failure }
         }
     }
 
     private func overRate() -> StreamRefusal {
         StreamRefusal(
             description:
-                "sent more than \(settings.maxUpdatesPerSecond) updates a second (links limits.updatesPerSecond, bursts of \(settings.maxUpdatesPerSecond * 10)); closed by us")
+                "sent more than \(settings.maxUpdatesPerSecond) updates a second (links limits.updatesPerSecond, bursts of \(settings.maxUpdatesPerSecond * 10)); closed by us",
+            byUs: true)
     }
 
     /// A TLS stream to one of the gateway's addresses: live ones first, in turn.

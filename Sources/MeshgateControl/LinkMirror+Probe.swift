@@ -21,8 +21,14 @@ extension LinkMirror {
                     let rtt = try probe(address)
                     live.append(address)
                     best = min(best ?? rtt, rtt)
+                    recordHealth {
+                        $0.probesAnswered += 1
+                        $0.recentRoundTrips.append(rtt)
+                    }
                 } catch {
                     errors.append("\(address): \(error)")
+                    recordHealth { $0.probesFailed += 1 }
+                    recordError("probe \(address): \(error)")
                 }
             }
             if addresses.isEmpty { errors.append("no gateway address resolves") }
@@ -35,7 +41,8 @@ extension LinkMirror {
                     $0.liveGateways = live
                     $0.lastRoundTrip = best
                 }
-                if !state.streaming { reconnectSignal.nudge() }
+                // Back up after being down: the stream reconnects now, not after its backoff.
+                if !before.alive && !state.streaming { reconnectSignal.nudge() }
                 if !before.alive {
                     logger.info("link \(cluster): up (probe answered in \(Self.format(best!)) by \(live.map(\.description).joined(separator: ", ")))")
                 } else if live != before.liveGateways {

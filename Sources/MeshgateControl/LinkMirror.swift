@@ -20,6 +20,38 @@ public struct MirrorState: Sendable, Equatable {
     public var lastRoundTrip: Duration? = nil
     /// The discover stream is connected.
     public var streaming = false
+
+    /// Equal in everything routes depend on and in `streaming`; `lastRoundTrip` changes with
+    /// every probe and is left out, so that a probe alone is no change.
+    public static func == (a: MirrorState, b: MirrorState) -> Bool {
+        a.services == b.services && a.synced == b.synced && a.alive == b.alive && a.liveGateways == b.liveGateways
+            && a.streaming == b.streaming
+    }
+}
+
+/// How a mirror's probes and stream have been doing (for status and metrics; changes here do
+/// not call `onChange`).
+public struct MirrorHealth: Sendable, Equatable {
+    /// Round trips of the most recent answered probes, oldest first (at most `MirrorHealth.keep`).
+    public var recentRoundTrips: [Duration] = []
+    /// Probes answered and failed since the mirror started (one per address and round).
+    public var probesAnswered = 0
+    public var probesFailed = 0
+    /// Discover streams opened since the mirror started.
+    public var streamsOpened = 0
+    /// The last probe or stream failure, if any, and when it happened.
+    public var lastError: String? = nil
+    public var lastErrorAt: Date? = nil
+    /// How many round trips are kept.
+    public static let keep = 64
+
+    /// The `q` quantile (0...1) of the recent round trips, nil when there are none.
+    public func roundTrip(quantile q: Double) -> Duration? {
+        guard !recentRoundTrips.isEmpty else { return nil }
+        let sorted = recentRoundTrips.sorted()
+        let i = min(sorted.count - 1, max(0, Int((q * Double(sorted.count - 1)).rounded())))
+        return sorted[i]
+    }
 }
 
 /// The service mirror of one link (DESIGN §6): a discover stream to the linked gateway that keeps
@@ -49,6 +81,7 @@ public final class LinkMirror: @unchecked Sendable {
 
     private let lock = NSLock()
     private var current: MirrorState
+    private var currentHealth = MirrorHealth()
     private var threads: [Thread] = []
     private let finished = DispatchGroup()
     /// The discover stream now open, for `stop()` to interrupt.
@@ -83,6 +116,31 @@ public final class LinkMirror: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return current
+    }
+
+    /// How its probes and stream have been doing.
+    public var health: MirrorHealth {
+        lock.lock()
+        defer { lock.unlock() }
+        return currentHealth
+    }
+
+    /// Changes the health record (never calls `onChange`).
+    func recordHealth(_ body: (inout MirrorHealth) -> Void) {
+        lock.lock()
+        body(&currentHealth)
+        if currentHealth.recentRoundTrips.count > MirrorHealth.keep {
+            currentHealth.recentRoundTrips.removeFirst(currentHealth.recentRoundTrips.count - MirrorHealth.keep)
+        }
+        lock.unlock()
+    }
+
+    /// Records a failure as the last error.
+    func recordError(_ message: String) {
+        recordHealth {
+            $0.lastError = message
+            $0.lastErrorAt = Date()
+        }
     }
 
     /// Starts the discover and probe threads.

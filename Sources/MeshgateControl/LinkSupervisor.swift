@@ -108,7 +108,9 @@ public final class LinkSupervisor: @unchecked Sendable {
         for path in names {
             let file = URL(fileURLWithPath: path).lastPathComponent
             let cluster = String(file.dropLast(LinkBundle.fileSuffix.count))
-            wanted[cluster] = bundles[cluster].map { ($0, links.settings(for: cluster)) }
+            // updateValue, not subscript assignment: a nil entry (broken bundle) must stay in the
+            // map as "keep as is"; assigning nil through the subscript would remove the key.
+            wanted.updateValue(bundles[cluster].map { ($0, links.settings(for: cluster)) }, forKey: cluster)
         }
         apply(wanted, config: c)
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMeshgateShim
 import Foundation
 import MeshgateLoop
 import MeshgateTLS
@@ -201,7 +202,7 @@ public final class TLSStream: @unchecked Sendable {
             guard fd >= 0 else { throw TLSStreamError("closed") }
             var failure: Int32 = 0
             let sent = tls.sendOutbound { bytes in
-                let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+                let n = Glibc.send(fd, bytes.baseAddress, bytes.count, mg_MSG_NOSIGNAL)
                 if n < 0 { failure = errno }
                 return max(0, n)
             }

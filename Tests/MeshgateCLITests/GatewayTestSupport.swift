@@ -11,8 +11,8 @@ import Glibc
 // MARK: - Identities (meshgate identity init / issuer / issue)
 
 /// One PKI per test process, written with the binary's own `identity` subcommands: an anchor
-/// for `cluster.local`, issuers `west` and `east`, each cluster's gateway leaf, and two workload
-/// leaves under east's issuer (`shop/web`, `shop/other`).
+/// for `cluster.local`, issuers `west`, `east` and `north`, each cluster's gateway leaf, and two
+/// workload leaves under east's issuer (`shop/web`, `shop/other`).
 final class GatewayPKI: Sendable {
     /// The three files a gateway (or an mTLS client) needs, as `identity issue` writes them.
     struct Files: Sendable {
@@ -51,7 +51,7 @@ final class GatewayPKI: Sendable {
         try? FileManager.default.removeItem(atPath: dir)
         atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "meshgate-gateway-pki-\(getpid())") }
         try Self.identity(["init", "--trust-domain", "cluster.local", "--out", dir + "/anchor"])
-        for cluster in ["west", "east"] {
+        for cluster in ["west", "east", "north"] {
             try Self.identity(["issuer", "--anchor", dir + "/anchor", "--cluster", cluster, "--out", "\(dir)/\(cluster)"])
             try Self.identity(["issue", "--issuer", "\(dir)/\(cluster)", "--gateway", "--out", "\(dir)/\(cluster)/gateway"])
         }
@@ -142,7 +142,7 @@ enum GatewayYAML {
     /// gateway.yaml text.
     static func gateway(
         cluster: String, identity: GatewayPKI.Files, inbound: UInt16, outbound: ClosedRange<UInt16>, registry: String? = nil,
-        ioBackend: String = "auto", routes: [RouteSpec] = []
+        ioBackend: String = "auto", routes: [RouteSpec] = [], links: String? = nil
     ) -> String {
         var s = """
             cluster: \(cluster)
@@ -163,6 +163,8 @@ enum GatewayYAML {
 
             """
         if let registry { s += "registry: \(registry)\n" }
+        // `links` is the value as written: a folder, or a flow mapping `{dir: …, probe: {…}}`.
+        if let links { s += "links: \(links)\n" }
         if routes.isEmpty { return s }
         s += "routes:\n"
         for r in routes { s += r.yaml }

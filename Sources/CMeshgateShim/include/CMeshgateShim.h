@@ -82,6 +82,7 @@ int mg_epoll_wait(int epfd, uint64_t *datas, uint32_t *events, int max, int time
 extern const int mg_EPOLL_CTL_ADD;
 extern const int mg_EPOLL_CTL_MOD;
 extern const int mg_EPOLL_CTL_DEL;
+extern const int mg_MSG_NOSIGNAL;
 
 // ---- io_uring ---------------------------------------------------------------
 // liburing's header cannot be imported into Swift next to Glibc (it changes feature macros,
