@@ -121,4 +121,13 @@ struct Connection {
     var route: GatewayRoute? = nil
     /// Outbound with client TLS: the local client's verified identity, sent in the header.
     var clientIdentity: String? = nil
+    /// Gateway: the traffic series this connection counts in, once known.
+    var traffic: TrafficSeries? = nil
+    /// Gateway: why the gateway refused it, if it did (decides the series' result at close).
+    var refusal: GatewayRefusal? = nil
+    /// Payload bytes moved each way, added to the series at close.
+    var bytesUp: UInt64 = 0
+    var bytesDown: UInt64 = 0
+    /// When the running TLS handshake or TCP connect began (monotonic ns), for the histograms.
+    var phaseStart: Int64 = 0
 }

@@ -73,9 +73,15 @@ public final class DiscoveryServer: Sendable {
         thread.start()
     }
 
-    /// Ends every stream (shutdown) and refuses new ones.
-    public func stop() {
+    /// Ends every stream and refuses new ones: each stream's thread closes it cleanly (TLS
+    /// close_notify) within `grace`; a stream still blocked after that is cut.
+    public func stop(grace: Duration = .milliseconds(500)) {
         stopping.store(true, ordering: .releasing)
+        publisher.wakeWaiters()
+        let deadline = ContinuousClock.now + grace
+        while active.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
         streams.lock()
         let all = Array(open.values)
         streams.unlock()

@@ -1,6 +1,6 @@
 /// Why a gateway ended a connection after TLS (counted `gateway_refused_<key>`, logged once
 /// per reason and second). Each ends that connection only.
-enum GatewayRefusal {
+enum GatewayRefusal: CaseIterable {
     /// The transport header was malformed.
     case badHeader
     /// No complete header arrived within the header timeout.

@@ -60,6 +60,8 @@ final class SharedProxyState: Sendable {
 
     /// Warnings of all loops, rate limited per reason.
     let limits: RateLimitedLog
+    /// Gateway traffic series, shared by the loops.
+    let trafficSeries = TrafficRegistry()
 
     init(maxConnections: Int, logger: Logger, kernelTLS: Bool = false, kernelTLSMissing: Bool = false) {
         self.maxConnections = maxConnections

@@ -3,6 +3,8 @@ import Atomics
 /// Counters one loop keeps. Written only by the owning loop thread (single writer, relaxed
 /// load+store, so no locked instructions on the hot path); read by any thread for reports.
 public final class ProxyCounters: Sendable {
+    /// The loop's latency histograms and path counts (same single-writer rule).
+    let traffic = LoopTrafficStats()
     /// The counters, in report order.
     public enum Name: Int, CaseIterable, Sendable {
         case accepted, active, bytesDownstreamToUpstream, bytesUpstreamToDownstream

@@ -162,6 +162,7 @@ extension ProxyLoop {
         counters.add(.gatewayOutbound)
         conn.pointee.role = .outbound
         conn.pointee.route = route
+        attachTraffic(conn, Self.outboundKey(route))
         guard route.alive else {
             refuseGateway(conn, slot: slot, .linkDown, "\(route.key): the link to cluster \(route.cluster) is down")
             return
@@ -271,6 +272,7 @@ extension ProxyLoop {
                 refuseGateway(conn, slot: slot, .unknownService, "\(target.namespace)/\(target.name) is not a service here")
                 return
             }
+            attachTraffic(conn, TrafficKey(direction: .inbound, cluster: Self.peerCluster(tls.peerIdentity), service: service.key))
             guard service.exported else {
                 refuseGateway(conn, slot: slot, .notExported, "\(service.key) is not exported")
                 return
@@ -336,6 +338,12 @@ extension ProxyLoop {
     func refuseGateway(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ reason: GatewayRefusal, _ detail: String) {
         counters.add(.gatewayRefused)
         counters.add(reason.counter)
+        conn.pointee.refusal = reason
+        if conn.pointee.role == .inbound {
+            // Before a header named a service that exists here: counted under `unknown`.
+            let peer = Self.peerCluster(conn.pointee.downstreamTLS?.peerIdentity)
+            attachTraffic(conn, TrafficKey(direction: .inbound, cluster: peer, service: "unknown"))
+        }
         let side = conn.pointee.role == .outbound ? "outbound" : "inbound"
         limits.warning("gw-\(reason.key)", "loop \(index): \(side) connection refused (\(reason.key)): \(detail)")
         close(slot, resetDownstream: true, resetUpstream: true)

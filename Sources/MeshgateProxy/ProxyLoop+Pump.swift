@@ -62,6 +62,7 @@ extension ProxyLoop {
         if moved.total > 0 {
             conn.pointee.lastActivity = now
             counters.add(toUpstream ? .bytesDownstreamToUpstream : .bytesUpstreamToDownstream, UInt64(moved.total))
+            if toUpstream { conn.pointee.bytesUp &+= UInt64(moved.total) } else { conn.pointee.bytesDown &+= UInt64(moved.total) }
             if moved.spliced > 0 { counters.add(.bytesSpliced, UInt64(moved.spliced)) }
             if moved.userspace > 0 { counters.add(.bytesUserspace, UInt64(moved.userspace)) }
         }

@@ -22,6 +22,7 @@ extension ProxyLoop {
         }
         conn.pointee.handshakeDeadline = now &+ handshakeTimeout
         conn.pointee.handshakeBytes = 0
+        conn.pointee.phaseStart = MonotonicClock.nanoseconds()
         counters.add(.tlsHandshakesActive)
         driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
     }
@@ -129,6 +130,7 @@ extension ProxyLoop {
     func handshakeComplete(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) {
         counters.subtract(.tlsHandshakesActive)
         conn.pointee.lastActivity = now
+        traffic.observeHandshake(nanoseconds: MonotonicClock.nanoseconds() &- conn.pointee.phaseStart)
         if upstreamSide {
             counters.add(.tlsHandshakesUpstream)
             if tls.isSessionReused { counters.add(.tlsSessionsResumed) }

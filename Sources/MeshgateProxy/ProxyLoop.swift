@@ -15,6 +15,10 @@ final class ProxyLoop<Backend: EventBackend> {
     let config: ProxyConfiguration
     let control: LoopControl
     let counters: ProxyCounters
+    /// This loop's latency histograms and path counts.
+    let traffic: LoopTrafficStats
+    /// Series this loop has used (the shared registry is asked once per series).
+    var trafficCache: [TrafficKey: TrafficSeries] = [:]
     let logger: Logger
     let shared: SharedProxyState
 
@@ -69,6 +73,7 @@ final class ProxyLoop<Backend: EventBackend> {
         self.config = config
         self.control = control
         self.counters = counters
+        self.traffic = counters.traffic
         self.shared = shared
         self.logger = logger
         let perLoop = max(64, min(shared.maxConnections, config.maxConnections) + 64)
@@ -305,6 +310,7 @@ final class ProxyLoop<Backend: EventBackend> {
             Socket.setNoDelay(fd)
             conn.pointee.upstream = fd
             conn.pointee.state = .connecting
+            conn.pointee.phaseStart = MonotonicClock.nanoseconds()
             backend.connect(fd: fd, address: balancer.address(i), length: balancer.lengths[i],
                             timeoutNanoseconds: connectTimeout,
                             token: Token(kind: .connect, slot: slot, generation: conn.pointee.generation))
@@ -355,6 +361,7 @@ final class ProxyLoop<Backend: EventBackend> {
         if result == 0 {
             balancer.markUp(i)
             conn.pointee.lastActivity = now
+            traffic.observeConnect(nanoseconds: MonotonicClock.nanoseconds() &- conn.pointee.phaseStart)
             backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
             if conn.pointee.role == .outbound, let gw = gateway {
                 startHandshake(conn, slot: slot, upstreamSide: true, context: gw.snapshot.credentials.client)
@@ -488,6 +495,10 @@ final class ProxyLoop<Backend: EventBackend> {
             // Sides that never handed over still carried their bytes in user space.
             if conn.pointee.downstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
             if conn.pointee.upstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
+            countPath(conn)
+        }
+        if let series = conn.pointee.traffic {
+            endTraffic(series, conn, reset: resetDownstream || resetUpstream)
         }
         releaseChannel(flow(conn, toUpstream: true), force: true)
         releaseChannel(flow(conn, toUpstream: false), force: true)

@@ -168,6 +168,21 @@ public final class ProxyServer: @unchecked Sendable {
 
     /// The counters summed over all loops.
     public var stats: ProxyStatsSnapshot { ProxyStatsSnapshot(loops: loopCounters) }
+
+    /// Gateway traffic by series (direction, cluster, service), the latency histograms and the
+    /// connections by path, summed over all loops. Any thread; reads only atomics.
+    public func traffic() -> TrafficSnapshot {
+        var series: [TrafficKey: TrafficCounts] = [:]
+        for s in shared.trafficSeries.all { series[s.key] = s.counts }
+        let loops = loopCounters.map(\.traffic)
+        var paths: [String: UInt64] = [:]
+        for (i, name) in LoopTrafficStats.pathNames.enumerated() {
+            paths[name] = loops.reduce(0) { $0 &+ $1.paths[i].load(ordering: .relaxed) }
+        }
+        return TrafficSnapshot(
+            series: series, handshake: .merged(loops.map { ($0.handshake, $0.handshakeSum) }),
+            connect: .merged(loops.map { ($0.connect, $0.connectSum) }), paths: paths)
+    }
 }
 
 /// The first error any loop thread reported while starting.

@@ -148,13 +148,21 @@ public final class RouteTablePublisher: @unchecked Sendable {
         published.unlock()
     }
 
+    /// Wakes every `waitForSnapshot` caller now (they return the current snapshot).
+    public func wakeWaiters() {
+        published.lock()
+        published.broadcast()
+        published.unlock()
+    }
+
     /// Waits until the current generation is past `generation` or `timeout` has passed, and
     /// returns the current snapshot (control-side readers, such as a discover stream; never a loop).
     public func waitForSnapshot(after generation: UInt64, timeout: Duration) -> GatewaySnapshot {
         let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
         published.lock()
-        while current.load(ordering: .acquiring).generation == generation {
-            if !published.wait(until: deadline) { break }
+        if current.load(ordering: .acquiring).generation == generation {
+            // One wait: a wake-up without a new generation (wakeWaiters) returns too.
+            _ = published.wait(until: deadline)
         }
         published.unlock()
         return snapshot

@@ -389,5 +389,52 @@ extension TLSEndToEnd {
             #expect(mesh.east.logLines(containing: collision).count == 1, "\(mesh.east.logLines(containing: collision))")
             #expect(mesh.east.logLines(containing: "echo-west:7000 on").isEmpty)
         }
+    
+        // MARK: - 8. A flapping link
+
+        @Test("north flapping (SIGSTOP/SIGCONT cycles): east→west and east's local service are untouched and not delayed")
+        func flappingLinkIsolated() throws {
+            let (mesh, westPort, northPort) = try Self.linkedMesh("mirror-flap") { echo in
+                [ServiceSpec(name: "local", ports: [(7400, echo.port)], endpoints: ["127.0.0.1:\(echo.port)"])]
+            }
+            defer { mesh.shutdown() }
+            let pki = try GatewayPKI.shared()
+            let traffic = try SteadyTraffic(port: westPort, streams: 8, seed: 0x8000)
+            #expect(waitUntil(timeout: 10) { traffic.rounds >= 1 })
+            var slowest = 0.0
+            var localAnswers = 0
+            for cycle in 0..<2 {
+                mesh.north.process.signal(SIGSTOP)
+                let down = mesh.east.waitLog("link north: down after", count: cycle + 1, timeout: 10)
+                // While north hangs: new connections to west complete as fast as before, and east's
+                // own service answers a gateway client (west's identity) on east's inbound port.
+                let start = Date()
+                let r = MirrorTraffic.check(westPort, sizes: [64 << 10, 1000], concurrency: 2)
+                slowest = max(slowest, Date().timeIntervalSince(start))
+                #expect(r.allOK, "cycle \(cycle): east→west while north hangs: \(r) \(r.failureSamples)\n\(mesh.logs)")
+                let client = try GatewayTLSClient.start(
+                    port: mesh.ports.eastInbound, identity: pki.gateway("west"), trust: pki.gateway("west").trust)
+                let header = try TransportHeader.connect(ConnectTarget(namespace: "default", name: "local", port: 7400), clientIdentity: nil).encoded()
+                let hello = "local during flap \(cycle)\n"
+                try client.writeStdin(header + Array(hello.utf8))
+                if client.waitStdout(count: hello.utf8.count, timeout: 5), String(decoding: client.stdoutData, as: UTF8.self) == hello {
+                    localAnswers += 1
+                }
+                client.kill()
+                mesh.north.process.signal(SIGCONT)
+                #expect(down, "cycle \(cycle): the link to north went down\n\(mesh.logs)")
+                let up = mesh.east.waitLog("link north: up (probe answered in", count: cycle + 1, timeout: 10)
+                #expect(up, "cycle \(cycle): the link to north came back\n\(mesh.logs)")
+            }
+            let back = MirrorTraffic.waitIntact(northPort, timeout: 10)
+            #expect(back.ok, "north's route carries traffic after the flapping: \(back.last) \(back.last.failureSamples)")
+            let outcome = traffic.finish()
+            print("mirror flap: slowest east→west check while north hung \(Self.ms(slowest * 1000)) ms")
+            #expect(localAnswers == 2, "east's local service answered during both hangs")
+            #expect(slowest < 5, "new east→west connections were not held up by north: \(slowest) s")
+            #expect(outcome.problems.isEmpty, "east→west during the flapping: \(outcome.problems.prefix(5))\n\(mesh.logs)")
+            #expect(outcome.connections > 0 && outcome.intact == outcome.connections, "\(outcome.intact) of \(outcome.connections) new connections intact")
+            #expect(mesh.east.logLines(containing: "route \(Self.westKey) removed").isEmpty)
+        }
     }
 }
