@@ -2,7 +2,7 @@
 // meshgate — a multi-cluster mTLS service gateway. See docs/ and ../shared/DESIGN.md.
 //
 // Layering (arrows point down only):
-//   meshgate (executable) → MeshgateCLI → MeshgateControl / MeshgateIdentity → MeshgateProxy
+//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl / MeshgateIdentity → MeshgateProxy
 //     → MeshgateWire / MeshgateTLS / MeshgateLoop → CMeshgateShim / CURing / COpenSSL
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C boundary: system libraries through pkg-config, plus one small shim for macros.
@@ -86,6 +89,23 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: v5),
+
+        // Admin endpoint: /live, /ready, /status (JSON) and /metrics (Prometheus) on its own
+        // one-thread NIO event loop group.
+        .target(
+            name: "MeshgateAdmin",
+            dependencies: [
+                "MeshgateControl", "MeshgateProxy", "MeshgateLoop",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: v5),
 
@@ -93,7 +113,7 @@ let package = Package(
         .target(
             name: "MeshgateCLI",
             dependencies: [
-                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS", "MeshgateControl", "MeshgateIdentity",
+                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS", "MeshgateControl", "MeshgateIdentity", "MeshgateAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,6 +155,15 @@ let package = Package(
         .testTarget(
             name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS"], swiftSettings: v5),
         .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl"], swiftSettings: v5),
+        .testTarget(
+            name: "MeshgateAdminTests",
+            dependencies: [
+                "MeshgateAdmin", "MeshgateControl", "MeshgateProxy", "MeshgateIdentity",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
         .testTarget(name: "MeshgateCLITests", dependencies: ["MeshgateCLI", "MeshgateLoad"], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MeshgateAdmin
 import MeshgateControl
 import MeshgateProxy
 
@@ -13,7 +14,8 @@ struct GatewayCommand: AsyncParsableCommand {
             watches them all: a change is published to the running loops; a broken file keeps the \
             last good one and logs file:line: field: message. SIGHUP reloads at once. \
             SIGTERM/SIGINT drain (limits.drainTimeout); a second signal ends at once; SIGUSR1 \
-            prints the counters as JSON on standard error.
+            prints the counters as JSON on standard error. The admin endpoint (admin.listen, \
+            default 127.0.0.1:4191) serves /live, /ready, /status and /metrics (docs/operations.md).
             """
     )
 
@@ -66,7 +68,20 @@ struct GatewayCommand: AsyncParsableCommand {
             logLevel: level)
         var service = ProxyService(server: controller.server, settings: settings, logger: logger)
         service.gateway = controller
-        try await service.runUntilDone()
+        // `traffic` gives the admin endpoint the data plane's figures by series (routes' `active`,
+        // the labelled /metrics families and the latency histograms).
+        let admin = AdminServer(
+            controller: controller, traffic: { [server = controller.server] in server.traffic() }, logger: logger,
+            metricsRegistry: AdminServer.bootstrapMetricsSystem())
+        service.admin = admin
+        do {
+            try await service.runUntilDone()
+        } catch {
+            await admin.shutdown()
+            controller.stopWatching()
+            throw error
+        }
+        await admin.shutdown()
         controller.stopWatching()
     }
 }

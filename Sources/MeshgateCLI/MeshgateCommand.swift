@@ -6,7 +6,10 @@ public struct MeshgateCommand: AsyncParsableCommand {
         commandName: "meshgate",
         abstract: "A multi-cluster mTLS service gateway with an io_uring/splice data plane.",
         version: "0.1.0",
-        subcommands: [ProxyCommand.self, GatewayCommand.self, IdentityCommand.self, LinkCommand.self]
+        subcommands: [
+            ProxyCommand.self, GatewayCommand.self, IdentityCommand.self, LinkCommand.self, GatewaysCommand.self,
+            RoutesCommand.self, CheckCommand.self, DemoCommand.self,
+        ]
     )
 
     public init() {}

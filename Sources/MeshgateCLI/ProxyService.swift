@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import MeshgateAdmin
 import MeshgateControl
 import MeshgateProxy
 import ServiceLifecycle
@@ -17,6 +18,8 @@ struct ProxyService: Service {
     let logger: Logger
     /// Gateway mode: started with the server, reloaded on SIGHUP.
     var gateway: GatewayController? = nil
+    /// Gateway mode: the admin endpoint, started on `admin.listen` once the gateway runs.
+    var admin: AdminServer? = nil
 
     /// Runs the service in a service group. SIGTERM/SIGINT are handled by the service itself
     /// with one signal sequence for the whole run, so that the second signal is seen reliably
@@ -40,6 +43,15 @@ struct ProxyService: Service {
             let g = gateway.currentConfig
             logger.info(
                 "meshgate gateway of cluster \(g.cluster): inbound mTLS on \(server.boundAddress); \(g.routes.count) route(s), outbound ports \(g.outbound.bind):\(g.outbound.ports); \(c.threads) loop(s); io backend \(server.backend.kind) (\(server.backend.reason)); kernel TLS \(server.kernelTLSStatus)")
+            if let admin {
+                do {
+                    try Self.startAdmin(admin, listen: g.admin.listen, logger: logger)
+                } catch {
+                    server.stop()
+                    gateway.stopWatching()
+                    throw error
+                }
+            }
         } else {
             try server.start()
             logProxyStart()
@@ -67,8 +79,12 @@ struct ProxyService: Service {
                     }
                     stopSignals += 1
                     if stopSignals == 1 {
+                        gateway?.lifecycle.markDraining()
                         logger.info("\(signal): draining: no new connections; \(server.stats[.active]) open, up to \(settings.drainTimeout)")
                         server.drain()
+                        // Peers' mirrors hear of it now (a clean end of their discover streams),
+                        // not when the process exits.
+                        gateway?.discovery.stop()
                         Task {
                             if await !server.waitAsync(timeout: settings.drainTimeout) {
                                 logger.warning("drain deadline passed; closing \(server.stats[.active]) connection(s)")
@@ -96,6 +112,7 @@ struct ProxyService: Service {
             await withGracefulShutdownHandler {
                 _ = await server.waitAsync()
             } onGracefulShutdown: {
+                gateway?.lifecycle.markDraining()
                 server.drain()
             }
             group.cancelAll()
@@ -103,6 +120,22 @@ struct ProxyService: Service {
         let json = Self.statsJSON(server)
         Self.writeStatsFile(settings.statsFile, json)
         logger.info("stopped; stats \(server.stats.logLine)")
+    }
+
+    /// Starts the admin endpoint on `listen`. Failing to listen is a start-up error naming
+    /// `admin.listen`, except when the address is the default one and already taken (several
+    /// gateways on one host that leave `admin.listen` unset): then the gateway runs without an
+    /// admin endpoint and says so.
+    static func startAdmin(_ admin: AdminServer, listen: HostPort, logger: Logger) throws {
+        do {
+            try admin.start(host: listen.host, port: Int(listen.port))
+        } catch {
+            guard error.addressInUse, listen == GatewayDefaults.adminListen else {
+                throw RuntimeError("\(error); set admin.listen in the gateway config to a free address")
+            }
+            logger.warning(
+                "\(error); running without an admin endpoint (/live, /ready, /status, /metrics): set admin.listen in the gateway config to a free address")
+        }
     }
 
     private func logProxyStart() {

@@ -18,6 +18,10 @@ public final class GatewayController: @unchecked Sendable {
     public let discovery: DiscoveryServer
     /// This cluster's mirrors of linked clusters (the links folder).
     public private(set) var links: LinkSupervisor!
+    /// When it started serving and began draining (for `/ready` and `/status`).
+    public let lifecycle = GatewayLifecycle()
+    /// The loaded leaf certificate's identity and notAfter (for `/status`).
+    public let leafCertificate = LeafCertificateCache()
 
     private let logger: Logger
     private let lock = NSLock()
@@ -98,6 +102,7 @@ public final class GatewayController: @unchecked Sendable {
         old?.stop()
         logPublish(report, first: true)
         links.start()
+        lifecycle.markStarted()
     }
 
     /// Stops watching, the mirrors and the discover streams (the server is drained or stopped

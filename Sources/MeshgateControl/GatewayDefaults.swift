@@ -14,8 +14,8 @@ public enum GatewayDefaults {
     public static let outboundBind = "127.0.0.1"
     /// 4200–4999.
     public static let outboundPorts = PortRange(lower: 4200, upper: 4999)
-    /// `127.0.0.1:9990`.
-    public static let adminListen = HostPort(host: "127.0.0.1", port: 9990)
+    /// `127.0.0.1:4191` (the port of Linkerd's proxy admin server, which serves the same routes).
+    public static let adminListen = HostPort(host: "127.0.0.1", port: 4191)
     /// 100 000.
     public static let maxConnections = 100_000
     /// 5 s.

@@ -67,30 +67,11 @@ extension LinkMirror {
         }
     }
 
-    /// One probe of `address`: the round trip from sending the header to reading it back.
+    /// One probe of `address` (`GatewayProbe`), stopped early when the mirror stops.
     func probe(_ address: SocketAddress) throws -> Duration {
-        let deadline = ContinuousClock.now + settings.probeTimeout
-        let stream = try TLSStream.connect(
-            to: address, context: credentials(), expected: bundle.identity, deadline: deadline,
+        try GatewayProbe.probe(
+            address, context: credentials(), expected: bundle.identity, timeout: settings.probeTimeout,
             isCancelled: { [stopSignal] in stopSignal.isStopped })
-        defer { stream.close() }
-        let nonce = UInt64.random(in: 1...UInt64.max)
-        let header = try TransportHeader.probe(nonce: nonce).encoded()
-        let sent = ContinuousClock.now
-        try stream.write(header, deadline: deadline)
-        var answer: [UInt8] = []
-        while true {
-            let bytes = try stream.read(max: 64, deadline: deadline)
-            if bytes.isEmpty { throw StreamRefusal(description: "closed before answering") }
-            answer += bytes
-            switch TransportHeader.decode(answer) {
-            case .needMoreBytes: continue
-            case .invalid(let error): throw StreamRefusal(description: "answered with a bad header (\(error))")
-            case .complete(let decoded, _):
-                guard decoded == .probe(nonce: nonce) else { throw StreamRefusal(description: "answered another probe") }
-                return ContinuousClock.now - sent
-            }
-        }
     }
 
     static func format(_ d: Duration) -> String {

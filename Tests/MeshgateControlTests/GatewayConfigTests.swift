@@ -102,7 +102,7 @@ import Testing
                 == InboundSettings(
                     listen: HostPort(host: "0.0.0.0", port: 4143), headerTimeout: .seconds(5), handshakeTimeout: .seconds(10)))
         #expect(config.outbound == OutboundSettings(bind: "127.0.0.1", ports: PortRange(lower: 4200, upper: 4999), requireClientTLS: false))
-        #expect(config.admin.listen == HostPort(host: "127.0.0.1", port: 9990))
+        #expect(config.admin.listen == HostPort(host: "127.0.0.1", port: 4191))
         #expect(config.registry == nil)
         #expect(config.links == nil)
         #expect(

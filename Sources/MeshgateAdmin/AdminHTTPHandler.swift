@@ -1,0 +1,86 @@
+import NIOCore
+import NIOHTTP1
+
+/// One admin connection: reads requests (after NIO's HTTP/1 decoder), answers each through the
+/// router, and bounds what a client may send: the request target, a body (none is expected), and
+/// how long it may stay silent. Runs on the admin event loop only.
+final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Longest request target accepted (400 beyond).
+    static let maxTargetBytes = 2048
+    /// Most body bytes a request may carry (413 beyond, and the connection is closed).
+    static let maxBodyBytes = 4096
+
+    private let router: AdminRouter
+    // Loop-confined state of the request being read.
+    private var head: HTTPRequestHead?
+    private var bodyBytes = 0
+    /// This request has been answered already (refused early); its remaining parts are dropped.
+    private var answered = false
+
+    init(router: AdminRouter) {
+        self.router = router
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            bodyBytes = 0
+            answered = false
+            if h.uri.utf8.count > Self.maxTargetBytes {
+                answered = true
+                write(context, .text(400, "request target longer than \(Self.maxTargetBytes) bytes\n"), keepAlive: false)
+            }
+        case .body(let b):
+            guard !answered else { return }
+            bodyBytes += b.readableBytes
+            if bodyBytes > Self.maxBodyBytes {
+                answered = true
+                write(context, .text(413, "request body larger than \(Self.maxBodyBytes) bytes\n"), keepAlive: false)
+            }
+        case .end:
+            defer { head = nil }
+            guard !answered, let h = head else { return }
+            let response = router.respond(method: h.method.rawValue, target: h.uri)
+            write(context, response, keepAlive: h.isKeepAlive)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A connection silent for the read timeout is closed (IdleStateHandler before us).
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Parse errors were answered with 400 by HTTPServerProtocolErrorHandler; any error ends
+        // this connection and nothing else.
+        context.close(promise: nil)
+    }
+
+    private func write(_ context: ChannelHandlerContext, _ response: AdminResponse, keepAlive: Bool) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: response.contentType)
+        headers.add(name: "Content-Length", value: String(response.body.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        for (name, value) in response.headers { headers.add(name: name, value: value) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let version = head?.version ?? .http1_1
+        let status = HTTPResponseStatus(statusCode: response.status, reasonPhrase: AdminResponse.reason(response.status))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: response.body.count)
+        buffer.writeBytes(response.body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in bound.value.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import MeshgateControl
+import MeshgateProxy
+import Metrics
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The gateway's admin HTTP endpoint (`admin.listen`, docs/operations.md): `/live`, `/ready`,
+/// `/status` (JSON) and `/metrics` (Prometheus), on an event loop group of its own (one
+/// thread), so that nothing it does can hold up the data plane's loops, and nothing a client
+/// does can reach beyond its own connection.
+public final class AdminServer: @unchecked Sendable {
+    /// Connections open at once at most; more are closed at accept.
+    public static let maxConnections = 64
+    /// A connection that sends nothing for this long is closed.
+    public static let readTimeout: TimeAmount = .seconds(10)
+
+    private let router: AdminRouter
+    private let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    // Invariant: `channel` is set once by `start` and read by `shutdown`, both under `lock`.
+    private let lock = NSLock()
+    private var channel: Channel?
+    private let connections = ConnectionCount()
+
+    /// An admin server for `controller`. `traffic` gives the data plane's traffic by series
+    /// (`ProxyServer.traffic()`), or nil when there is none: routes' `active` and the labelled
+    /// traffic series of `/metrics` come from it. `metricsRegistry`, when given, is emitted after
+    /// the gateway's own series (what swift-metrics users report; see `bootstrapMetricsSystem`).
+    public init(
+        controller: GatewayController, traffic: @escaping @Sendable () -> TrafficSnapshot?, logger: Logger,
+        metricsRegistry: PrometheusCollectorRegistry? = nil
+    ) {
+        self.logger = logger
+        router = AdminRouter(controller: controller, traffic: traffic, exporter: PrometheusExporter(metricsRegistry: metricsRegistry))
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    /// Makes swift-metrics report into a registry of its own, emitted by `/metrics` after the
+    /// gateway's series; pass it to `init`. The gateway command does this; the bootstrap happens
+    /// once per process (later calls return the same registry).
+    public static func bootstrapMetricsSystem() -> PrometheusCollectorRegistry {
+        processMetricsRegistry
+    }
+
+    private static let processMetricsRegistry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    /// Binds `host:port` (port 0: any free port) and starts serving. `field` names the setting
+    /// the address came from, for the error.
+    @discardableResult
+    public func start(host: String, port: Int, field: String = "admin.listen") throws(AdminServerError) -> (host: String, port: Int) {
+        let router = self.router
+        let connections = self.connections
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 64)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard connections.open() else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in connections.close() }
+                    let sync = channel.pipeline.syncOperations
+                    var limits = NIOHTTPDecoderLimitConfiguration()
+                    limits.maxHeaderFieldSize = 8 << 10
+                    limits.maxHeaderListSize = 16 << 10
+                    limits.maxHeaderFieldCount = 100
+                    try sync.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
+                    try sync.configureHTTPServerPipeline(
+                        withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    try sync.addHandler(AdminHTTPHandler(router: router))
+                }
+            }
+        let address = HostPort(host: host, port: UInt16(clamping: max(port, 0))).description
+        let bound: Channel
+        do {
+            bound = try bootstrap.bind(host: host, port: port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw AdminServerError(
+                field: field, address: port == 0 ? "\(host):0" : address, reason: Self.describe(error),
+                addressInUse: (error as? IOError)?.errnoCode == EADDRINUSE)
+        }
+        lock.lock()
+        channel = bound
+        lock.unlock()
+        let local = bound.localAddress
+        let result = (host: local?.ipAddress ?? host, port: local?.port ?? port)
+        logger.info("admin endpoint on \(Self.text(result)): /live /ready /status /metrics")
+        return result
+    }
+
+    /// The address it listens on (nil before `start`).
+    public var localAddress: (host: String, port: Int)? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let a = channel?.localAddress else { return nil }
+        return (a.ipAddress ?? "?", a.port ?? 0)
+    }
+
+    /// Stops listening, closes open admin connections and ends the event loop thread.
+    public func shutdown() async {
+        let c = takeChannel()
+        try? await c?.close()
+        try? await group.shutdownGracefully()
+    }
+
+    /// `shutdown()` for callers outside Swift concurrency (never from the admin event loop).
+    public func syncShutdown() {
+        try? takeChannel()?.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    private func takeChannel() -> Channel? {
+        lock.lock()
+        defer { lock.unlock() }
+        let c = channel
+        channel = nil
+        return c
+    }
+
+    private static func text(_ a: (host: String, port: Int)) -> String {
+        a.host.contains(":") ? "[\(a.host)]:\(a.port)" : "\(a.host):\(a.port)"
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE: return "address already in use (another process listens there)"
+            case EADDRNOTAVAIL: return "address not available on this host"
+            case EACCES: return "permission denied"
+            default: return "\(io)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+/// The admin endpoint could not listen where it was told to.
+public struct AdminServerError: Error, CustomStringConvertible, Sendable {
+    /// The setting the address came from (`admin.listen`).
+    public let field: String
+    public let address: String
+    public let reason: String
+    /// Another socket holds the address (EADDRINUSE).
+    public let addressInUse: Bool
+
+    public var description: String { "cannot serve the admin endpoint on \(field) \(address): \(reason)" }
+}
+
+/// Open admin connections, against `AdminServer.maxConnections`.
+private final class ConnectionCount: @unchecked Sendable {
+    // Invariant: `count` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var count = 0
+
+    /// Counts one more; false (not counted) when at the limit.
+    func open() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard count < AdminServer.maxConnections else { return false }
+        count += 1
+        return true
+    }
+
+    func close() {
+        lock.lock()
+        count -= 1
+        lock.unlock()
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import MeshgateControl
+import MeshgateProxy
+import Prometheus
+
+/// `/metrics`: a swift-prometheus registry whose series are refreshed from the status and the
+/// data plane's traffic figures at scrape time. Counters grow by the difference since the
+/// previous scrape (a source that restarted from zero, such as a restarted mirror's probe
+/// count, adds its whole new value, so the counter never goes down); gauges are set. A series
+/// whose source disappeared (a removed link) is unregistered.
+///
+/// The two latency histograms are pre-bucketed by the loops and are rendered by
+/// `HistogramText` after the registry's output.
+final class PrometheusExporter: @unchecked Sendable {
+    /// Our series. Help texts and label names are fixed per family, which is what the registry
+    /// requires (it traps otherwise).
+    let registry = PrometheusCollectorRegistry()
+    /// What other code reports through swift-metrics (`MetricsSystem`, bootstrapped by the
+    /// gateway command); emitted after ours, kept apart so that no name of theirs can clash
+    /// with one of ours inside one registry.
+    let metricsRegistry: PrometheusCollectorRegistry?
+
+    /// Identifies one series: family and label values in the family's label order.
+    private struct SeriesID: Hashable {
+        let family: MetricFamily
+        let labels: [String]
+    }
+
+    // Invariant: everything below is touched only with `lock` held, so that two scrapes at once
+    // neither count a difference twice nor race on registration.
+    private let lock = NSLock()
+    private var counters: [SeriesID: (counter: Counter, last: UInt64)] = [:]
+    private var gauges: [SeriesID: Gauge] = [:]
+    private var seen = Set<SeriesID>()
+
+    init(metricsRegistry: PrometheusCollectorRegistry? = nil) {
+        self.metricsRegistry = metricsRegistry
+    }
+
+    /// Refreshes every series from `status` and `traffic` and returns the exposition text.
+    func render(status: GatewayStatus, traffic: TrafficSnapshot?) -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        seen.removeAll(keepingCapacity: true)
+        update(status: status, traffic: traffic)
+        dropUnseen()
+        var out: [UInt8] = []
+        out.reserveCapacity(16 << 10)
+        registry.emit(into: &out)
+        if let traffic {
+            HistogramText.render(.tlsHandshake, traffic.handshake, into: &out)
+            HistogramText.render(.connect, traffic.connect, into: &out)
+        }
+        metricsRegistry?.emit(into: &out)
+        return out
+    }
+
+    private func update(status: GatewayStatus, traffic: TrafficSnapshot?) {
+        gauge(.info, [("cluster", status.cluster), ("io_backend", status.ioBackend), ("kernel_tls", status.kernelTLS)], 1)
+        gauge(.routeTableGeneration, [], Double(status.routeTable.generation))
+        for (key, value) in status.counters.sorted(by: { $0.key < $1.key }) where key.hasPrefix(Self.refusalPrefix) {
+            let reason = String(key.dropFirst(Self.refusalPrefix.count))
+            counter(.refusals, [("direction", Self.refusalDirection(reason)), ("reason", reason)], value)
+        }
+        for link in status.links {
+            let cluster = [("cluster", link.cluster)]
+            gauge(.gatewayAlive, cluster, link.alive ? 1 : 0)
+            if let p50 = link.latency.p50Ms { gauge(.gatewayLatency, cluster + [("quantile", "0.5")], p50 / 1000) }
+            if let p99 = link.latency.p99Ms { gauge(.gatewayLatency, cluster + [("quantile", "0.99")], p99 / 1000) }
+            counter(.gatewayProbes, cluster + [("result", "ok")], UInt64(max(0, link.probes.answered)))
+            counter(.gatewayProbes, cluster + [("result", "failed")], UInt64(max(0, link.probes.failed)))
+        }
+        guard let traffic else { return }
+        let keys = traffic.series.keys.sorted {
+            ($0.direction.rawValue, $0.cluster, $0.service) < ($1.direction.rawValue, $1.cluster, $1.service)
+        }
+        for key in keys {
+            guard let counts = traffic.series[key] else { continue }
+            let labels = [("direction", key.direction.rawValue), ("cluster", key.cluster), ("service", key.service)]
+            for result in TrafficResult.allCases {
+                counter(.connections, labels + [("result", result.rawValue)], counts.ended[result] ?? 0)
+            }
+            counter(.bytes, labels + [("way", "in")], counts.bytesIn)
+            counter(.bytes, labels + [("way", "out")], counts.bytesOut)
+            gauge(.activeConnections, labels, Double(counts.active))
+        }
+        for (path, value) in traffic.paths.sorted(by: { $0.key < $1.key }) {
+            counter(.connectionsByPath, [("path", path)], value)
+        }
+    }
+
+    /// `gateway_refused_<reason>` counters of `ProxyCounters`.
+    static let refusalPrefix = "gateway_refused_"
+
+    /// A refusal reason's direction: `link_down` refuses local clients of a route (outbound);
+    /// every other reason refuses a peer gateway's connection (inbound).
+    static func refusalDirection(_ reason: String) -> String {
+        reason == "link_down" ? TrafficDirection.outbound.rawValue : TrafficDirection.inbound.rawValue
+    }
+
+    // MARK: Series
+
+    private func descriptor(_ family: MetricFamily) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: family.name, unitName: "", helpText: family.help)
+    }
+
+    private func counter(_ family: MetricFamily, _ labels: [(String, String)], _ value: UInt64) {
+        let id = SeriesID(family: family, labels: labels.map(\.1))
+        seen.insert(id)
+        let clamped = min(value, UInt64(Int64.max))
+        if let entry = counters[id] {
+            // A source that went back (restarted from zero) adds its whole new value.
+            let delta = clamped >= entry.last ? clamped - entry.last : clamped
+            if delta > 0 { entry.counter.increment(by: Int64(delta)) }
+            counters[id] = (entry.counter, clamped)
+        } else {
+            let c = registry.makeCounter(descriptor: descriptor(family), labels: labels)
+            c.reset()
+            if clamped > 0 { c.increment(by: Int64(clamped)) }
+            counters[id] = (c, clamped)
+        }
+    }
+
+    private func gauge(_ family: MetricFamily, _ labels: [(String, String)], _ value: Double) {
+        let id = SeriesID(family: family, labels: labels.map(\.1))
+        seen.insert(id)
+        let g: Gauge
+        if let existing = gauges[id] {
+            g = existing
+        } else {
+            g =
+                labels.isEmpty
+                ? registry.makeGauge(descriptor: descriptor(family)) : registry.makeGauge(descriptor: descriptor(family), labels: labels)
+            gauges[id] = g
+        }
+        g.set(to: value)
+    }
+
+    /// Unregisters the series no source reported this time.
+    private func dropUnseen() {
+        for (id, entry) in counters where !seen.contains(id) {
+            registry.unregisterCounter(entry.counter)
+            counters.removeValue(forKey: id)
+        }
+        for (id, g) in gauges where !seen.contains(id) {
+            registry.unregisterGauge(g)
+            gauges.removeValue(forKey: id)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import MeshgateControl
+
+/// `meshgate gateways`: the linked clusters' gateways as this gateway sees them (docs/operations.md).
+struct GatewaysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateways",
+        abstract: "Show the linked clusters' gateways: alive, services mirrored, probe latency, last error.",
+        discussion: """
+            Reads /status from a running gateway's admin endpoint (--admin, its admin.listen). \
+            LATENCY is the p50/p99 of the round trips of the link's recent probes (the last 64 \
+            answered). An unreachable admin endpoint exits 1.
+            """
+    )
+
+    @OptionGroup var options: AdminOptions
+
+    func run() throws {
+        let status = try options.fetchStatus()
+        switch options.output {
+        case .json:
+            print(try Self.json(status.links))
+        case .table:
+            if status.links.isEmpty {
+                print("no linked clusters (gateway of cluster \(status.cluster); `meshgate link add` adds one)")
+                return
+            }
+            print(Self.table(status.links, now: Date()))
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try GatewayStatus.encoder(pretty: true).encode(value), as: UTF8.self)
+    }
+
+    /// The table: CLUSTER, ALIVE, NUM_SVC, LATENCY, LAST_ERROR.
+    static func table(_ links: [LinkStatus], now: Date) -> String {
+        var t = TextTable(["CLUSTER", "ALIVE", "NUM_SVC", "LATENCY", "LAST_ERROR"])
+        for link in links {
+            t.add([
+                link.cluster, link.alive ? "True" : "False", String(link.services), latency(link.latency),
+                lastError(link, now: now),
+            ])
+        }
+        return t.text
+    }
+
+    /// `p50/p99`, e.g. `0.4ms/1.2ms` or `12ms/30ms`; `-` before any probe was answered.
+    static func latency(_ l: LinkStatus.Latency) -> String {
+        guard let p50 = l.p50Ms, let p99 = l.p99Ms else { return "-" }
+        return "\(milliseconds(p50))/\(milliseconds(p99))"
+    }
+
+    static func milliseconds(_ ms: Double) -> String {
+        ms < 10 ? String(format: "%.1fms", ms) : String(format: "%.0fms", ms)
+    }
+
+    /// The last error (at most 80 characters) and how long ago; `-` when there was none.
+    static func lastError(_ link: LinkStatus, now: Date) -> String {
+        guard let error = link.lastError else { return "-" }
+        let short = error.count > 80 ? String(error.prefix(79)) + "…" : error
+        guard let at = link.lastErrorAt else { return short }
+        return "\(short) (\(age(now.timeIntervalSince(at))) ago)"
+    }
+
+    /// `5s`, `3m`, `2h`, `4d`.
+    static func age(_ seconds: TimeInterval) -> String {
+        let s = max(0, Int(seconds))
+        if s < 120 { return "\(s)s" }
+        if s < 7200 { return "\(s / 60)m" }
+        if s < 172_800 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+}

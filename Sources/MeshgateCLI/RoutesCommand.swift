@@ -1,0 +1,40 @@
+import ArgumentParser
+import MeshgateControl
+
+/// `meshgate routes`: the outbound routes a gateway serves, static and mirrored (docs/operations.md).
+struct RoutesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routes",
+        abstract: "Show the gateway's outbound routes: local name, listen address, cluster, target, state, open connections.",
+        discussion: """
+            Reads /status from a running gateway's admin endpoint (--admin, its admin.listen). \
+            STATE is down while the route's link is down (new connections are refused at once). \
+            An unreachable admin endpoint exits 1.
+            """
+    )
+
+    @OptionGroup var options: AdminOptions
+
+    func run() throws {
+        let status = try options.fetchStatus()
+        switch options.output {
+        case .json:
+            print(try GatewaysCommand.json(status.routes))
+        case .table:
+            if status.routes.isEmpty {
+                print("no routes (gateway of cluster \(status.cluster))")
+                return
+            }
+            print(Self.table(status.routes))
+        }
+    }
+
+    /// The table: NAME, LISTEN, CLUSTER, TARGET, STATE, ACTIVE.
+    static func table(_ routes: [RouteStatus]) -> String {
+        var t = TextTable(["NAME", "LISTEN", "CLUSTER", "TARGET", "STATE", "ACTIVE"])
+        for r in routes {
+            t.add([r.key, r.listen, r.cluster, r.target, r.state.rawValue, r.active.map(String.init) ?? "-"])
+        }
+        return t.text
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import MeshgateLoop
+import MeshgateProxy
+import MeshgateTLS
+
+/// One line of `meshgate check`.
+public struct CheckResult: Codable, Sendable, Equatable {
+    /// ✔, ⚠ or ✘.
+    public enum Status: String, Codable, Sendable {
+        case ok, warning, failed
+    }
+
+    /// What was checked.
+    public let name: String
+    public let status: Status
+    /// What was found.
+    public let detail: String
+    /// What to do about a warning or failure.
+    public let hint: String?
+
+    public init(_ name: String, _ status: Status, _ detail: String, hint: String? = nil) {
+        self.name = name
+        self.status = status
+        self.detail = detail
+        self.hint = hint
+    }
+}
+
+/// The checks of `meshgate check` (docs/operations.md): the config, the registry, the identity
+/// (files, chain, identity, expiry), and each link (shared trust, reachable, right identity).
+/// Reads files and dials linked gateways; changes nothing.
+public enum GatewayCheck {
+    /// A certificate closer to expiry than this is a warning.
+    public static let expiryWarning: TimeInterval = 6 * 3600
+
+    /// Runs every check for the gateway configured at `configPath`. `notAfter` reads a PEM
+    /// file's first certificate's expiry (the CLI passes swift-certificates' reading).
+    public static func run(
+        configPath: String, probeTimeout: Duration = .seconds(2), now: Date = Date(),
+        notAfter: (String) throws -> Date
+    ) -> [CheckResult] {
+        var results: [CheckResult] = []
+        let config: GatewayConfig
+        do {
+            config = try GatewayConfig.load(path: configPath)
+            results.append(CheckResult("config valid", .ok, "\(configPath): cluster \(config.cluster), inbound \(config.inbound.listen)"))
+        } catch {
+            results.append(CheckResult(
+                "config valid", .failed, error.errors.map(\.description).joined(separator: "\n"),
+                hint: "fix the lines named above (docs/gateway-config.md); nothing else can be checked before"))
+            return results
+        }
+        results.append(registryCheck(config))
+        let identity = identityChecks(config, now: now, notAfter: notAfter)
+        results += identity.results
+        guard let credentials = identity.credentials else { return results }
+        results += linkChecks(config, credentials: credentials, probeTimeout: probeTimeout)
+        return results
+    }
+
+    static func registryCheck(_ config: GatewayConfig) -> CheckResult {
+        guard let path = config.registry else { return CheckResult("registry loaded", .ok, "no registry: this cluster exports nothing") }
+        do {
+            let r = try Registry.load(path: path)
+            return CheckResult("registry loaded", .ok, "\(path): \(r.services.count) service(s), \(r.exportedServices.count) exported")
+        } catch {
+            return CheckResult(
+                "registry loaded", .failed, error.errors.map(\.description).joined(separator: "\n"),
+                hint: "fix the registry; a running gateway keeps the last good one meanwhile")
+        }
+    }
+
+    static func identityChecks(
+        _ config: GatewayConfig, now: Date, notAfter: (String) throws -> Date
+    ) -> (results: [CheckResult], credentials: GatewayCredentials?) {
+        var results: [CheckResult] = []
+        let files = config.identity
+        let credentials: GatewayCredentials
+        do {
+            credentials = try GatewayCredentialsLoader.load(files, handshakeTimeout: config.inbound.handshakeTimeout)
+        } catch {
+            results.append(CheckResult(
+                "identity files load", .failed, error.errors.map(\.description).joined(separator: "\n"),
+                hint: "issue the gateway's certificate again: meshgate identity issue --issuer <issuer dir> --gateway --out <dir> (docs/identity.md)"))
+            return (results, nil)
+        }
+        results.append(CheckResult("identity files load", .ok, "\(files.cert), \(files.key), \(files.trust)"))
+
+        // The chain: a handshake in memory between two connections using these very files
+        // proves, with OpenSSL's own verification, that the leaf chains to the trust bundle.
+        let expected = config.gatewayIdentity
+        let handshake = expected.map { inMemoryHandshake(credentials, expecting: $0) }
+        switch handshake {
+        case .none:
+            results.append(CheckResult("identity matches config", .failed, "cluster '\(config.cluster)' cannot name a gateway identity"))
+        case .some(.success):
+            results.append(CheckResult("certificate chain valid", .ok, "the leaf in \(files.cert) chains to \(files.trust)"))
+            results.append(CheckResult("identity matches config", .ok, "\(expected!)"))
+        case .some(.failure(let error)):
+            let identityProblem = error.code == .peerIdentityMismatch || error.code == .peerIdentityMissing
+            if identityProblem {
+                results.append(CheckResult("certificate chain valid", .ok, "the leaf in \(files.cert) chains to \(files.trust)"))
+                results.append(CheckResult(
+                    "identity matches config", .failed, "\(error)",
+                    hint: "the certificate must name \(expected!); issue it with --gateway from cluster \(config.cluster)'s issuer"))
+            } else {
+                results.append(CheckResult(
+                    "certificate chain valid", .failed, "\(error)",
+                    hint: "the leaf must chain (through the issuer in \(files.cert)) to an anchor of \(files.trust)"))
+            }
+        }
+
+        // Expiry of the leaf.
+        do {
+            let expiry = try notAfter(files.cert)
+            let left = expiry.timeIntervalSince(now)
+            let text = "\(files.cert) expires \(ISO8601DateFormatter().string(from: expiry))"
+            if left <= 0 {
+                results.append(CheckResult("certificate not expired", .failed, text, hint: "issue a new certificate now"))
+            } else if left < expiryWarning {
+                results.append(CheckResult(
+                    "certificate expiry", .warning, "\(text), in \(DurationWords.of(left))",
+                    hint: "renew it: the gateway reloads a rewritten certificate without dropping connections"))
+            } else {
+                results.append(CheckResult("certificate expiry", .ok, "\(text), in \(DurationWords.of(left))"))
+            }
+        } catch {
+            results.append(CheckResult("certificate expiry", .failed, "\(files.cert): \(error)"))
+        }
+        return (results, credentials)
+    }
+
+    static func linkChecks(_ config: GatewayConfig, credentials: GatewayCredentials, probeTimeout: Duration) -> [CheckResult] {
+        guard let links = config.links else { return [CheckResult("links", .ok, "no links folder: this cluster mirrors nothing")] }
+        let listing = LinksFolder.load(folder: links.dir)
+        var results: [CheckResult] = []
+        for e in listing.errors {
+            results.append(CheckResult("link bundle valid", .failed, e.description, hint: "fix or remove the file (meshgate link remove NAME)"))
+        }
+        if listing.bundles.isEmpty && listing.errors.isEmpty {
+            results.append(CheckResult("links", .ok, "\(links.dir): no bundles"))
+        }
+        for bundle in listing.bundles {
+            let name = "link \(bundle.cluster)"
+            do {
+                try bundle.checkLinkable(into: config)
+                results.append(CheckResult("\(name): trust shared", .ok, "shares a trust anchor with \(config.identity.trust)"))
+            } catch {
+                results.append(CheckResult(
+                    "\(name): trust shared", .failed, error.errors.map(\.description).joined(separator: "\n"),
+                    hint: "linked clusters need one trust anchor in both bundles (docs/links.md)"))
+                continue
+            }
+            for gateway in bundle.gateways {
+                let what = "\(name): \(gateway) reachable as \(bundle.identity)"
+                do {
+                    let address = try SocketAddress.resolve(host: gateway.host, port: gateway.port)
+                    let rtt = try GatewayProbe.probe(address, context: credentials.client, expected: bundle.identity, timeout: probeTimeout)
+                    results.append(CheckResult(what, .ok, "probe answered in \(String(format: "%.2f", rtt.seconds * 1000)) ms"))
+                } catch {
+                    results.append(CheckResult(
+                        what, .failed, "\(error)",
+                        hint: "is \(bundle.cluster)'s gateway running, and its port \(gateway.port) reachable from here? Only that port needs to be open between clusters"))
+                }
+            }
+        }
+        return results
+    }
+
+    /// Completes a TLS handshake in memory between a client and a server made from `credentials`.
+    static func inMemoryHandshake(_ credentials: GatewayCredentials, expecting identity: TLSIdentity) -> Result<Void, TLSError> {
+        do {
+            let client = try TLSConnection(context: credentials.client, expectedPeerIdentity: identity, sessionCacheKey: "meshgate-check")
+            let server = try TLSConnection(context: credentials.server)
+            for _ in 0..<20 {
+                let c = client.handshake()
+                server.receive(client.takeOutbound())
+                let s = server.handshake()
+                client.receive(server.takeOutbound())
+                if case .failed(let e) = c { return .failure(e) }
+                if case .failed(let e) = s { return .failure(e) }
+                if c == .complete && s == .complete { return .success(()) }
+            }
+            return .failure(TLSError(.internalError, "the handshake did not finish"))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// "2d 3h", "5h 10m", "12m": a rough length of time for humans.
+enum DurationWords {
+    static func of(_ seconds: TimeInterval) -> String {
+        let s = Int(seconds)
+        if s >= 86400 { return "\(s / 86400)d \((s % 86400) / 3600)h" }
+        if s >= 3600 { return "\(s / 3600)h \((s % 3600) / 60)m" }
+        return "\(max(s / 60, 0))m"
+    }
+}
