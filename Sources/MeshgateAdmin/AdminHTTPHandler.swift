@@ -19,12 +19,15 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var bodyBytes = 0
     /// This request has been answered already (refused early); its remaining parts are dropped.
     private var answered = false
+    /// The connection failed (a request that does not parse): nothing more is read or answered.
+    private var failed = false
 
     init(router: AdminRouter) {
         self.router = router
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
@@ -59,9 +62,17 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Parse errors were answered with 400 by HTTPServerProtocolErrorHandler; any error ends
-        // this connection and nothing else.
-        context.close(promise: nil)
+        // A request that does not parse gets one 400, then the output is closed (a full close
+        // with the rest of the request unread would reset the connection and could destroy the
+        // answer before the client reads it). Any other error ends this connection only.
+        guard !failed else { return }
+        failed = true
+        if error is HTTPParserError {
+            answered = true
+            write(context, .text(400, "bad request: \(error)\n"), keepAlive: false)
+        } else {
+            context.close(promise: nil)
+        }
     }
 
     private func write(_ context: ChannelHandlerContext, _ response: AdminResponse, keepAlive: Bool) {
@@ -79,8 +90,11 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
+            // Half-close after the response is out: a full close with request bytes still unread
+            // makes the kernel send RST, which can destroy the response in the client's receive
+            // queue. The client's EOF (or the idle timeout) then ends the connection.
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            done.whenComplete { _ in bound.value.close(promise: nil) }
+            done.whenComplete { _ in bound.value.close(mode: .output, promise: nil) }
         }
     }
 }

@@ -79,7 +79,7 @@ public final class AdminServer: @unchecked Sendable {
                     limits.maxHeaderFieldCount = 100
                     try sync.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
                     try sync.configureHTTPServerPipeline(
-                        withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                        withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
                     try sync.addHandler(AdminHTTPHandler(router: router))
                 }
             }
