@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import MeshgateAdmin
 import MeshgateControl
-import MeshgateIdentity
 
 /// `meshgate check --config gateway.yaml`: is this gateway set up right? (docs/operations.md)
 struct CheckCommand: ParsableCommand {
@@ -32,12 +31,7 @@ struct CheckCommand: ParsableCommand {
         guard let timeout = DurationParser.parse(probeTimeout), timeout > .zero else {
             throw ValidationError("--probe-timeout '\(probeTimeout)': not a duration (examples: 500ms, 2s)")
         }
-        var results = GatewayCheck.run(configPath: config, probeTimeout: timeout) { path in
-            guard let leaf = try CertificateSummary.load(path: path).first else {
-                throw ValidationError("\(path): no certificate")
-            }
-            return leaf.notAfter
-        }
+        var results = GatewayCheck.run(configPath: config, probeTimeout: timeout)
         if let admin { results.append(Self.readiness(admin)) }
         switch output {
         case .json:

@@ -34,10 +34,10 @@ public enum GatewayCheck {
     public static let expiryWarning: TimeInterval = 6 * 3600
 
     /// Runs every check for the gateway configured at `configPath`. `notAfter` reads a PEM
-    /// file's first certificate's expiry (the CLI passes swift-certificates' reading).
+    /// file's first certificate's expiry (by default the reader the status uses; tests pass dates).
     public static func run(
         configPath: String, probeTimeout: Duration = .seconds(2), now: Date = Date(),
-        notAfter: (String) throws -> Date
+        notAfter: (String) throws -> Date = leafNotAfter
     ) -> [CheckResult] {
         var results: [CheckResult] = []
         let config: GatewayConfig
@@ -56,6 +56,14 @@ public enum GatewayCheck {
         guard let credentials = identity.credentials else { return results }
         results += linkChecks(config, credentials: credentials, probeTimeout: probeTimeout)
         return results
+    }
+
+    /// The expiry of the first certificate in the PEM file at `path` (`LeafCertificateCache.read`).
+    public static func leafNotAfter(_ path: String) throws -> Date {
+        guard let date = LeafCertificateCache.read(path: path).notAfter else {
+            throw InvalidValue("no certificate could be read")
+        }
+        return date
     }
 
     static func registryCheck(_ config: GatewayConfig) -> CheckResult {

@@ -57,6 +57,19 @@ import Testing
         #expect(Self.find(results, "identity matches config")?.detail == MirrorTestPKI.eastIdentity.description)
     }
 
+    @Test("the default expiry reader reads the leaf's notAfter (the openssl leaves last 30 days)")
+    func defaultExpiryReader() throws {
+        let pki = try MirrorTestPKI.directory()
+        let notAfter = try GatewayCheck.leafNotAfter(pki + "/east.pem")
+        let left = notAfter.timeIntervalSinceNow
+        #expect(left > 29 * 86400 && left <= 30 * 86400 + 60, "\(notAfter)")
+        #expect(throws: InvalidValue.self) { try GatewayCheck.leafNotAfter(pki + "/east.key") }
+        let dir = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let results = GatewayCheck.run(configPath: dir + "/gateway.yaml", probeTimeout: .seconds(1))
+        #expect(Self.find(results, "certificate expiry")?.status == .ok, "\(results)")
+    }
+
     @Test("a dead link address fails with a hint; a certificate near expiry warns; an expired one fails")
     func deadLinkAndExpiry() throws {
         let closed = try Socket.listen(on: try SocketAddress.resolve("127.0.0.1:0"), reusePort: false)
