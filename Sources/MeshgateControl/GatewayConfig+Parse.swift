@@ -1,7 +1,7 @@
 extension GatewayConfig {
     static let topLevelKeys = [
         "cluster", "trustDomain", "identity", "inbound", "outbound", "admin", "registry", "links", "limits", "loops",
-        "ioBackend", "ktls", "routes",
+        "ioBackend", "ktls", "routes", "stateDir",
     ]
 
     /// Reads and checks the config file at `path`; relative paths inside resolve against its folder.
@@ -58,7 +58,8 @@ struct GatewayConfigReader {
             loops: root.value("loops")?.int(in: 1...GatewayDefaults.maxLoops, name: "loops") ?? GatewayDefaults.loops,
             ioBackend: root.value("ioBackend")?.parsed(Self.choice(IOBackendSetting.self)) ?? .auto,
             ktls: root.value("ktls")?.parsed(Self.choice(KTLSSetting.self)) ?? .auto,
-            routes: routes)
+            routes: routes,
+            stateDir: root.value("stateDir")?.parsed(path))
         GatewayConfigChecks(config: config, diagnostics: diagnostics).run()
         return config
     }

@@ -29,6 +29,9 @@ public struct GatewayConfig: Hashable, Sendable {
     public let ktls: KTLSSetting
     /// Static routes to services in other clusters.
     public let routes: [StaticRoute]
+    /// The folder where the gateway keeps state that must survive a restart (route ports,
+    /// which link holds a mirrored name), if any (`stateDir:`).
+    public let stateDir: String?
 
     /// Creates a config in code; defaults as documented.
     public init(
@@ -36,7 +39,7 @@ public struct GatewayConfig: Hashable, Sendable {
         inbound: InboundSettings = InboundSettings(), outbound: OutboundSettings = OutboundSettings(),
         admin: AdminSettings = AdminSettings(), registry: String? = nil, links: LinksSettings? = nil,
         limits: GatewayLimits = GatewayLimits(), loops: Int = GatewayDefaults.loops, ioBackend: IOBackendSetting = .auto,
-        ktls: KTLSSetting = .auto, routes: [StaticRoute] = []
+        ktls: KTLSSetting = .auto, routes: [StaticRoute] = [], stateDir: String? = nil
     ) {
         self.cluster = cluster
         self.trustDomain = trustDomain
@@ -51,6 +54,7 @@ public struct GatewayConfig: Hashable, Sendable {
         self.ioBackend = ioBackend
         self.ktls = ktls
         self.routes = routes
+        self.stateDir = stateDir
     }
 
     /// The identity this gateway's certificate should carry:
