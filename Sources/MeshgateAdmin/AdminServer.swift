@@ -33,7 +33,8 @@ public final class AdminServer: @unchecked Sendable {
     private var channel: Channel?
     private let slots = AdminConnectionSlots(capacity: AdminServer.maxConnections)
     private let requestTimeout: TimeAmount
-    private let notices: AdminNotices
+    /// Slow-client notices (evicted, timed out, refused): one line per reason per 10 s.
+    private let notices: RateLimitedLog
 
     /// An admin server for `controller`. `traffic` gives the data plane's traffic by series
     /// (`ProxyServer.traffic()`), or nil when there is none: routes' `active` and the labelled
@@ -46,7 +47,7 @@ public final class AdminServer: @unchecked Sendable {
     ) {
         self.logger = logger
         self.requestTimeout = requestTimeout
-        notices = AdminNotices(logger: logger)
+        notices = RateLimitedLog(logger: logger, interval: .seconds(10))
         router = AdminRouter(controller: controller, traffic: traffic, exporter: PrometheusExporter(metricsRegistry: metricsRegistry))
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
@@ -80,12 +81,12 @@ public final class AdminServer: @unchecked Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     switch slots.admit(channel) {
                     case .refused:
-                        notices.note("refused", "admin: \(slots.capacity) connections are being answered; closing a new one")
+                        notices.warning("refused", "admin: \(slots.capacity) connections are being answered; closing a new one")
                         channel.close(promise: nil)
                         return
                     case .admitted(let evicted):
                         if let evicted {
-                            notices.note(
+                            notices.warning(
                                 "evicted",
                                 "admin: \(slots.capacity) connections open; closed the one waiting longest for a request to make room")
                             evicted.close(promise: nil)
@@ -101,7 +102,7 @@ public final class AdminServer: @unchecked Sendable {
                         withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
                     try sync.addHandler(
                         AdminHTTPHandler(router: router, slots: slots, requestTimeout: requestTimeout) {
-                            notices.note("timeout", "admin: closed a connection that sent no whole request within \(seconds) s")
+                            notices.warning("timeout", "admin: closed a connection that sent no whole request within \(seconds) s")
                         })
                 }
             }

@@ -81,8 +81,8 @@ extension LinkMirror {
                 recordError("probe \(address): \(error)")
             }
             for (address, error) in round.local {
-                IntervalWarnings.localProbe.warning(
-                    logger, key: cluster,
+                localProbeWarnings.warning(
+                    "local",
                     "link \(cluster): probe of \(address) failed here, not there (\(error)); not counted against the link")
             }
             if live.isEmpty && !round.local.isEmpty {

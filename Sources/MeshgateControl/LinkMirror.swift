@@ -72,6 +72,11 @@ public final class LinkMirror: @unchecked Sendable {
     public let localCluster: String
 
     let logger: Logger
+    /// Gateway host names that do not resolve: one warning per host a minute (every probe
+    /// round resolves them).
+    let dnsWarnings: RateLimitedLog
+    /// Probes that failed for a local reason (our own descriptor exhaustion): one warning per 10 s.
+    let localProbeWarnings: RateLimitedLog
     let credentials: @Sendable () -> TLSContext
     let onChange: @Sendable (LinkMirror) -> Void
     let stopSignal = StopSignal()
@@ -108,6 +113,8 @@ public final class LinkMirror: @unchecked Sendable {
         self.settings = settings
         self.credentials = credentials
         self.logger = logger
+        dnsWarnings = RateLimitedLog(logger: logger, interval: .seconds(60))
+        localProbeWarnings = RateLimitedLog(logger: logger, interval: .seconds(10))
         self.connectTimeout = connectTimeout
         self.streamSilenceLimit = streamSilenceLimit
         self.onChange = onChange
@@ -208,13 +215,13 @@ public final class LinkMirror: @unchecked Sendable {
     func resolveGateways() -> [SocketAddress] {
         var out: [SocketAddress] = []
         for g in bundle.gateways {
-            // Warned at most once per IntervalWarnings.dnsInterval per host (every round asks).
+            // Warned at most once a minute per host (every probe round asks).
             do {
                 let a = try SocketAddress.resolve(host: g.host, port: g.port)
                 if !out.contains(a) { out.append(a) }
-                IntervalWarnings.dns.clear("\(cluster)/\(g)")
+                dnsWarnings.clear("\(g)")
             } catch {
-                IntervalWarnings.dns.warning(logger, key: "\(cluster)/\(g)", "link \(cluster): gateway \(g) does not resolve: \(error)")
+                dnsWarnings.warning("\(g)", "link \(cluster): gateway \(g) does not resolve: \(error)")
             }
         }
         return out
