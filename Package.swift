@@ -165,7 +165,9 @@ let package = Package(
             ],
             swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
-        .testTarget(name: "MeshgateCLITests", dependencies: ["MeshgateCLI", "MeshgateLoad"], swiftSettings: v5),
+        .testTarget(
+            name: "MeshgateCLITests",
+            dependencies: ["MeshgateCLI", "MeshgateLoad", .product(name: "Yams", package: "Yams")], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),
     ]
 )
