@@ -13,6 +13,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case gatewayProbes = "gateway_probes_total"
     case tlsHandshake = "meshgate_tls_handshake_seconds"
     case connect = "meshgate_connect_seconds"
+    case identityExpiry = "meshgate_identity_expiry_seconds"
+    case identityRenewals = "meshgate_identity_renewals_total"
 
     /// The name as exposed.
     var name: String { rawValue }
@@ -20,8 +22,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     /// Counter, gauge or histogram.
     var type: String {
         switch self {
-        case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes: "counter"
-        case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency: "gauge"
+        case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityRenewals: "counter"
+        case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry: "gauge"
         case .tlsHandshake, .connect: "histogram"
         }
     }
@@ -41,6 +43,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .gatewayProbes: "Probes of the linked gateway since its mirror started, by result (ok, failed)."
         case .tlsHandshake: "TLS handshake duration, both sides and both directions."
         case .connect: "TCP connect duration, to remote gateways and to local endpoints."
+        case .identityExpiry: "Seconds until the gateway's leaf certificate in use expires (negative once expired)."
+        case .identityRenewals: "Automatic renewals of the gateway's leaf (identity.renew), by result (ok, error)."
         }
     }
 }

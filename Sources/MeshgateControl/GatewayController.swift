@@ -22,6 +22,8 @@ public final class GatewayController: @unchecked Sendable {
     public let lifecycle = GatewayLifecycle()
     /// The loaded leaf certificate's identity and notAfter (for `/status`).
     public let leafCertificate = LeafCertificateCache()
+    /// Renews the gateway's own leaf when `identity.renew` is set (LeafRenewer.swift).
+    public private(set) var renewer: LeafRenewer!
 
     private let logger: Logger
     private let lock = NSLock()
@@ -66,6 +68,7 @@ public final class GatewayController: @unchecked Sendable {
         links = LinkSupervisor(
             config: { [unowned self] in currentConfig }, credentials: { publisher.snapshot.credentials.client }, logger: logger,
             interval: watchInterval, onChange: { [weak self] in self?.mirrorsChanged() })
+        renewer = LeafRenewer(config: { [unowned self] in currentConfig }, reload: { [weak self] in self?.reload(changed: $0) }, logger: logger)
     }
 
     /// What `gateway --check` validates: the config, the registry and the identity files.
@@ -102,6 +105,7 @@ public final class GatewayController: @unchecked Sendable {
         old?.stop()
         logPublish(report, first: true)
         links.start()
+        renewer.start()
         lifecycle.markStarted()
     }
 
@@ -113,6 +117,7 @@ public final class GatewayController: @unchecked Sendable {
         watcher = nil
         lock.unlock()
         w?.stop()
+        renewer.stop()
         links.stop()
         discovery.stop()
     }

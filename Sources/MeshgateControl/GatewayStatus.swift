@@ -71,11 +71,23 @@ public struct GatewayStatus: Codable, Equatable, Sendable {
         public var certificate: String
         /// The leaf certificate's notAfter (nil when the file could not be read).
         public var notAfter: Date?
+        /// Seconds until notAfter (negative once expired).
+        public var secondsLeft: Double?
+        /// Set when less than an hour is left (the gateway stays ready until it expires).
+        public var warning: String?
+        /// Automatic renewal (`identity.renew`), when configured.
+        public var renewal: RenewalStatus?
 
-        public init(name: String, certificate: String, notAfter: Date?) {
+        public init(
+            name: String, certificate: String, notAfter: Date?, secondsLeft: Double? = nil, warning: String? = nil,
+            renewal: RenewalStatus? = nil
+        ) {
             self.name = name
             self.certificate = certificate
             self.notAfter = notAfter
+            self.secondsLeft = secondsLeft
+            self.warning = warning
+            self.renewal = renewal
         }
     }
 
