@@ -102,7 +102,8 @@ public final class LeafRenewer: @unchecked Sendable {
                 $0.lastError = nil
             }
             logger.info(
-                "identity renewed: \(leaf.identity) new leaf and key in \(c.identity.cert), valid until \(Self.iso8601(leaf.certificate.notValidAfter)); reloading")
+                "identity renewed: \(leaf.identity) new leaf and key in \(c.identity.cert), valid until \(Self.iso8601(leaf.certificate.notValidAfter)); reloading"
+            )
             reload([c.identity.key, c.identity.cert])
             guard stillDue else {
                 backoff.reset()
@@ -112,7 +113,8 @@ public final class LeafRenewer: @unchecked Sendable {
             // would give the same; wait as after a failure.
             let wait = backoff.next()
             logger.warning(
-                "identity renewal: the new leaf ends at \(Self.iso8601(leaf.certificate.notValidAfter)) (the issuer's notAfter), within renew.before; the issuer needs renewing too; next attempt in \(ConfigDuration.format(wait))")
+                "identity renewal: the new leaf ends at \(Self.iso8601(leaf.certificate.notValidAfter)) (the issuer's notAfter), within renew.before; the issuer needs renewing too; next attempt in \(ConfigDuration.format(wait))"
+            )
             update { $0.nextAttempt = now().addingTimeInterval(wait.seconds) }
             return wait
         } catch {
@@ -142,7 +144,9 @@ public final class LeafRenewer: @unchecked Sendable {
             let issuer = try IdentityFolders.loadIssuer(from: renew.issuer)
             guard issuer.cluster == c.cluster, issuer.trustDomain == c.trustDomain else {
                 throw RenewalError(
-                    message: "\(renew.issuer) is the issuer of cluster \(issuer.cluster) in \(issuer.trustDomain), not of \(c.cluster) in \(c.trustDomain)")
+                    message:
+                        "\(renew.issuer) is the issuer of cluster \(issuer.cluster) in \(issuer.trustDomain), not of \(c.cluster) in \(c.trustDomain)"
+                )
             }
             let leaf = try LeafIdentity.issueGateway(issuer: issuer, validity: renew.validity, now: now)
             try write(leaf.pemPrivateKey, to: c.identity.key, isPrivateKey: true)

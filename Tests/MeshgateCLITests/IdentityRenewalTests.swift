@@ -1,8 +1,9 @@
 import Foundation
 import MeshgateLoad
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `identity.renew` end to end: west's gateway starts with a 2-minute leaf and renews it itself
@@ -16,7 +17,8 @@ extension TLSEndToEnd {
             guard let east,
                 let run = try? ChildProcess.run(
                     [
-                        "openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-cert", east.cert, "-key", east.key, "-cert_chain", east.cert,
+                        "openssl", "s_client", "-connect", "127.0.0.1:\(port)", "-cert", east.cert, "-key", east.key, "-cert_chain",
+                        east.cert,
                         "-CAfile", east.trust, "-alpn", "meshgate/1", "-tls1_3",
                     ], timeout: 10)
             else { return nil }
@@ -131,7 +133,9 @@ extension TLSEndToEnd {
             let identity = try #require(json["identity"] as? [String: Any])
             #expect((identity["warning"] as? String)?.contains("expires in") == true, "below 1 h left: \(identity)")
             #expect(((identity["renewal"] as? [String: Any])?["renewals"] as? Int ?? 0) >= 3, "\(identity)")
-            print("identity renewal: \(seenRenewals) renewals in \(Int(Date().timeIntervalSince(started))) s; 20 streams, \(streams.map(\.exchangeCount).reduce(0, +)) exchanges, 0 failed; \(integrity.count) integrity runs (\(integrity.map(\.connections).reduce(0, +)) new connections) all ok; /ready \(readyCodes)")
+            print(
+                "identity renewal: \(seenRenewals) renewals in \(Int(Date().timeIntervalSince(started))) s; 20 streams, \(streams.map(\.exchangeCount).reduce(0, +)) exchanges, 0 failed; \(integrity.count) integrity runs (\(integrity.map(\.connections).reduce(0, +)) new connections) all ok; /ready \(readyCodes)"
+            )
             #expect(east.stop() == 0)
             #expect(west.stop() == 0)
         }

@@ -2,6 +2,7 @@ import Foundation
 import MeshgateControl
 import Testing
 import Yams
+
 @testable import MeshgateCLI
 
 /// `meshgate install`: every flag, read back from the YAML (Yams) and JSON (JSONSerialization)
@@ -30,10 +31,11 @@ import Yams
 
     @Test func defaultsMakeTheWholeSet() throws {
         let all = try Self.objects(["--cluster", "west"])
-        #expect(all.map { $0["kind"] as! String } == [
-            "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap",
-            "Deployment", "Service", "Service", "PodDisruptionBudget",
-        ])
+        #expect(
+            all.map { $0["kind"] as! String } == [
+                "Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap",
+                "Deployment", "Service", "Service", "PodDisruptionBudget",
+            ])
         for o in all where o["kind"] as? String != "Namespace" && !(o["kind"] as! String).hasPrefix("ClusterRole") {
             #expect(Self.dig(o, "metadata", "namespace") as? String == "meshgate-multicluster")
         }
@@ -46,7 +48,10 @@ import Yams
         #expect(Self.dig(pod, "securityContext", "seccompProfile", "type") as? String == "RuntimeDefault")
         let grace = try #require(Self.dig(pod, "terminationGracePeriodSeconds") as? Int)
         #expect(grace > 30, "above the 30 s drain timeout")
-        #expect(Self.dig(pod, "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution", "0", "podAffinityTerm", "topologyKey") as? String == "kubernetes.io/hostname")
+        #expect(
+            Self.dig(
+                pod, "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution", "0", "podAffinityTerm", "topologyKey"
+            ) as? String == "kubernetes.io/hostname")
         #expect(Self.dig(pod, "nodeSelector") == nil && Self.dig(pod, "tolerations") == nil)
         let c = Self.dig(pod, "containers", "0")
         #expect(Self.dig(c, "image") as? String == "meshgate:\(MeshgateVersion.current)")
@@ -62,7 +67,8 @@ import Yams
         #expect(Self.dig(c, "securityContext", "capabilities", "drop") as? [String] == ["ALL"])
         #expect(Self.dig(c, "resources", "limits", "memory") as? String == "512Mi")
         let mounts = (Self.dig(c, "volumeMounts") as? [[String: Any]] ?? []).map { $0["mountPath"] as! String }
-        #expect(Set(mounts) == ["/etc/meshgate", "/var/run/secrets/meshgate", "/var/lib/meshgate/links", "/var/lib/meshgate/state", "/tmp"])
+        #expect(
+            Set(mounts) == ["/etc/meshgate", "/var/run/secrets/meshgate", "/var/lib/meshgate/links", "/var/lib/meshgate/state", "/tmp"])
         let volumes = Self.dig(pod, "volumes") as? [[String: Any]] ?? []
         let identity = try #require(volumes.first { $0["name"] as? String == "identity" })
         #expect(Self.dig(identity, "secret", "secretName") as? String == "gateway-identity")
@@ -100,11 +106,12 @@ import Yams
         for r in rules {
             for res in r["resources"] as! [String] { granted["\((r["apiGroups"] as! [String])[0])/\(res)"] = r["verbs"] as? [String] }
         }
-        #expect(granted == [
-            "/services": ["get", "list", "watch", "create", "update", "patch", "delete"],
-            "discovery.k8s.io/endpointslices": ["get", "list", "watch"],
-            "multicluster.x-k8s.io/serviceexports": ["get", "list", "watch"],
-        ])
+        #expect(
+            granted == [
+                "/services": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                "discovery.k8s.io/endpointslices": ["get", "list", "watch"],
+                "multicluster.x-k8s.io/serviceexports": ["get", "list", "watch"],
+            ])
         let role = try #require(Self.object(all, "Role"))
         #expect(Self.dig(role, "metadata", "namespace") as? String == "mg")
         #expect(Self.dig(role, "rules", "0", "apiGroups") as? [String] == ["coordination.k8s.io"])
@@ -134,20 +141,24 @@ import Yams
         #expect(Self.dig(pod, "containers", "0", "image") as? String == "registry.example/meshgate:1.2@sha256:abc")
         #expect(Self.dig(pod, "nodeSelector") as? [String: String] == ["kubernetes.io/os": "linux", "role": "edge"])
         let tolerations = try #require(Self.dig(pod, "tolerations") as? [[String: String]])
-        #expect(tolerations == [
-            ["key": "dedicated", "operator": "Equal", "value": "gateway", "effect": "NoSchedule"],
-            ["key": "edge", "operator": "Exists"],
-            ["key": "spot", "operator": "Exists", "effect": "NoExecute"],
-        ])
+        #expect(
+            tolerations == [
+                ["key": "dedicated", "operator": "Equal", "value": "gateway", "effect": "NoSchedule"],
+                ["key": "edge", "operator": "Exists"],
+                ["key": "spot", "operator": "Exists", "effect": "NoExecute"],
+            ])
         let volumes = Self.dig(pod, "volumes") as? [[String: Any]] ?? []
         #expect(Self.dig(volumes.first { $0["name"] as? String == "identity" }, "secret", "secretName") as? String == "east-id")
         let svc = Self.object(all, "Service", "gateway")
         #expect(Self.dig(svc, "spec", "type") as? String == "NodePort")
         #expect(Self.dig(svc, "spec", "externalTrafficPolicy") as? String == "Local")
-        #expect(Self.dig(svc, "metadata", "annotations") as? [String: String] == [
-            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb", "example.com/note": "true",
-        ])
-        let text = try InstallRenderer(settings: try InstallCommand.parse(["--cluster", "east", "--service-annotation", "a=true"]).settings()).render()
+        #expect(
+            Self.dig(svc, "metadata", "annotations") as? [String: String] == [
+                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb", "example.com/note": "true",
+            ])
+        let text = try InstallRenderer(
+            settings: try InstallCommand.parse(["--cluster", "east", "--service-annotation", "a=true"]).settings()
+        ).render()
         #expect(text.contains("a: \"true\""), "a string that reads as a boolean is quoted")
     }
 
@@ -234,7 +245,10 @@ import Yams
         (["--cluster", "west", "--service-annotation", "a=1", "--service-annotation", "a=2"], "--service-annotation"),
         (["--cluster", "west", "--load-balancer-source-range", "10.0.0.0"], "--load-balancer-source-range"),
         (["--cluster", "west", "--load-balancer-source-range", "10.0.0.0/33"], "--load-balancer-source-range"),
-        (["--cluster", "west", "--load-balancer-source-range", "10.0.0.0/8", "--service-type", "NodePort"], "--load-balancer-source-range"),
+        (
+            ["--cluster", "west", "--load-balancer-source-range", "10.0.0.0/8", "--service-type", "NodePort"],
+            "--load-balancer-source-range"
+        ),
         (["--cluster", "west", "--external-traffic-policy", "Remote"], "--external-traffic-policy"),
         (["--cluster", "west", "--external-traffic-policy", "Local", "--service-type", "ClusterIP"], "--external-traffic-policy"),
         (["--cluster", "west", "--node-selector", "role=a b"], "--node-selector"),

@@ -44,11 +44,13 @@ import X509
 
         // Due (before: 119 s, and 5 s later: 115 s left): renewed.
         let due = Self.config(folder, issuer: folder.file("issuer"), before: .seconds(119))
-        let dueRenewer = LeafRenewer(config: { due }, reload: reloads.add, logger: Logger(label: "test"), now: { Date().addingTimeInterval(5) })
+        let dueRenewer = LeafRenewer(
+            config: { due }, reload: reloads.add, logger: Logger(label: "test"), now: { Date().addingTimeInterval(5) })
         _ = dueRenewer.step()
         #expect(dueRenewer.status.renewals == 1 && dueRenewer.status.failures == 0)
         #expect(reloads.calls == [[folder.file("id/tls.key"), folder.file("id/tls.crt")]])
-        let certificates = try PEMCodec.certificates(in: try String(contentsOfFile: folder.file("id/tls.crt"), encoding: .utf8), path: "tls.crt")
+        let certificates = try PEMCodec.certificates(
+            in: try String(contentsOfFile: folder.file("id/tls.crt"), encoding: .utf8), path: "tls.crt")
         let renewed = try #require(certificates.first)
         #expect(renewed.serialNumber != first.certificate.serialNumber)
         #expect(renewed.publicKey != first.certificate.publicKey, "a new key")

@@ -32,13 +32,17 @@ struct InstallCommand: ParsableCommand {
     @Option(help: "The type of the 4143 Service: LoadBalancer, NodePort or ClusterIP.")
     var serviceType: InstallSettings.ServiceType = .LoadBalancer
 
-    @Option(help: ArgumentHelp("An annotation of the 4143 Service (cloud load balancer settings); repeat for several.", valueName: "key=value"))
+    @Option(
+        help: ArgumentHelp("An annotation of the 4143 Service (cloud load balancer settings); repeat for several.", valueName: "key=value"))
     var serviceAnnotation: [String] = []
 
     @Option(help: ArgumentHelp("A CIDR allowed to reach the load balancer; repeat for several (LoadBalancer only).", valueName: "cidr"))
     var loadBalancerSourceRange: [String] = []
 
-    @Option(help: "The 4143 Service's externalTrafficPolicy: Local (keeps the client address, no second hop) or Cluster (LoadBalancer and NodePort only).")
+    @Option(
+        help:
+            "The 4143 Service's externalTrafficPolicy: Local (keeps the client address, no second hop) or Cluster (LoadBalancer and NodePort only)."
+    )
     var externalTrafficPolicy: InstallSettings.TrafficPolicy?
 
     @Option(help: ArgumentHelp("A node label the gateway pods must match; repeat for several.", valueName: "key=value"))
@@ -53,12 +57,15 @@ struct InstallCommand: ParsableCommand {
     @Flag(help: "Let the gateway use io_uring: the runtime's default seccomp profile blocks it (the gateway then runs on epoll).")
     var ioUring = false
 
-    @Option(help: ArgumentHelp(
-        "With --io-uring: a seccomp profile installed on every node (relative to the kubelet's seccomp folder) that allows io_uring; without it, --io-uring runs the pod Unconfined.",
-        valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "With --io-uring: a seccomp profile installed on every node (relative to the kubelet's seccomp folder) that allows io_uring; without it, --io-uring runs the pod Unconfined.",
+            valueName: "path"))
     var seccompProfile: String?
 
-    @Option(help: ArgumentHelp("Let cert-manager issue the identity: NAME (an Issuer), Issuer/NAME or ClusterIssuer/NAME.", valueName: "issuer"))
+    @Option(
+        help: ArgumentHelp("Let cert-manager issue the identity: NAME (an Issuer), Issuer/NAME or ClusterIssuer/NAME.", valueName: "issuer")
+    )
     var certManager: String?
 
     @Option(help: "yaml (documents separated by ---) or json (a v1 List).")
@@ -68,7 +75,8 @@ struct InstallCommand: ParsableCommand {
         let settings = try self.settings()
         if case .unconfined = settings.seccomp {
             FileHandleStandardError.write(
-                "meshgate: warning: --io-uring without --seccomp-profile runs the gateway pod Unconfined (no syscall filter at all); prefer a node-installed profile that allows io_uring (docs/kubernetes.md#seccomp-and-io_uring)\n")
+                "meshgate: warning: --io-uring without --seccomp-profile runs the gateway pod Unconfined (no syscall filter at all); prefer a node-installed profile that allows io_uring (docs/kubernetes.md#seccomp-and-io_uring)\n"
+            )
         }
         print(try InstallRenderer(settings: settings).render(), terminator: "")
     }
@@ -79,7 +87,9 @@ struct InstallCommand: ParsableCommand {
             do { return try body(text) } catch { throw ValidationError("\(flag) '\(text)': \(error.message)") }
         }
         guard DNSName.isLabel(cluster), MeshgateControl.WorkloadIdentity.gateway(cluster: cluster, trustDomain: "x") != nil else {
-            throw ValidationError("--cluster '\(cluster)': not a DNS label of at most 54 characters (lowercase letters, digits, '-'), as meshgate-<cluster> must be a namespace")
+            throw ValidationError(
+                "--cluster '\(cluster)': not a DNS label of at most 54 characters (lowercase letters, digits, '-'), as meshgate-<cluster> must be a namespace"
+            )
         }
         var s = InstallSettings(cluster: cluster)
         guard DNSName.isName(trustDomain) else { throw ValidationError("--trust-domain '\(trustDomain)': not a DNS name") }
@@ -107,13 +117,17 @@ struct InstallCommand: ParsableCommand {
         }
         for text in loadBalancerSourceRange {
             guard serviceType == .LoadBalancer else {
-                throw ValidationError("--load-balancer-source-range '\(text)': only a LoadBalancer Service has source ranges (--service-type is \(serviceType.rawValue))")
+                throw ValidationError(
+                    "--load-balancer-source-range '\(text)': only a LoadBalancer Service has source ranges (--service-type is \(serviceType.rawValue))"
+                )
             }
             s.loadBalancerSourceRanges.append(try check("--load-balancer-source-range", text, CIDRBlock.check))
         }
         if let policy = externalTrafficPolicy {
             guard serviceType != .ClusterIP else {
-                throw ValidationError("--external-traffic-policy \(policy.rawValue): a ClusterIP Service has no external traffic (use LoadBalancer or NodePort)")
+                throw ValidationError(
+                    "--external-traffic-policy \(policy.rawValue): a ClusterIP Service has no external traffic (use LoadBalancer or NodePort)"
+                )
             }
             s.externalTrafficPolicy = policy
         }
@@ -126,11 +140,14 @@ struct InstallCommand: ParsableCommand {
         }
         s.tolerations = try toleration.map { try check("--toleration", $0, Toleration.parse) }
         guard DNSName.isName(identitySecret) else {
-            throw ValidationError("--identity-secret '\(identitySecret)': not a Kubernetes object name (lowercase letters, digits, '-' and '.')")
+            throw ValidationError(
+                "--identity-secret '\(identitySecret)': not a Kubernetes object name (lowercase letters, digits, '-' and '.')")
         }
         s.identitySecret = identitySecret
         if let profile = seccompProfile {
-            guard ioUring else { throw ValidationError("--seccomp-profile '\(profile)': only with --io-uring (without it the pod keeps RuntimeDefault)") }
+            guard ioUring else {
+                throw ValidationError("--seccomp-profile '\(profile)': only with --io-uring (without it the pod keeps RuntimeDefault)")
+            }
             guard !profile.isEmpty, !profile.hasPrefix("/"), !profile.split(separator: "/").contains("..") else {
                 throw ValidationError("--seccomp-profile '\(profile)': a path relative to the kubelet's seccomp folder, without '..'")
             }

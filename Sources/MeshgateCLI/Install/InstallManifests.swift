@@ -45,7 +45,10 @@ struct InstallManifests {
 
     /// What selects the gateway pods (stable across versions).
     var selectorLabels: [(String, String)] {
-        [("app.kubernetes.io/name", "meshgate"), ("app.kubernetes.io/component", "gateway"), ("app.kubernetes.io/instance", settings.cluster)]
+        [
+            ("app.kubernetes.io/name", "meshgate"), ("app.kubernetes.io/component", "gateway"),
+            ("app.kubernetes.io/instance", settings.cluster),
+        ]
     }
 
     func metadata(_ name: String, namespaced: Bool = true, annotations: [(String, String)] = []) -> ManifestValue {

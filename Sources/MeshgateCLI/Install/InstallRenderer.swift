@@ -24,7 +24,9 @@ struct InstallRenderer {
         [
             "meshgate \(MeshgateVersion.current): the gateway of cluster \(settings.cluster) in namespace \(settings.namespace).",
             "Identity: \(settings.identity.spiffeURI), from Secret \(settings.identitySecret)"
-                + (settings.certManagerIssuer.map { " (issued by cert-manager \($0.kind)/\($0.name); trust anchors from ConfigMap \(InstallManifests.Names.trust))" } ?? " (tls.crt, tls.key, ca.crt)."),
+                + (settings.certManagerIssuer.map {
+                    " (issued by cert-manager \($0.kind)/\($0.name); trust anchors from ConfigMap \(InstallManifests.Names.trust))"
+                } ?? " (tls.crt, tls.key, ca.crt)."),
             "",
             "seccomp: \(m.seccompNote).",
             "File descriptors: Kubernetes sets no per-pod RLIMIT_NOFILE; the container inherits the",
