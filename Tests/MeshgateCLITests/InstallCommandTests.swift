@@ -269,6 +269,8 @@ import Yams
             let message = InstallCommand.message(for: error)
             #expect(message.contains(flag), "\(arguments): \(message)")
             #expect(!message.contains("\n"), "one line: \(message)")
+            let quoted = "'\(arguments.last!)'"
+            #expect(message.components(separatedBy: quoted).count <= 2, "the value is named once: \(message)")
         }
     }
 

@@ -64,7 +64,7 @@ struct Toleration: Equatable {
         if let colon = rest.lastIndex(of: ":") {
             let e = String(rest[rest.index(after: colon)...])
             guard effects.contains(e) else {
-                throw InvalidValue("'\(text)': effect '\(e)' is not one of \(effects.joined(separator: ", "))")
+                throw InvalidValue("effect '\(e)' is not one of \(effects.joined(separator: ", "))")
             }
             effect = e
             rest = rest[..<colon]
@@ -73,9 +73,9 @@ struct Toleration: Equatable {
         if let eq = rest.firstIndex(of: "=") {
             value = String(rest[rest.index(after: eq)...])
             rest = rest[..<eq]
-            try LabelSyntax.checkValue(value!, what: "'\(text)': value")
+            try LabelSyntax.checkValue(value!, what: "value")
         }
-        try LabelSyntax.checkKey(String(rest), what: "'\(text)': key")
+        try LabelSyntax.checkKey(String(rest), what: "key")
         return Toleration(key: String(rest), value: value, effect: effect)
     }
 
@@ -99,7 +99,7 @@ struct IssuerReference: Equatable {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let (kind, name) = parts.count == 2 ? (parts[0], parts[1]) : ("Issuer", text)
         guard parts.count <= 2, ["Issuer", "ClusterIssuer"].contains(kind) else {
-            throw InvalidValue("'\(text)' is not NAME, Issuer/NAME or ClusterIssuer/NAME")
+            throw InvalidValue("not NAME, Issuer/NAME or ClusterIssuer/NAME")
         }
         guard DNSName.isName(name) else {
             throw InvalidValue("'\(name)' is not a Kubernetes object name (lowercase letters, digits, '-' and '.')")
@@ -112,11 +112,11 @@ struct IssuerReference: Equatable {
 enum LabelSyntax {
     /// `K=V`, the key checked as a label/annotation key.
     static func pair(_ text: String, valueIsLabel: Bool) throws(InvalidValue) -> (String, String) {
-        guard let eq = text.firstIndex(of: "=") else { throw InvalidValue("'\(text)' is not KEY=VALUE") }
+        guard let eq = text.firstIndex(of: "=") else { throw InvalidValue("not KEY=VALUE") }
         let key = String(text[..<eq])
         let value = String(text[text.index(after: eq)...])
-        try checkKey(key, what: "'\(text)': key")
-        if valueIsLabel { try checkValue(value, what: "'\(text)': value") }
+        try checkKey(key, what: "key")
+        if valueIsLabel { try checkValue(value, what: "value") }
         return (key, value)
     }
 
@@ -157,15 +157,15 @@ enum CIDRBlock {
     static func check(_ text: String) throws(InvalidValue) -> String {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let bits = Int(parts[1]), parts[1].allSatisfy(\.isNumber) else {
-            throw InvalidValue("'\(text)' is not a CIDR block (ADDRESS/PREFIX, e.g. 203.0.113.0/24)")
+            throw InvalidValue("not a CIDR block (ADDRESS/PREFIX, e.g. 203.0.113.0/24)")
         }
         let address = String(parts[0])
         if IPAddress.isIPv4(address) {
-            guard (0...32).contains(bits) else { throw InvalidValue("'\(text)': an IPv4 prefix is 0-32 bits") }
+            guard (0...32).contains(bits) else { throw InvalidValue("an IPv4 prefix is 0-32 bits") }
         } else if IPAddress.isIPv6(address) {
-            guard (0...128).contains(bits) else { throw InvalidValue("'\(text)': an IPv6 prefix is 0-128 bits") }
+            guard (0...128).contains(bits) else { throw InvalidValue("an IPv6 prefix is 0-128 bits") }
         } else {
-            throw InvalidValue("'\(text)': '\(address)' is not an IP address")
+            throw InvalidValue("'\(address)' is not an IP address")
         }
         return text
     }
