@@ -24,7 +24,8 @@ extension GatewayCheck {
         }
         let end = issuer.certificate.notValidAfter
         guard issuer.certificate.notValidBefore <= now, end > now else {
-            return CheckResult(name, .failed, "the issuer \(renew.issuer) is not valid now (until \(LeafRenewer.iso8601(end)))", hint: "renew the issuer")
+            return CheckResult(
+                name, .failed, "the issuer \(renew.issuer) is not valid now (until \(LeafRenewer.iso8601(end)))", hint: "renew the issuer")
         }
         for path in [config.identity.cert, config.identity.key] {
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
@@ -34,7 +35,8 @@ extension GatewayCheck {
                     hint: "keep the identity files in a writable folder, or renew them otherwise (cert-manager, docs/kubernetes.md)")
             }
         }
-        let detail = "issuer of \(issuer.cluster) valid until \(LeafRenewer.iso8601(end)); renews \(ConfigDuration.format(renew.before)) before expiry, \(ConfigDuration.format(renew.validity)) leaves"
+        let detail =
+            "issuer of \(issuer.cluster) valid until \(LeafRenewer.iso8601(end)); renews \(ConfigDuration.format(renew.before)) before expiry, \(ConfigDuration.format(renew.validity)) leaves"
         if end.timeIntervalSince(now) < renew.validity.seconds {
             return CheckResult(
                 name, .warning, detail + "; the issuer ends before a whole renewed leaf would",

@@ -26,14 +26,18 @@ import Testing
             try ClusterIssuer.create(anchor: anchor, cluster: "west", validity: .seconds(3600)).files, into: folder.file("short"),
             force: false)
         let now = Date()
-        #expect(GatewayCheck.renewalCheck(GatewayConfig(cluster: "west", identity: IdentityFiles(cert: "c", key: "k", trust: "t")), now: now) == nil)
+        #expect(
+            GatewayCheck.renewalCheck(GatewayConfig(cluster: "west", identity: IdentityFiles(cert: "c", key: "k", trust: "t")), now: now)
+                == nil)
         #expect(GatewayCheck.renewalCheck(Self.config(folder, issuer: folder.file("west")), now: now)?.status == .ok)
         let wrong = GatewayCheck.renewalCheck(Self.config(folder, issuer: folder.file("east")), now: now)
         #expect(wrong?.status == .failed && wrong?.detail.contains("issuer of cluster east") == true)
         #expect(GatewayCheck.renewalCheck(Self.config(folder, issuer: folder.file("missing")), now: now)?.status == .failed)
         let short = GatewayCheck.renewalCheck(Self.config(folder, issuer: folder.file("short")), now: now)
         #expect(short?.status == .warning, "an issuer ending within a leaf's validity: \(short?.detail ?? "")")
-        #expect(GatewayCheck.renewalCheck(Self.config(folder, issuer: folder.file("west")), now: now.addingTimeInterval(400 * 86400))?.status == .failed)
+        #expect(
+            GatewayCheck.renewalCheck(Self.config(folder, issuer: folder.file("west")), now: now.addingTimeInterval(400 * 86400))?.status
+                == .failed)
     }
 
     @Test func statusWarnsBelowAnHour() {
@@ -41,7 +45,9 @@ import Testing
         #expect(GatewayStatus.expiryWarning(notAfter: now.addingTimeInterval(7200), now: now, renewal: nil) == nil)
         #expect(GatewayStatus.expiryWarning(notAfter: nil, now: now, renewal: nil) == nil)
         let plain = GatewayStatus.expiryWarning(notAfter: now.addingTimeInterval(600), now: now, renewal: nil)
-        #expect(plain?.hasPrefix("the certificate expires in 10m") == true && plain?.contains("identity.renew is not set") == true, "\(plain ?? "")")
+        #expect(
+            plain?.hasPrefix("the certificate expires in 10m") == true && plain?.contains("identity.renew is not set") == true,
+            "\(plain ?? "")")
         var status = LeafRenewer.Status()
         status.consecutiveFailures = 3
         status.lastError = "issuer expired"
