@@ -60,7 +60,8 @@ struct RouteBenchRun {
         do {
             let loopback = try SocketAddress.resolve(host: "127.0.0.1", port: 0)
             publisher = RouteTablePublisher(
-                bindAddress: loopback, portRange: settings.portRange, credentials: credentials, loops: settings.loops)
+                bindAddress: loopback, portRange: settings.portRange, credentials: credentials, loops: settings.loops,
+                holdOff: .zero)  // churn: a removed route's port may go to the next route at once
             let config = ProxyConfiguration(
                 listen: loopback, upstreams: [], threads: settings.loops, backend: settings.backend, maxConnections: 1024,
                 gateway: GatewaySettings(publisher: publisher))

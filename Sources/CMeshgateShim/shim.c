@@ -224,6 +224,13 @@ void mg_ring_cancel_fd(mg_ring *r, int fd) {
     io_uring_prep_cancel_fd(c, fd, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(c, 0);
     c->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    // Submitted now, not with the next batch: the caller hands the descriptor to another
+    // owner, which may close it at once. A cancel queued past that close finds no file (or
+    // another one under the same number), and the multishot poll keeps its reference to the
+    // socket's file forever: the socket stays open with no descriptor, its SO_LINGER reset
+    // never sent. The cancelled poll drops that reference when its completion is reaped.
+    io_uring_submit(&r->ring);
+    r->ts_used = 0;
 }
 
 void mg_ring_timeout(mg_ring *r, int64_t ns, uint64_t ud) {

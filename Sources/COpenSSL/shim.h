@@ -34,6 +34,8 @@ static inline int mg_BIO_pending(BIO *bio) { return BIO_pending(bio); }
 static inline long mg_BIO_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
 
 static inline int mg_sk_GENERAL_NAME_num(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
+static inline int mg_sk_X509_num(const STACK_OF(X509) *chain) { return sk_X509_num(chain); }
+static inline X509 *mg_sk_X509_value(const STACK_OF(X509) *chain, int i) { return sk_X509_value(chain, i); }
 static inline GENERAL_NAME *mg_sk_GENERAL_NAME_value(const GENERAL_NAMES *names, int i) {
     return sk_GENERAL_NAME_value(names, i);
 }

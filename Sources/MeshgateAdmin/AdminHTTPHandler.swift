@@ -3,7 +3,9 @@ import NIOHTTP1
 
 /// One admin connection: reads requests (after NIO's HTTP/1 decoder), answers each through the
 /// router, and bounds what a client may send: the request target, a body (none is expected), and
-/// how long it may stay silent. Runs on the admin event loop only.
+/// how long it may take: each request must arrive whole (head and body) within the request
+/// timeout of the accept or of the previous answer, however many bytes trickle in meanwhile.
+/// Runs on the admin event loop only.
 final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -14,7 +16,13 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maxBodyBytes = 4096
 
     private let router: AdminRouter
+    private let slots: AdminConnectionSlots
+    private let requestTimeout: TimeAmount
+    /// Called on the event loop when a connection is closed for not sending a whole request in time.
+    private let timedOut: () -> Void
     // Loop-confined state of the request being read.
+    /// Closes the connection when the request being waited for has not arrived whole by then.
+    private var deadline: Scheduled<Void>?
     private var head: HTTPRequestHead?
     private var bodyBytes = 0
     /// This request has been answered already (refused early); its remaining parts are dropped.
@@ -22,8 +30,34 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The connection failed (a request that does not parse): nothing more is read or answered.
     private var failed = false
 
-    init(router: AdminRouter) {
+    init(router: AdminRouter, slots: AdminConnectionSlots, requestTimeout: TimeAmount, timedOut: @escaping () -> Void) {
         self.router = router
+        self.slots = slots
+        self.requestTimeout = requestTimeout
+        self.timedOut = timedOut
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // The deadline of the first request runs from the accept.
+        armDeadline(context, note: true)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    /// (Re)starts the request deadline: from now, the next request must arrive whole in time.
+    /// `note`: a miss is logged (not for a keep-alive connection idle after an answer, which is
+    /// the normal end of one).
+    private func armDeadline(_ context: ChannelHandlerContext, note: Bool) {
+        deadline?.cancel()
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let timedOut = self.timedOut
+        deadline = context.eventLoop.scheduleTask(in: requestTimeout) {
+            if note { timedOut() }
+            bound.value.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -47,18 +81,15 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             defer { head = nil }
             guard !answered, let h = head else { return }
+            // The request is whole: answer it, then wait for the next one under a fresh deadline
+            // (a refused request keeps the deadline it had: the connection is ending anyway).
+            slots.busy(context.channel)
+            deadline?.cancel()
             let response = router.respond(method: h.method.rawValue, target: h.uri)
             write(context, response, keepAlive: h.isKeepAlive)
+            slots.waiting(context.channel)
+            armDeadline(context, note: false)
         }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A connection silent for the read timeout is closed (IdleStateHandler before us).
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

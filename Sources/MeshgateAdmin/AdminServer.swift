@@ -17,10 +17,13 @@ import Prometheus
 /// thread), so that nothing it does can hold up the data plane's loops, and nothing a client
 /// does can reach beyond its own connection.
 public final class AdminServer: @unchecked Sendable {
-    /// Connections open at once at most; more are closed at accept.
+    /// Connections open at once at most. When all are taken, a new connection takes the slot of
+    /// the one that has waited longest for its next request (that one is closed); it is closed
+    /// itself only when every other connection is being answered.
     public static let maxConnections = 64
-    /// A connection that sends nothing for this long is closed.
-    public static let readTimeout: TimeAmount = .seconds(10)
+    /// Each request must arrive whole (head and body) within this time of the accept, or of the
+    /// answer to the previous request on the connection; bytes trickling in do not extend it.
+    public static let requestTimeout: TimeAmount = .seconds(5)
 
     private let router: AdminRouter
     private let logger: Logger
@@ -28,17 +31,22 @@ public final class AdminServer: @unchecked Sendable {
     // Invariant: `channel` is set once by `start` and read by `shutdown`, both under `lock`.
     private let lock = NSLock()
     private var channel: Channel?
-    private let connections = ConnectionCount()
+    private let slots = AdminConnectionSlots(capacity: AdminServer.maxConnections)
+    private let requestTimeout: TimeAmount
+    private let notices: AdminNotices
 
     /// An admin server for `controller`. `traffic` gives the data plane's traffic by series
     /// (`ProxyServer.traffic()`), or nil when there is none: routes' `active` and the labelled
     /// traffic series of `/metrics` come from it. `metricsRegistry`, when given, is emitted after
     /// the gateway's own series (what swift-metrics users report; see `bootstrapMetricsSystem`).
+    /// `requestTimeout` is `AdminServer.requestTimeout` unless a test needs another.
     public init(
         controller: GatewayController, traffic: @escaping @Sendable () -> TrafficSnapshot?, logger: Logger,
-        metricsRegistry: PrometheusCollectorRegistry? = nil
+        metricsRegistry: PrometheusCollectorRegistry? = nil, requestTimeout: TimeAmount = AdminServer.requestTimeout
     ) {
         self.logger = logger
+        self.requestTimeout = requestTimeout
+        notices = AdminNotices(logger: logger)
         router = AdminRouter(controller: controller, traffic: traffic, exporter: PrometheusExporter(metricsRegistry: metricsRegistry))
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     }
@@ -61,26 +69,40 @@ public final class AdminServer: @unchecked Sendable {
     @discardableResult
     public func start(host: String, port: Int, field: String = "admin.listen") throws(AdminServerError) -> (host: String, port: Int) {
         let router = self.router
-        let connections = self.connections
+        let slots = self.slots
+        let notices = self.notices
+        let requestTimeout = self.requestTimeout
+        let seconds = Double(requestTimeout.nanoseconds) / 1e9
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard connections.open() else {
+                    switch slots.admit(channel) {
+                    case .refused:
+                        notices.note("refused", "admin: \(slots.capacity) connections are being answered; closing a new one")
                         channel.close(promise: nil)
                         return
+                    case .admitted(let evicted):
+                        if let evicted {
+                            notices.note(
+                                "evicted",
+                                "admin: \(slots.capacity) connections open; closed the one waiting longest for a request to make room")
+                            evicted.close(promise: nil)
+                        }
                     }
-                    channel.closeFuture.whenComplete { _ in connections.close() }
+                    channel.closeFuture.whenComplete { _ in slots.release(channel) }
                     let sync = channel.pipeline.syncOperations
                     var limits = NIOHTTPDecoderLimitConfiguration()
                     limits.maxHeaderFieldSize = 8 << 10
                     limits.maxHeaderListSize = 16 << 10
                     limits.maxHeaderFieldCount = 100
-                    try sync.addHandler(IdleStateHandler(readTimeout: Self.readTimeout))
                     try sync.configureHTTPServerPipeline(
                         withErrorHandling: false, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-                    try sync.addHandler(AdminHTTPHandler(router: router))
+                    try sync.addHandler(
+                        AdminHTTPHandler(router: router, slots: slots, requestTimeout: requestTimeout) {
+                            notices.note("timeout", "admin: closed a connection that sent no whole request within \(seconds) s")
+                        })
                 }
             }
         let address = HostPort(host: host, port: UInt16(clamping: max(port, 0))).description
@@ -158,26 +180,4 @@ public struct AdminServerError: Error, CustomStringConvertible, Sendable {
     public let addressInUse: Bool
 
     public var description: String { "cannot serve the admin endpoint on \(field) \(address): \(reason)" }
-}
-
-/// Open admin connections, against `AdminServer.maxConnections`.
-private final class ConnectionCount: @unchecked Sendable {
-    // Invariant: `count` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var count = 0
-
-    /// Counts one more; false (not counted) when at the limit.
-    func open() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard count < AdminServer.maxConnections else { return false }
-        count += 1
-        return true
-    }
-
-    func close() {
-        lock.lock()
-        count -= 1
-        lock.unlock()
-    }
 }

@@ -11,8 +11,12 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case gatewayAlive = "gateway_alive"
     case gatewayLatency = "gateway_latency_seconds"
     case gatewayProbes = "gateway_probes_total"
+    case mirrorConflicts = "meshgate_mirror_conflicts_total"
+    case mirrorLimitRefusals = "meshgate_mirror_limit_refusals_total"
     case tlsHandshake = "meshgate_tls_handshake_seconds"
     case connect = "meshgate_connect_seconds"
+    case identityReloadRefused = "meshgate_identity_reload_refused_total"
+    case tlsRefusals = "meshgate_tls_refusals_total"
     case identityExpiry = "meshgate_identity_expiry_seconds"
     case identityRenewals = "meshgate_identity_renewals_total"
 
@@ -22,7 +26,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     /// Counter, gauge or histogram.
     var type: String {
         switch self {
-        case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityRenewals: "counter"
+        case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .mirrorConflicts,
+            .mirrorLimitRefusals, .tlsRefusals, .identityRenewals: "counter"
         case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry: "gauge"
         case .tlsHandshake, .connect: "histogram"
         }
@@ -41,8 +46,12 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .gatewayAlive: "1 while the linked cluster's gateway answers probes, 0 once the link is down."
         case .gatewayLatency: "Round trip of the linked gateway's recent probes (quantiles of the last 64 answered)."
         case .gatewayProbes: "Probes of the linked gateway since its mirror started, by result (ok, failed)."
+        case .mirrorConflicts: "Imports of the link refused because another link holds the mirrored name (or a local service or static route has it)."
+        case .mirrorLimitRefusals: "Imports of the link refused over its links limits, by limit (services, routes); what it has keeps its place."
         case .tlsHandshake: "TLS handshake duration, both sides and both directions."
         case .connect: "TCP connect duration, to remote gateways and to local endpoints."
+        case .tlsRefusals: "TLS handshakes refused, both sides, by reason (the tls_refused_<reason> counters: protocol_version, unknown_ca, identity, identity_issuer_mismatch, alpn, ...)."
+        case .identityReloadRefused: "Identity reloads refused (the new files failed the checks of meshgate check; the current identity stayed in use)."
         case .identityExpiry: "Seconds until the gateway's leaf certificate in use expires (negative once expired)."
         case .identityRenewals: "Automatic renewals of the gateway's leaf (identity.renew), by result (ok, error)."
         }

@@ -58,6 +58,7 @@ final class PrometheusExporter: @unchecked Sendable {
     private func update(status: GatewayStatus, traffic: TrafficSnapshot?) {
         gauge(.info, [("cluster", status.cluster), ("io_backend", status.ioBackend), ("kernel_tls", status.kernelTLS)], 1)
         gauge(.routeTableGeneration, [], Double(status.routeTable.generation))
+        counter(.identityReloadRefused, [], UInt64(max(0, status.identity.reloadsRefused ?? 0)))
         if let left = status.identity.secondsLeft { gauge(.identityExpiry, [], left) }
         if let renewal = status.identity.renewal {
             counter(.identityRenewals, [("result", "ok")], UInt64(renewal.renewals))
@@ -67,6 +68,12 @@ final class PrometheusExporter: @unchecked Sendable {
             let reason = String(key.dropFirst(Self.refusalPrefix.count))
             counter(.refusals, [("direction", Self.refusalDirection(reason)), ("reason", reason)], value)
         }
+        for (key, value) in status.counters.sorted(by: { $0.key < $1.key }) where key.hasPrefix(Self.tlsRefusalPrefix) {
+            let reason = String(key.dropFirst(Self.tlsRefusalPrefix.count))
+            // The per-side totals are not reasons.
+            if reason == "downstream" || reason == "upstream" { continue }
+            counter(.tlsRefusals, [("reason", reason)], value)
+        }
         for link in status.links {
             let cluster = [("cluster", link.cluster)]
             gauge(.gatewayAlive, cluster, link.alive ? 1 : 0)
@@ -74,6 +81,11 @@ final class PrometheusExporter: @unchecked Sendable {
             if let p99 = link.latency.p99Ms { gauge(.gatewayLatency, cluster + [("quantile", "0.99")], p99 / 1000) }
             counter(.gatewayProbes, cluster + [("result", "ok")], UInt64(max(0, link.probes.answered)))
             counter(.gatewayProbes, cluster + [("result", "failed")], UInt64(max(0, link.probes.failed)))
+            if let r = link.refusals {
+                counter(.mirrorConflicts, cluster, UInt64(max(0, r.conflicts)))
+                counter(.mirrorLimitRefusals, cluster + [("limit", "services")], UInt64(max(0, r.services)))
+                counter(.mirrorLimitRefusals, cluster + [("limit", "routes")], UInt64(max(0, r.routes)))
+            }
         }
         guard let traffic else { return }
         let keys = traffic.series.keys.sorted {
@@ -96,6 +108,8 @@ final class PrometheusExporter: @unchecked Sendable {
 
     /// `gateway_refused_<reason>` counters of `ProxyCounters`.
     static let refusalPrefix = "gateway_refused_"
+    /// `tls_refused_<reason>` counters of `ProxyCounters`.
+    static let tlsRefusalPrefix = "tls_refused_"
 
     /// A refusal reason's direction: `link_down` refuses local clients of a route (outbound);
     /// every other reason refuses a peer gateway's connection (inbound).

@@ -22,7 +22,7 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The gateway configuration file (YAML).")
     var config: String
 
-    @Flag(name: .long, help: "Validate the configuration, the registry and the identity files, then exit (0: good, 2: errors).")
+    @Flag(name: .long, help: "Validate the configuration, the registry and the identity files (chain, identity, key, validity), then exit (0: good, 2: errors).")
     var check = false
 
     @Option(name: .long, help: "Log the counters at this interval (0 disables).")
@@ -43,8 +43,10 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         if check {
             do {
-                let loaded = try GatewayController.load(configPath: config)
+                // The identity checks of `meshgate check` (IdentityVerification), all of them.
+                let loaded = try GatewayController.load(configPath: config, strict: true)
                 let c = loaded.config
+                for w in loaded.identity.warnings { FileHandleStandardError.write("warning: \(w)\n") }
                 print("\(config): OK: cluster \(c.cluster), inbound \(c.inbound.listen), \(c.routes.count) route(s), \(loaded.registry.services.count) service(s) (\(loaded.registry.exportedServices.count) exported)")
                 return
             } catch {

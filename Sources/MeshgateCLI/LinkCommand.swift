@@ -54,6 +54,9 @@ struct LinkShowCommand: ParsableCommand {
             }
             gateways = [listen]
         }
+        guard gateways.count <= LinkBundle.maxGateways else {
+            throw ValidationError("\(gateways.count) addresses: a bundle lists at most \(LinkBundle.maxGateways) (other clusters refuse more)")
+        }
         guard let identity = gateway.gatewayIdentity else {
             throw ValidationError("cluster '\(gateway.cluster)' is too long to name a gateway identity")
         }
@@ -75,9 +78,12 @@ struct LinkAddCommand: ParsableCommand {
         commandName: "add",
         abstract: "Check another cluster's link bundle and copy it into the links folder as <cluster>.link.yaml.",
         discussion: """
-            The bundle must parse, name another cluster than ours, be in our trust domain and share \
-            a trust anchor with our identity.trust bundle. It replaces an earlier bundle of the \
-            same cluster; the file is written to a temporary name and renamed into place.
+            The bundle must parse, name another cluster than ours, name that cluster's gateway \
+            identity (spiffe://<td>/ns/meshgate-<cluster>/sa/gateway) in our trust domain and share \
+            a trust anchor with our identity.trust bundle. A bundle of a cluster already linked is \
+            compared with the one in place: what changes (addresses, identity, anchors) is printed, \
+            and it is written only with --replace. The file is written to a temporary name and \
+            renamed into place.
             """
     )
 
@@ -86,6 +92,9 @@ struct LinkAddCommand: ParsableCommand {
 
     @Option(name: .long, help: "The gateway configuration file (YAML); its `links:` names the folder.")
     var config: String
+
+    @Flag(name: .long, help: "Replace the bundle of a cluster already linked (the changes are printed either way).")
+    var replace = false
 
     func run() throws {
         let gateway = try LinkSupport.loadConfig(config)
@@ -101,6 +110,25 @@ struct LinkAddCommand: ParsableCommand {
         }
         let target = LinkSupport.join(folder, bundle.fileName)
         let replaced = FileManager.default.fileExists(atPath: target)
+        var changes: [String] = []
+        if replaced {
+            // A bundle in place that does not parse is repaired without --replace: it links
+            // nothing (the running mirror keeps its last good bundle until then).
+            if let old = try? LinkBundle.load(path: target) {
+                changes = bundle.changes(from: old)
+                if changes.isEmpty {
+                    print("link to cluster \(bundle.cluster) unchanged: \(target) holds the same bundle")
+                    return
+                }
+            } else {
+                changes = ["the bundle in place did not parse; replaced whole"]
+            }
+            guard replace || (try? LinkBundle.load(path: target)) == nil else {
+                throw LinkSupport.failure(
+                    ["\(target): cluster \(bundle.cluster) is already linked; this bundle changes:"] + changes.map { "  \($0)" }
+                        + ["nothing written: pass --replace to replace it"])
+            }
+        }
         do {
             try MeshgateIdentity.IdentityFiles.write([MeshgateIdentity.IdentityFile(name: bundle.fileName, contents: text, isPrivateKey: false)], into: folder, force: true)
         } catch {
@@ -108,6 +136,7 @@ struct LinkAddCommand: ParsableCommand {
         }
         let count = bundle.gateways.count
         print("\(replaced ? "replaced" : "added") link to cluster \(bundle.cluster): \(target) (\(count) gateway address\(count == 1 ? "" : "es"), identity \(bundle.identity))")
+        for line in changes { print("  \(line)") }
     }
 }
 

@@ -9,7 +9,8 @@ struct RoutesCommand: ParsableCommand {
         discussion: """
             Reads /status from a running gateway's admin endpoint (--admin, its admin.listen). \
             STATE is down while the route's link is down (new connections are refused at once). \
-            An unreachable admin endpoint exits 1.
+            Imports refused (a name another link holds, over a link's limits) are listed below the \
+            table. An unreachable admin endpoint exits 1.
             """
     )
 
@@ -23,10 +24,17 @@ struct RoutesCommand: ParsableCommand {
         case .table:
             if status.routes.isEmpty {
                 print("no routes (gateway of cluster \(status.cluster))")
-                return
+            } else {
+                print(Self.table(status.routes))
             }
-            print(Self.table(status.routes))
+            let refused = Self.refused(status.links)
+            if !refused.isEmpty { print("\nrefused:\n" + refused.map { "  \($0)" }.joined(separator: "\n")) }
         }
+    }
+
+    /// The refusals in force, one line each, by link.
+    static func refused(_ links: [LinkStatus]) -> [String] {
+        links.flatMap { $0.refusals?.current ?? [] }
     }
 
     /// The table: NAME, LISTEN, CLUSTER, TARGET, STATE, ACTIVE.

@@ -79,68 +79,23 @@ public enum GatewayCheck {
         }
     }
 
+    /// The identity checks (`IdentityVerification`, shared with `gateway --check`, the start and
+    /// hot reloads); the credentials when the files load, for the link probes.
     static func identityChecks(
         _ config: GatewayConfig, now: Date, notAfter: (String) throws -> Date
     ) -> (results: [CheckResult], credentials: GatewayCredentials?) {
-        var results: [CheckResult] = []
-        let files = config.identity
-        let credentials: GatewayCredentials
-        do {
-            credentials = try GatewayCredentialsLoader.load(files, handshakeTimeout: config.inbound.handshakeTimeout)
-        } catch {
-            results.append(CheckResult(
-                "identity files load", .failed, error.errors.map(\.description).joined(separator: "\n"),
-                hint: "issue the gateway's certificate again: meshgate identity issue --issuer <issuer dir> --gateway --out <dir> (docs/identity.md)"))
-            return (results, nil)
-        }
-        results.append(CheckResult("identity files load", .ok, "\(files.cert), \(files.key), \(files.trust)"))
-
-        // The chain: a handshake in memory between two connections using these very files
-        // proves, with OpenSSL's own verification, that the leaf chains to the trust bundle.
-        let expected = config.gatewayIdentity
-        let handshake = expected.map { inMemoryHandshake(credentials, expecting: $0) }
-        switch handshake {
-        case .none:
-            results.append(CheckResult("identity matches config", .failed, "cluster '\(config.cluster)' cannot name a gateway identity"))
-        case .some(.success):
-            results.append(CheckResult("certificate chain valid", .ok, "the leaf in \(files.cert) chains to \(files.trust)"))
-            results.append(CheckResult("identity matches config", .ok, "\(expected!)"))
-        case .some(.failure(let error)):
-            let identityProblem = error.code == .peerIdentityMismatch || error.code == .peerIdentityMissing
-            if identityProblem {
-                results.append(CheckResult("certificate chain valid", .ok, "the leaf in \(files.cert) chains to \(files.trust)"))
-                results.append(CheckResult(
-                    "identity matches config", .failed, "\(error)",
-                    hint: "the certificate must name \(expected!); issue it with --gateway from cluster \(config.cluster)'s issuer"))
-            } else {
-                results.append(CheckResult(
-                    "certificate chain valid", .failed, "\(error)",
-                    hint: "the leaf must chain (through the issuer in \(files.cert)) to an anchor of \(files.trust)"))
-            }
-        }
-
-        // Expiry of the leaf.
-        do {
-            let expiry = try notAfter(files.cert)
-            let left = expiry.timeIntervalSince(now)
-            let text = "\(files.cert) expires \(ISO8601DateFormatter().string(from: expiry))"
-            if left <= 0 {
-                results.append(CheckResult("certificate not expired", .failed, text, hint: "issue a new certificate now"))
-            } else if left < expiryWarning {
-                results.append(CheckResult(
-                    "certificate expiry", .warning, "\(text), in \(DurationWords.of(left))",
-                    hint: "renew it: the gateway reloads a rewritten certificate without dropping connections"))
-            } else {
-                results.append(CheckResult("certificate expiry", .ok, "\(text), in \(DurationWords.of(left))"))
-            }
-        } catch {
-            results.append(CheckResult("certificate expiry", .failed, "\(files.cert): \(error)"))
-        }
-        return (results, credentials)
+        let v = IdentityVerification.run(
+            config.identity, expected: config.gatewayIdentity, cluster: config.cluster,
+            handshakeTimeout: config.inbound.handshakeTimeout, now: now, notAfter: notAfter)
+        return (v.results, v.credentials)
     }
 
     static func linkChecks(_ config: GatewayConfig, credentials: GatewayCredentials, probeTimeout: Duration) -> [CheckResult] {
         guard let links = config.links else { return [CheckResult("links", .ok, "no links folder: this cluster mirrors nothing")] }
+        var isFolder: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: links.dir, isDirectory: &isFolder) {
+            return [CheckResult("links", .failed, "\(links.dir): the links folder does not exist", hint: "create it (mkdir -p \(links.dir)); meshgate link add puts bundles there")]
+        }
         let listing = LinksFolder.load(folder: links.dir)
         var results: [CheckResult] = []
         for e in listing.errors {
@@ -157,21 +112,26 @@ public enum GatewayCheck {
             } catch {
                 results.append(CheckResult(
                     "\(name): trust shared", .failed, error.errors.map(\.description).joined(separator: "\n"),
-                    hint: "linked clusters need one trust anchor in both bundles (docs/links.md)"))
+                    hint: "a bundle names its own cluster's gateway identity in our trust domain, and linked clusters need one trust anchor in both bundles (docs/links.md)"))
                 continue
             }
-            for gateway in bundle.gateways {
+            // All addresses of a bundle at once (as a mirror probes them): dead ones cost one
+            // probe timeout in all, not one each.
+            let lines = LinkCheckLines(count: bundle.gateways.count)
+            GatewayProbe.concurrently(bundle.gateways.count) { i in
+                let gateway = bundle.gateways[i]
                 let what = "\(name): \(gateway) reachable as \(bundle.identity)"
                 do {
                     let address = try SocketAddress.resolve(host: gateway.host, port: gateway.port)
                     let rtt = try GatewayProbe.probe(address, context: credentials.client, expected: bundle.identity, timeout: probeTimeout)
-                    results.append(CheckResult(what, .ok, "probe answered in \(String(format: "%.2f", rtt.seconds * 1000)) ms"))
+                    lines.set(i, CheckResult(what, .ok, "probe answered in \(String(format: "%.2f", rtt.seconds * 1000)) ms"))
                 } catch {
-                    results.append(CheckResult(
+                    lines.set(i, CheckResult(
                         what, .failed, "\(error)",
                         hint: "is \(bundle.cluster)'s gateway running, and its port \(gateway.port) reachable from here? Only that port needs to be open between clusters"))
                 }
             }
+            results += lines.all
         }
         return results
     }
@@ -205,4 +165,17 @@ enum DurationWords {
         if s >= 3600 { return "\(s / 3600)h \((s % 3600) / 60)m" }
         return "\(max(s / 60, 0))m"
     }
+}
+
+/// The probe lines of one bundle, filled in by concurrent probes, in address order.
+private final class LinkCheckLines: @unchecked Sendable {
+    // Invariant: `lines` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var lines: [CheckResult?]
+
+    init(count: Int) { lines = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ line: CheckResult) { lock.withLock { lines[i] = line } }
+
+    var all: [CheckResult] { lock.withLock { lines.compactMap { $0 } } }
 }

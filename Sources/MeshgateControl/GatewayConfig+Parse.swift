@@ -1,3 +1,5 @@
+import MeshgateProxy
+
 extension GatewayConfig {
     static let topLevelKeys = [
         "cluster", "trustDomain", "identity", "inbound", "outbound", "admin", "registry", "links", "limits", "loops",
@@ -89,19 +91,29 @@ struct GatewayConfigReader {
     }
 
     private func readInbound() -> InboundSettings {
-        let map = root.value("inbound")?.map(known: ["listen", "headerTimeout", "handshakeTimeout"])
+        let map = root.value("inbound")?.map(known: ["listen", "headerTimeout", "handshakeTimeout", "acceptWorkloads", "discover"])
+        let discover = map?.value("discover")?.map(known: ["allow", "perIdentity"])
+        let defaults = DiscoverPolicy()
+        let policy = InboundPolicy(
+            acceptWorkloads: map?.value("acceptWorkloads")?.bool ?? false,
+            discover: DiscoverPolicy(
+                allow: discover?.value("allow")?.parsed(Self.choice(DiscoverPolicy.Allow.self)) ?? defaults.allow,
+                perIdentity: discover?.value("perIdentity")?.int(in: 1...256, name: "perIdentity") ?? defaults.perIdentity))
         return InboundSettings(
             listen: map?.value("listen")?.parsed(ListenAddress.parse) ?? GatewayDefaults.inboundListen,
             headerTimeout: map?.value("headerTimeout")?.positiveDuration ?? GatewayDefaults.headerTimeout,
-            handshakeTimeout: map?.value("handshakeTimeout")?.positiveDuration ?? GatewayDefaults.handshakeTimeout)
+            handshakeTimeout: map?.value("handshakeTimeout")?.positiveDuration ?? GatewayDefaults.handshakeTimeout,
+            policy: policy)
     }
 
     private func readOutbound() -> OutboundSettings {
-        let map = root.value("outbound")?.map(known: ["bind", "ports", "requireClientTLS"])
+        let map = root.value("outbound")?.map(known: ["bind", "ports", "requireClientTLS", "pin", "portHoldOff"])
         return OutboundSettings(
             bind: map?.value("bind")?.parsed(ListenAddress.parseBind) ?? GatewayDefaults.outboundBind,
             ports: map?.value("ports")?.parsed(PortRange.parse) ?? GatewayDefaults.outboundPorts,
-            requireClientTLS: map?.value("requireClientTLS")?.bool ?? false)
+            requireClientTLS: map?.value("requireClientTLS")?.bool ?? false,
+            pins: map?.value("pin").map(PortPinReader.read) ?? [:],
+            portHoldOff: map?.value("portHoldOff")?.parsed(ConfigDuration.parse) ?? GatewayDefaults.portHoldOff)
     }
 
     private func readLimits() -> GatewayLimits {

@@ -8,6 +8,19 @@ struct GatewayConfigChecks {
         checkDuplicateRoutes()
         checkListenAddresses()
         checkPortCapacity()
+        checkPinnedFixedRoutes()
+    }
+
+    /// A static route with its own `listen` has no use for a pin.
+    private func checkPinnedFixedRoutes() {
+        for route in config.routes where route.listen != nil {
+            let key = "\(route.namespace)/\(route.name):\(route.port)"
+            guard config.outbound.pins[key] != nil else { continue }
+            let field = "outbound.pin.\(key)"
+            diagnostics.report(
+                line: diagnostics.line(of: field), field: field,
+                "route \(key) has a fixed listen address (line \(route.line)); pin it or give it listen, not both")
+        }
     }
 
     private func checkDuplicateRoutes() {
@@ -34,6 +47,9 @@ struct GatewayConfigChecks {
         var fields = [("inbound.listen", config.inbound.listen), ("admin.listen", config.admin.listen)]
         for (index, route) in config.routes.enumerated() {
             if let listen = route.listen { fields.append(("routes[\(index)].listen", listen)) }
+        }
+        for (key, port) in config.outbound.pins.sorted(by: { $0.key < $1.key }) {
+            fields.append(("outbound.pin.\(key)", HostPort(host: config.outbound.bind, port: port)))
         }
         // Defaults first, then in file order: the later of two conflicting addresses is reported.
         let uses = fields.map { Use(field: $0.0, line: diagnostics.fieldLines[$0.0], address: $0.1) }

@@ -39,6 +39,9 @@ extension GatewayController {
         if let notAfter = certificate.notAfter, notAfter <= now {
             reasons.append("the certificate \(certificate.path) expired at \(Self.iso8601(notAfter))")
         }
+        if let notBefore = certificate.notBefore, notBefore > now {
+            reasons.append("the certificate \(certificate.path) is not valid before \(Self.iso8601(notBefore))")
+        }
         return GatewayReadiness(reasons: reasons)
     }
 
@@ -49,10 +52,12 @@ extension GatewayController {
         let snapshot = publisher.snapshot
         let readiness = readiness(now: now)
         let certificate = leafCertificate.info(for: snapshot.credentials.server)
+        let refused = identityRefusals.lastRefusal
         let renewal = config.identity.renew == nil ? nil : GatewayStatus.RenewalStatus(renewer.status)
         let identity = GatewayStatus.IdentityStatus(
             name: certificate.identity ?? config.gatewayIdentity?.spiffeURI ?? "", certificate: certificate.path,
-            notAfter: certificate.notAfter, secondsLeft: certificate.notAfter.map { $0.timeIntervalSince(now) },
+            notAfter: certificate.notAfter, reloadsRefused: identityRefusals.count, lastReloadRefusal: refused?.reason,
+            lastReloadRefusalAt: refused?.at, secondsLeft: certificate.notAfter.map { $0.timeIntervalSince(now) },
             warning: GatewayStatus.expiryWarning(notAfter: certificate.notAfter, now: now, renewal: renewal), renewal: renewal)
         let staticKeys = Set(config.routes.map(GatewayTables.key))
         var routes: [RouteStatus] = []
@@ -69,11 +74,12 @@ extension GatewayController {
             inbound: server.boundAddress.description, startedAt: lifecycle.startedAt, drainingSince: lifecycle.drainingSince,
             routeTable: .init(generation: snapshot.generation, appliedByAllLoops: publisher.appliedByAllLoops),
             services: .init(count: services.count, exported: services.filter(\.exported).count),
-            links: links.mirrors.map(Self.linkStatus), routes: routes, counters: server.stats.values)
+            links: links.mirrors.map { Self.linkStatus($0, refused: mirrorRefusals(cluster: $0.cluster)) }, routes: routes,
+            counters: server.stats.values.merging(discovery.refusalCounters) { $1 })
     }
 
     /// One mirror as `/status` shows it.
-    static func linkStatus(_ mirror: LinkMirror) -> LinkStatus {
+    static func linkStatus(_ mirror: LinkMirror, refused: [MirrorRefusal] = []) -> LinkStatus {
         let state = mirror.state
         let health = mirror.health
         return LinkStatus(
@@ -84,7 +90,10 @@ extension GatewayController {
                 p50Ms: health.roundTrip(quantile: 0.5).map(milliseconds), p99Ms: health.roundTrip(quantile: 0.99).map(milliseconds),
                 lastMs: state.lastRoundTrip.map(milliseconds)),
             probes: .init(answered: health.probesAnswered, failed: health.probesFailed), streamsOpened: health.streamsOpened,
-            lastError: health.lastError, lastErrorAt: health.lastErrorAt)
+            lastError: health.lastError, lastErrorAt: health.lastErrorAt,
+            refusals: .init(
+                conflicts: health.conflicts, services: health.refusedServices, routes: health.refusedRoutes,
+                current: Array(refused.map(\.message).prefix(50))))
     }
 
     /// One published route as `/status` shows it.

@@ -22,11 +22,13 @@ public final class GatewayController: @unchecked Sendable {
     public let lifecycle = GatewayLifecycle()
     /// The loaded leaf certificate's identity and notAfter (for `/status`).
     public let leafCertificate = LeafCertificateCache()
+    /// Identity reloads refused by `IdentityVerification` (for `/status` and `/metrics`).
+    public let identityRefusals = IdentityReloadRefusals()
     /// Renews the gateway's own leaf when `identity.renew` is set (LeafRenewer.swift).
     public private(set) var renewer: LeafRenewer!
 
-    private let logger: Logger
-    private let lock = NSLock()
+    let logger: Logger
+    let lock = NSLock()
     /// Guarded by `lock`: the last good values.
     private var config: GatewayConfig
     private var registry: Registry
@@ -39,8 +41,16 @@ public final class GatewayController: @unchecked Sendable {
     private var localServices: [ExportedService] = []
     /// Guarded by `lock`: the mirrored routes last published, by key.
     private var mirrored: [String: GatewayRoute] = [:]
-    /// Guarded by `lock`: refusals already logged (each is logged once while it lasts).
-    private var loggedRefusals = Set<String>()
+    /// Guarded by `lock`: mirror refusals in force (`MirrorRefusal.id`; each is logged and
+    /// counted once while it lasts), and their messages by refused cluster (for `/status`).
+    private var activeRefusals = Set<String>()
+    private var refusalsByCluster: [String: [MirrorRefusal]] = [:]
+    /// Guarded by `lock`: who holds each mirrored name (`<stateDir>/mirror-holders.json`). A
+    /// holder whose link is absent is dropped only once the links folder has been read.
+    private var holders = MirrorHolders()
+    private var holdersPath: String?
+    /// Tries routes waiting for a port again (`GatewayController+Ports.swift`); guarded by `lock`.
+    var portRetry: DispatchSourceTimer?
 
     /// Loads everything and binds the inbound listener; `start()` runs it.
     public init(configPath: String, logger: Logger, watchInterval: Duration = .milliseconds(200)) throws {
@@ -51,18 +61,31 @@ public final class GatewayController: @unchecked Sendable {
         config = loaded.config
         registry = loaded.registry
         credentials = loaded.credentials
+        if let dir = loaded.config.stateDir {
+            let path = MirrorHolders.path(in: dir)
+            holdersPath = path
+            switch MirrorHolders.load(path: path) {
+            case .success(let h): holders = h
+            case .failure(let e): logger.warning("\(e) (starting with no mirror holders; names go to the first links to claim them)")
+            }
+        }
+        leafCertificate.remember(loaded.identity.leaf, for: loaded.credentials.server)
+        for p in loaded.identity.problems { logger.error("\(p) (starting with it all the same: a renewed file is reloaded in place)") }
+        for w in loaded.identity.warnings { logger.warning("\(w)") }
         let c = loaded.config
         let bind = try SocketAddress.resolve(host: c.outbound.bind, port: 0)
         publisher = RouteTablePublisher(
             bindAddress: bind, portRange: c.outbound.ports.lower...c.outbound.ports.upper, credentials: loaded.credentials,
-            loops: c.loops)
-        discovery = DiscoveryServer(publisher: publisher, logger: logger)
+            loops: c.loops, pins: c.outbound.pins, holdOff: c.outbound.portHoldOff,
+            stateFile: c.stateDir.map { PortStateFile(stateDirectory: $0) }, problem: { [logger] in logger.warning("\($0)") })
+        discovery = DiscoveryServer(publisher: publisher, logger: logger, policy: c.inbound.policy.discover)
         let listen = try SocketAddress.resolve(host: c.inbound.listen.host, port: c.inbound.listen.port)
         let proxy = ProxyConfiguration(
             listen: listen, upstreams: [], threads: c.loops, backend: IOBackendChoice(rawValue: c.ioBackend.rawValue) ?? .auto,
             connectTimeout: c.limits.connectTimeout, idleTimeout: c.limits.idleTimeout, maxConnections: c.limits.maxConnections,
             tls: ProxyTLSConfiguration(handshakeTimeout: c.inbound.handshakeTimeout, kernelTLS: c.ktls == .auto),
-            gateway: GatewaySettings(publisher: publisher, headerTimeout: c.inbound.headerTimeout, discovery: discovery))
+            gateway: GatewaySettings(
+                publisher: publisher, headerTimeout: c.inbound.headerTimeout, discovery: discovery, inbound: c.inbound.policy))
         server = try ProxyServer(configuration: proxy, logger: logger)
         let publisher = self.publisher
         links = LinkSupervisor(
@@ -71,20 +94,26 @@ public final class GatewayController: @unchecked Sendable {
         renewer = LeafRenewer(config: { [unowned self] in currentConfig }, reload: { [weak self] in self?.reload(changed: $0) }, logger: logger)
     }
 
-    /// What `gateway --check` validates: the config, the registry and the identity files.
-    public static func load(configPath: String) throws(ConfigErrors) -> (config: GatewayConfig, registry: Registry, credentials: GatewayCredentials) {
+    /// What `gateway --check` validates (`strict`) and what a start needs: the config, the
+    /// registry and the identity files with every check of `IdentityVerification`. `strict`
+    /// refuses every identity problem; a start (not strict) refuses all but the timing ones (an
+    /// expired or not yet valid leaf starts not ready, and a renewed file is reloaded in place;
+    /// docs/identity.md).
+    public static func load(
+        configPath: String, strict: Bool = false
+    ) throws(ConfigErrors) -> (config: GatewayConfig, registry: Registry, credentials: GatewayCredentials, identity: IdentityVerification) {
         let config = try GatewayConfig.load(path: configPath)
         var errors: [ConfigError] = []
         var registry = Registry.empty
         if let path = config.registry {
             do { registry = try Registry.load(path: path) } catch { errors += error.errors }
         }
-        var credentials: GatewayCredentials? = nil
-        do {
-            credentials = try GatewayCredentialsLoader.load(config.identity, handshakeTimeout: config.inbound.handshakeTimeout)
-        } catch { errors += error.errors }
-        guard errors.isEmpty, let credentials else { throw ConfigErrors(errors) }
-        return (config, registry, credentials)
+        let identity = IdentityVerification.run(
+            config.identity, expected: config.gatewayIdentity, cluster: config.cluster,
+            handshakeTimeout: config.inbound.handshakeTimeout)
+        errors += (strict ? identity.problems : identity.structuralProblems).map(\.error)
+        guard errors.isEmpty, let credentials = identity.credentials else { throw ConfigErrors(errors) }
+        return (config, registry, credentials, identity)
     }
 
     /// The configuration in force.
@@ -104,6 +133,7 @@ public final class GatewayController: @unchecked Sendable {
         lock.unlock()
         old?.stop()
         logPublish(report, first: true)
+        startPortRetry()
         links.start()
         renewer.start()
         lifecycle.markStarted()
@@ -117,6 +147,7 @@ public final class GatewayController: @unchecked Sendable {
         watcher = nil
         lock.unlock()
         w?.stop()
+        stopPortRetry()
         renewer.stop()
         links.stop()
         discovery.stop()
@@ -147,19 +178,30 @@ public final class GatewayController: @unchecked Sendable {
         }
         let files = config.identity
         if let changed, changed.contains(where: { [files.cert, files.key, files.trust].contains($0) }) { identityChanged = true }
+        var identityWarnings: [String] = []
         if identityChanged {
-            do {
-                credentials = try GatewayCredentialsLoader.load(files, handshakeTimeout: config.inbound.handshakeTimeout)
+            // The checks of `meshgate check` (IdentityVerification): a refused identity is
+            // never switched to; the current one stays in use.
+            let v = IdentityVerification.run(
+                files, expected: config.gatewayIdentity, cluster: config.cluster, handshakeTimeout: config.inbound.handshakeTimeout)
+            if v.isAcceptable, let next = v.credentials {
+                credentials = next
+                leafCertificate.remember(v.leaf, for: next.server)
                 rotated = true
-            } catch {
-                problems += error.errors.map { "\($0) (keeping the current certificate)" }
+                if changed == nil || changed!.contains(files.key) { identityWarnings = v.warnings }
+            } else {
+                let reasons = v.problems.map(\.description)
+                identityRefusals.record(reasons.joined(separator: "; "))
+                problems += reasons.map { "\($0) (identity reload refused; keeping the current certificate)" }
             }
         }
+        publisher.setPortRules(pins: config.outbound.pins, holdOff: config.outbound.portHoldOff)
         let report = publishLocked(resolve: true)
         let old = watchLocked()
         lock.unlock()
         old?.stop()
         for p in problems { logger.warning("\(p)") }
+        for w in identityWarnings { logger.warning("\(w)") }
         if rotated {
             // After the publish: loops pick the new contexts up at their next wake-up.
             logger.info("identity reloaded from \(files.cert): new handshakes use it; open connections keep theirs")
@@ -178,6 +220,7 @@ public final class GatewayController: @unchecked Sendable {
         if a.ioBackend != b.ioBackend { notes.append("ioBackend") }
         if a.ktls != b.ktls { notes.append("ktls") }
         if a.admin != b.admin { notes.append("admin") }
+        if a.stateDir != b.stateDir { notes.append("stateDir") }
         return notes
     }
 
@@ -198,24 +241,62 @@ public final class GatewayController: @unchecked Sendable {
         return (report, problems)
     }
 
-    /// The mirrored routes as the mirrors know them now, and the refusals not logged before.
+    /// The mirrored routes as the mirrors know them now, and the refusals not logged before
+    /// (docs/links.md, "Who holds a mirrored name").
     private func composeMirroredLocked() -> ([String: GatewayRoute], [String]) {
         var taken = Set(registry.services.map { "\($0.namespace)/\($0.name)" })
         for r in config.routes { taken.insert("\(r.namespace)/\(r.name)") }
-        var routes: [String: GatewayRoute] = [:]
-        var refusals: [String] = []
-        for mirror in links?.mirrors ?? [] {
-            let state = mirror.state
-            for r in MirroredRoutes.routes(
-                cluster: mirror.cluster, identity: mirror.bundle.identity, state: state,
-                requireClientTLS: config.outbound.requireClientTLS, taken: &taken, refused: { refusals.append($0) })
-            {
-                routes[r.key] = r
+        let mirrors = links?.mirrors ?? []
+        let composed = MirroredRoutes.compose(
+            sources: mirrors.map {
+                MirrorSource(cluster: $0.cluster, identity: $0.bundle.identity, state: $0.state, maxRoutes: $0.settings.maxRoutes)
+            }, taken: taken, holders: holders.holders, pruneAbsent: links?.hasScanned == true, held: mirrored.mapValues(\.cluster),
+            requireClientTLS: config.outbound.requireClientTLS)
+        var messages = noteRefusalsLocked(composed.refusals, mirrors: mirrors)
+        if composed.holders != holders.holders {
+            holders.holders = composed.holders
+            if let holdersPath {
+                do { try holders.save(path: holdersPath) } catch { messages.append("\(error) (mirror holders kept in memory only)") }
             }
         }
-        let fresh = refusals.filter { !loggedRefusals.contains($0) }
-        loggedRefusals = Set(refusals)
-        return (routes, fresh)
+        return (composed.routes, messages)
+    }
+
+    /// Counts and records (as the link's last error) the refusals new since the last
+    /// composition; returns their log lines (route-limit refusals one line per link).
+    private func noteRefusalsLocked(_ refusals: [MirrorRefusal], mirrors: [LinkMirror]) -> [String] {
+        let byCluster = Dictionary(mirrors.map { ($0.cluster, $0) }, uniquingKeysWith: { a, _ in a })
+        let fresh = refusals.filter { !activeRefusals.contains($0.id) }
+        activeRefusals = Set(refusals.map(\.id))
+        refusalsByCluster = Dictionary(grouping: refusals, by: \.cluster)
+        var lines: [String] = []
+        var overRoutes: [String: [MirrorRefusal]] = [:]
+        for r in fresh {
+            let mirror = byCluster[r.cluster]
+            switch r.kind {
+            case .taken, .conflict:
+                mirror?.recordHealth { $0.conflicts += 1 }
+                mirror?.recordError(r.message)
+                lines.append(r.message)
+            case .routesLimit:
+                overRoutes[r.cluster, default: []].append(r)
+            }
+        }
+        for (cluster, list) in overRoutes.sorted(by: { $0.key < $1.key }) {
+            let keys = list.prefix(5).map(\.key).joined(separator: ", ") + (list.count > 5 ? ", …" : "")
+            let limit = byCluster[cluster]?.settings.maxRoutes ?? 0
+            let message =
+                "\(list.count) route(s) refused: the link has \(limit) routes (links limits.routes); the routes it has keep their place (\(keys))"
+            byCluster[cluster]?.recordHealth { $0.refusedRoutes += list.count }
+            byCluster[cluster]?.recordError(message)
+            lines.append("link \(cluster): \(message)")
+        }
+        return lines
+    }
+
+    /// The refusals in force for the link to `cluster` (for `/status`).
+    func mirrorRefusals(cluster: String) -> [MirrorRefusal] {
+        lock.withLock { refusalsByCluster[cluster] ?? [] }
     }
 
     /// A mirror's knowledge changed (or a mirror started or stopped): publishes the change to
@@ -236,13 +317,13 @@ public final class GatewayController: @unchecked Sendable {
         if !upserted.isEmpty || !removed.isEmpty {
             report = publisher.update(upserting: upserted, removing: removed)
         }
-        for key in report?.failed.keys.sorted() ?? [] { mirrored.removeValue(forKey: key) }
+        // Routes without a listener stay in `mirrored`: the publisher keeps them waiting for a
+        // port and tries them again (retryWaiting).
         lock.unlock()
         for r in refusals { logger.warning("\(r)") }
         guard let report else { return }
-        for (key, reason) in report.failed.sorted(by: { $0.key < $1.key }) {
-            logger.error("route \(key) has no listener: \(reason)")
-        }
+        logNoListener(report.failed)
+        logRecovered(report)
         for key in added.sorted() {
             guard let route = next[key], let address = report.listening[key] else { continue }
             logger.info("link \(route.cluster): route \(key) on \(address)\(route.alive ? "" : " (link down)")")
@@ -256,9 +337,8 @@ public final class GatewayController: @unchecked Sendable {
     private func logPublish(_ result: (PublishReport, [String]), first: Bool) {
         let (report, problems) = result
         for p in problems { logger.warning("\(p)") }
-        for (key, reason) in report.failed.sorted(by: { $0.key < $1.key }) {
-            logger.error("route \(key) has no listener: \(reason)")
-        }
+        logNoListener(report.failed)
+        logRecovered(report)
         let listening = report.listening.sorted(by: { $0.key < $1.key }).map { "\($0.key) on \($0.value)" }
         if first {
             logger.info("route table generation \(report.generation): \(listening.isEmpty ? "no routes" : listening.joined(separator: ", "))")

@@ -10,8 +10,11 @@ public enum GatewayCredentialsLoader {
             // One ticket per handshake: the originating side hands over right after reading it.
             server.ticketCount = 1
             server.ticketsForKTLS = 1
+            // A peer presenting `meshgate-<c>/gateway` must chain through cluster c's issuer.
+            server.bindsGatewayIssuers = true
             var client = TLSConfiguration(role: .client, certificateChainPath: files.cert, privateKeyPath: files.key, trustBundlePath: files.trust)
             client.sessionCache = TLSSessionCache()
+            client.bindsGatewayIssuers = true
             return GatewayCredentials(server: try TLSContext(configuration: server), client: try TLSContext(configuration: client))
         } catch {
             let message = error.description

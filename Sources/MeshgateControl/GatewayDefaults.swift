@@ -14,6 +14,8 @@ public enum GatewayDefaults {
     public static let outboundBind = "127.0.0.1"
     /// 4200–4999.
     public static let outboundPorts = PortRange(lower: 4200, upper: 4999)
+    /// 10 min: how long a withdrawn route's port stays reserved for it (`outbound.portHoldOff`).
+    public static let portHoldOff: Duration = .seconds(600)
     /// `127.0.0.1:4191` (the port of Linkerd's proxy admin server, which serves the same routes).
     public static let adminListen = HostPort(host: "127.0.0.1", port: 4191)
     /// 100 000.
@@ -38,4 +40,6 @@ public enum GatewayDefaults {
     public static let linkServices = 1000
     /// 100: sustained discovery updates per second from one link (`links.limits.updatesPerSecond`).
     public static let linkUpdatesPerSecond = 100
+    /// 256: mirrored routes (service ports) one link may have (`links.limits.routes`).
+    public static let linkRoutes = 256
 }

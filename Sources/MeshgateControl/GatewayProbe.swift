@@ -1,3 +1,7 @@
+import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import MeshgateLoop
 import MeshgateProxy
 import MeshgateTLS
@@ -9,6 +13,30 @@ public enum GatewayProbe {
     /// Why a probe failed after connecting.
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public let description: String
+    }
+
+    /// Whether `error` is a local failure: our own descriptors, memory or local ports ran out
+    /// (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL). Such a probe says nothing about the
+    /// remote gateway.
+    public static func isLocalFailure(_ error: any Error) -> Bool {
+        guard let e = (error as? TLSStreamError)?.errno else { return false }
+        return [EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL].contains(e.rawValue)
+    }
+
+    /// Runs `body(0..<count)` on one thread each and returns when all have returned (each
+    /// body bounds itself, as a probe does with its timeout).
+    public static func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for i in 0..<count {
+            group.enter()
+            let t = Thread {
+                body(i)
+                group.leave()
+            }
+            t.name = "probe-\(i)"
+            t.start()
+        }
+        group.wait()
     }
 
     /// The round trip from sending the header to reading it back; everything (connect, TLS,

@@ -1,3 +1,5 @@
+import MeshgateProxy
+
 /// The gateway's own certificate files (resolved to paths relative to nothing: absolute when the
 /// config was loaded from a file).
 public struct IdentityFiles: Hashable, Sendable {
@@ -27,15 +29,20 @@ public struct InboundSettings: Hashable, Sendable {
     public let headerTimeout: Duration
     /// How long a TLS handshake may take.
     public let handshakeTimeout: Duration
+    /// Who may use the port: gateway identities, plus identities a service's `allow:` names;
+    /// `acceptWorkloads` accepts any identity the trust bundle vouches for. `discover` says who
+    /// may open discover streams and how many each.
+    public let policy: InboundPolicy
 
     /// Creates the value; defaults as documented.
     public init(
         listen: HostPort = GatewayDefaults.inboundListen, headerTimeout: Duration = GatewayDefaults.headerTimeout,
-        handshakeTimeout: Duration = GatewayDefaults.handshakeTimeout
+        handshakeTimeout: Duration = GatewayDefaults.handshakeTimeout, policy: InboundPolicy = InboundPolicy()
     ) {
         self.listen = listen
         self.headerTimeout = headerTimeout
         self.handshakeTimeout = handshakeTimeout
+        self.policy = policy
     }
 }
 
@@ -47,15 +54,22 @@ public struct OutboundSettings: Hashable, Sendable {
     public let ports: PortRange
     /// When true, local clients must present mTLS on outbound listeners (routes may override).
     public let requireClientTLS: Bool
+    /// Route key (`namespace/name:port`) → the port its listener always uses on `bind`
+    /// (`outbound.pin`); no other route gets a pinned port.
+    public let pins: [String: UInt16]
+    /// How long a withdrawn route's port stays reserved for that route (`outbound.portHoldOff`).
+    public let portHoldOff: Duration
 
     /// Creates the value; defaults as documented.
     public init(
         bind: String = GatewayDefaults.outboundBind, ports: PortRange = GatewayDefaults.outboundPorts,
-        requireClientTLS: Bool = false
+        requireClientTLS: Bool = false, pins: [String: UInt16] = [:], portHoldOff: Duration = GatewayDefaults.portHoldOff
     ) {
         self.bind = bind
         self.ports = ports
         self.requireClientTLS = requireClientTLS
+        self.pins = pins
+        self.portHoldOff = portHoldOff
     }
 }
 

@@ -53,6 +53,8 @@ public final class LeafCertificateCache: @unchecked Sendable {
         public var notAfter: Date?
         /// The file it was read from.
         public var path: String
+        /// Its notBefore (nil when not read).
+        public var notBefore: Date? = nil
     }
 
     // Invariant: `entry` is only touched with `lock` held. The context is held strongly, so its
@@ -77,6 +79,14 @@ public final class LeafCertificateCache: @unchecked Sendable {
         return info
     }
 
+    /// Records what the certificate of `context` says, as read when it was loaded (so that a
+    /// refused rewrite of the file is never shown as the certificate in use).
+    public func remember(_ info: Info, for context: TLSContext) {
+        lock.lock()
+        entry = (context, info)
+        lock.unlock()
+    }
+
     /// Reads the first certificate of a PEM file.
     static func read(path: String) -> Info {
         var info = Info(identity: nil, notAfter: nil, path: path)
@@ -86,6 +96,7 @@ public final class LeafCertificateCache: @unchecked Sendable {
             let certificate = try? Certificate(derEncoded: first.derBytes)
         else { return info }
         info.notAfter = certificate.notValidAfter
+        info.notBefore = certificate.notValidBefore
         if let names = try? certificate.extensions.subjectAlternativeNames {
             for name in names {
                 if case .uniformResourceIdentifier(let uri) = name, uri.hasPrefix("spiffe://") {

@@ -71,6 +71,12 @@ public struct GatewayStatus: Codable, Equatable, Sendable {
         public var certificate: String
         /// The leaf certificate's notAfter (nil when the file could not be read).
         public var notAfter: Date?
+        /// Identity reloads refused since start (the new files failed the checks of
+        /// `meshgate check`; the identity above stayed in use). Nil from older gateways.
+        public var reloadsRefused: Int?
+        /// The last refusal's reasons (`file: field: message`) and when.
+        public var lastReloadRefusal: String?
+        public var lastReloadRefusalAt: Date?
         /// Seconds until notAfter (negative once expired).
         public var secondsLeft: Double?
         /// Set when less than an hour is left (the gateway stays ready until it expires).
@@ -79,12 +85,15 @@ public struct GatewayStatus: Codable, Equatable, Sendable {
         public var renewal: RenewalStatus?
 
         public init(
-            name: String, certificate: String, notAfter: Date?, secondsLeft: Double? = nil, warning: String? = nil,
-            renewal: RenewalStatus? = nil
+            name: String, certificate: String, notAfter: Date?, reloadsRefused: Int? = nil, lastReloadRefusal: String? = nil,
+            lastReloadRefusalAt: Date? = nil, secondsLeft: Double? = nil, warning: String? = nil, renewal: RenewalStatus? = nil
         ) {
             self.name = name
             self.certificate = certificate
             self.notAfter = notAfter
+            self.reloadsRefused = reloadsRefused
+            self.lastReloadRefusal = lastReloadRefusal
+            self.lastReloadRefusalAt = lastReloadRefusalAt
             self.secondsLeft = secondsLeft
             self.warning = warning
             self.renewal = renewal
@@ -138,13 +147,15 @@ public struct LinkStatus: Codable, Equatable, Sendable {
     public var probes: Probes
     /// Discover streams opened since its mirror started.
     public var streamsOpened: Int
-    /// The last probe or stream failure, and when it happened.
+    /// The last probe or stream failure or refused import, and when it happened.
     public var lastError: String?
     public var lastErrorAt: Date?
+    /// Imports of this link refused (name conflicts, over its limits). Nil from older gateways.
+    public var refusals: Refusals?
 
     public init(
         cluster: String, alive: Bool, streaming: Bool, synced: Bool, services: Int, gateways: [String], liveGateways: [String],
-        latency: Latency, probes: Probes, streamsOpened: Int, lastError: String?, lastErrorAt: Date?
+        latency: Latency, probes: Probes, streamsOpened: Int, lastError: String?, lastErrorAt: Date?, refusals: Refusals? = nil
     ) {
         self.cluster = cluster
         self.alive = alive
@@ -158,6 +169,26 @@ public struct LinkStatus: Codable, Equatable, Sendable {
         self.streamsOpened = streamsOpened
         self.lastError = lastError
         self.lastErrorAt = lastErrorAt
+        self.refusals = refusals
+    }
+
+    /// Imports refused: counts since the link's mirror started, and what is refused now.
+    public struct Refusals: Codable, Equatable, Sendable {
+        /// Services whose mirrored name another link holds (or a local service or static route has).
+        public var conflicts: Int
+        /// Services refused over `links.limits.services`.
+        public var services: Int
+        /// Routes refused over `links.limits.routes`.
+        public var routes: Int
+        /// The refusals in force now, one line each (name conflicts, then refused routes; at most 50).
+        public var current: [String]
+
+        public init(conflicts: Int, services: Int, routes: Int, current: [String]) {
+            self.conflicts = conflicts
+            self.services = services
+            self.routes = routes
+            self.current = current
+        }
     }
 
     /// Probe round trips in milliseconds: quantiles of the recent ones (the last 64 answered)

@@ -36,10 +36,18 @@ extension LinkBundle {
         return LinkBundle(cluster: cluster, gateways: gateways, identity: identity, anchors: anchors, origin: origin)
     }
 
-    /// `gateways`: a non-empty list of `host:port`, without repeats.
+    /// The most gateway addresses a bundle may list: each is probed every round, so a bundle
+    /// cannot make a mirror open connections without bound.
+    public static let maxGateways = 16
+
+    /// `gateways`: a non-empty list of `host:port`, without repeats, at most `maxGateways`.
     private static func readGateways(_ root: YAMLMap, diagnostics: Diagnostics) -> [HostPort] {
         guard let value = root.value("gateways", required: true), let items = value.list else { return [] }
         if items.isEmpty { value.report("must list at least one gateway address (host:port)") }
+        if items.count > maxGateways {
+            value.report("lists \(items.count) gateway addresses; at most \(maxGateways) are allowed")
+            return []
+        }
         var seen: [HostPort: Int] = [:]
         var gateways: [HostPort] = []
         for item in items {

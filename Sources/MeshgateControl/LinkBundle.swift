@@ -57,11 +57,16 @@ public struct LinkBundle: Hashable, Sendable {
     }
 
     /// Checks that this bundle may be linked into a gateway with `config`: it is not for our own
-    /// cluster, its identity is in our trust domain, and it shares a trust anchor with our bundle.
+    /// cluster, its identity is the gateway identity of its own cluster
+    /// (`spiffe://<td>/ns/meshgate-<cluster>/sa/gateway`) in our trust domain, and it shares a
+    /// trust anchor with our bundle.
     public func checkLinkable(into config: GatewayConfig) throws(ConfigErrors) {
         var errors: [ConfigError] = []
         if cluster == config.cluster {
             errors.append(error(line: origin?.clusterLine, field: "cluster", "'\(cluster)' is this cluster's own name; a cluster does not link to itself"))
+        }
+        if let message = identityMismatch {
+            errors.append(error(line: origin?.identityLine, field: "identity", message))
         }
         if identity.trustDomain != config.trustDomain {
             errors.append(error(
@@ -74,6 +79,16 @@ public struct LinkBundle: Hashable, Sendable {
             errors += error.errors
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
+    }
+
+    /// Why `identity` is not the gateway identity of `cluster` (nil when it is). A bundle of
+    /// cluster west naming north's gateway would send west's routes to whoever proves north.
+    public var identityMismatch: String? {
+        guard let expected = WorkloadIdentity.gateway(cluster: cluster, trustDomain: identity.trustDomain) else {
+            return "cluster '\(cluster)' is too long to name a gateway identity"
+        }
+        guard identity != expected else { return nil }
+        return "'\(identity)' is not the gateway identity of cluster '\(cluster)' (expected \(expected)); a bundle names its own cluster's gateway"
     }
 
     /// Checks that at least one of `anchors` is (byte for byte, as DER) a certificate of the trust

@@ -59,15 +59,18 @@ extension LinkMirror {
         update { $0.streaming = true }
         recordHealth { $0.streamsOpened += 1 }
         var buffer: [UInt8] = []
-        var snapshot: [String: DiscoveredService]? = nil
-        var overLimitLogged = false
+        var snapshot: SnapshotIntake? = nil
         var firstSnapshot = true
+        // The generation of the snapshot being received (nil between snapshots).
+        var openGeneration: UInt64? = nil
         while !stopSignal.isStopped {
             let bytes = try stream.read(deadline: .now + streamSilenceLimit)
             if bytes.isEmpty { throw StreamRefusal(description: "closed by \(cluster)'s gateway") }
             buffer += bytes
             var changes: [(String, DiscoveredService?)] = []
             var replaced: [String: DiscoveredService]? = nil
+            // Services a snapshot ended in this read refused (over the limit), and a few of their keys.
+            var snapshotRefused: (count: Int, sample: [String])? = nil
             var offset = 0
             // A rule broken mid-read ends the stream after what came before it is applied.
             var failure: StreamRefusal? = nil
@@ -85,40 +88,42 @@ extension LinkMirror {
                     switch message {
                     case .keepalive:
                         continue
-                    case .snapshotBegin:
+                    case .snapshotBegin(let generation):
+                        // A snapshot of another generation begun inside one is a protocol error.
+                        if let open = openGeneration, open != generation {
+                            failure = StreamRefusal(
+                                description: "began snapshot \(generation) inside snapshot \(open); closed by us", byUs: true)
+                            break decoding
+                        }
+                        openGeneration = generation
                         // A stream's first snapshot is free (reconnects are bounded by our
                         // backoff); a snapshot restarted within a stream is an update.
                         if firstSnapshot {
                             firstSnapshot = false
-                            snapshot = [:]
+                            snapshot = SnapshotIntake(held: Set(state.services.keys), limit: settings.maxServices)
                             continue
                         }
                         guard limiter.take() else {
                             failure = overRate()
                             break decoding
                         }
-                        snapshot = [:]
+                        snapshot = SnapshotIntake(held: Set(state.services.keys), limit: settings.maxServices)
                     case .snapshotEnd:
-                        guard let whole = snapshot else {
+                        openGeneration = nil
+                        guard var whole = snapshot else {
                             failure = StreamRefusal(description: "ended a snapshot it never began; closed by us", byUs: true)
                             break decoding
                         }
-                        replaced = whole
+                        let (kept, refused) = whole.finish()
+                        replaced = kept
+                        snapshotRefused = (refused, whole.sample)
                         changes.removeAll()
                         snapshot = nil
                         synced = true
                     case .upsert(let service):
                         let key = "\(service.namespace)/\(service.name)"
                         if snapshot != nil {
-                            if snapshot![key] == nil && snapshot!.count >= settings.maxServices {
-                                if !overLimitLogged {
-                                    logger.warning(
-                                        "link \(cluster): more than \(settings.maxServices) services (links limits.services); \(key) and any further ones are refused")
-                                    overLimitLogged = true
-                                }
-                                continue
-                            }
-                            snapshot![key] = service
+                            snapshot!.upsert(key, service)
                         } else {
                             guard limiter.take() else {
                                 failure = overRate()
@@ -129,7 +134,7 @@ extension LinkMirror {
                     case .remove(let namespace, let name):
                         let key = "\(namespace)/\(name)"
                         if snapshot != nil {
-                            snapshot!.removeValue(forKey: key)
+                            snapshot!.remove(key)
                         } else {
                             guard limiter.take() else {
                                 failure = overRate()
@@ -164,10 +169,11 @@ extension LinkMirror {
                     }
                 }
             }
-            if !refused.isEmpty {
-                logger.warning(
-                    "link \(cluster): more than \(limit) services (links limits.services); refused \(refused.joined(separator: ", "))")
+            if let snapshotRefused {
+                if snapshotRefused.count == 0 && refused.isEmpty { servicesLimitLogged = false }
+                noteServicesRefused(snapshotRefused.count, sample: snapshotRefused.sample)
             }
+            noteServicesRefused(refused.count, sample: Array(refused.prefix(SnapshotIntake.sampleSize)))
             if let failure { throw failure }
         }
     }

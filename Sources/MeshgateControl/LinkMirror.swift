@@ -39,7 +39,12 @@ public struct MirrorHealth: Sendable, Equatable {
     public var probesFailed = 0
     /// Discover streams opened since the mirror started.
     public var streamsOpened = 0
-    /// The last probe or stream failure, if any, and when it happened.
+    /// Imports refused since the mirror started: names another link holds (or a local one),
+    /// services over `limits.services`, routes over `limits.routes`.
+    public var conflicts = 0
+    public var refusedServices = 0
+    public var refusedRoutes = 0
+    /// The last probe or stream failure or refused import, if any, and when it happened.
     public var lastError: String? = nil
     public var lastErrorAt: Date? = nil
     /// How many round trips are kept.
@@ -86,6 +91,9 @@ public final class LinkMirror: @unchecked Sendable {
     private let finished = DispatchGroup()
     /// The discover stream now open, for `stop()` to interrupt.
     private var openStream: TLSStream?
+    /// Touched only by the discover thread: services over `limits.services` were refused and
+    /// logged; further refusals are counted but not logged until a snapshot fits again.
+    var servicesLimitLogged = false
 
     /// A mirror of `bundle`'s cluster. `initial` carries over what an earlier mirror of the same
     /// cluster knew (its services stay published until this one has a snapshot).
@@ -200,11 +208,13 @@ public final class LinkMirror: @unchecked Sendable {
     func resolveGateways() -> [SocketAddress] {
         var out: [SocketAddress] = []
         for g in bundle.gateways {
+            // Warned at most once per IntervalWarnings.dnsInterval per host (every round asks).
             do {
                 let a = try SocketAddress.resolve(host: g.host, port: g.port)
                 if !out.contains(a) { out.append(a) }
+                IntervalWarnings.dns.clear("\(cluster)/\(g)")
             } catch {
-                logger.warning("link \(cluster): gateway \(g) does not resolve: \(error)")
+                IntervalWarnings.dns.warning(logger, key: "\(cluster)/\(g)", "link \(cluster): gateway \(g) does not resolve: \(error)")
             }
         }
         return out

@@ -13,17 +13,21 @@ public struct LinkSettings: Hashable, Sendable {
     /// Sustained discovery updates per second the link may deliver (1…100 000); a burst of ten
     /// times this is allowed.
     public let maxUpdatesPerSecond: Int
+    /// Mirrored routes (service ports) the link may have at most (1…100 000): routes beyond it
+    /// are refused, the ones it has keep their place.
+    public let maxRoutes: Int
 
     /// Creates the value; defaults as documented (`GatewayDefaults`).
     public init(
         probeInterval: Duration = GatewayDefaults.probeInterval, probeTimeout: Duration = GatewayDefaults.probeTimeout,
         failureThreshold: Int = GatewayDefaults.probeFailureThreshold, maxServices: Int = GatewayDefaults.linkServices,
-        maxUpdatesPerSecond: Int = GatewayDefaults.linkUpdatesPerSecond
+        maxUpdatesPerSecond: Int = GatewayDefaults.linkUpdatesPerSecond, maxRoutes: Int = GatewayDefaults.linkRoutes
     ) {
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
         self.failureThreshold = failureThreshold
         self.maxServices = maxServices
         self.maxUpdatesPerSecond = maxUpdatesPerSecond
+        self.maxRoutes = maxRoutes
     }
 }

@@ -18,6 +18,9 @@ public final class LinkSupervisor: @unchecked Sendable {
     private let lock = NSLock()
     /// Guarded by `lock`.
     private var running: [String: LinkMirror] = [:]
+    /// Guarded by `lock`: the folder has been read at least once (before, `mirrors` does not yet
+    /// say which links exist).
+    private var applied = false
     /// Touched only by the scanning thread.
     private var seen: (links: LinksSettings?, files: [String: FileStat])? = nil
     private var folderError: String? = nil
@@ -39,6 +42,14 @@ public final class LinkSupervisor: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return running.keys.sorted().map { running[$0]! }
+    }
+
+    /// Whether the links that exist are known: the folder (or the absence of `links:`) has been
+    /// read at least once.
+    public var hasScanned: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return applied
     }
 
     /// Scans the folder once now (starting the mirrors it finds) and then every `interval`.
@@ -119,6 +130,7 @@ public final class LinkSupervisor: @unchecked Sendable {
     /// keeps the running mirror of that cluster, if any).
     private func apply(_ wanted: [String: (LinkBundle, LinkSettings)?], config c: GatewayConfig) {
         lock.lock()
+        applied = true
         var stopped: [LinkMirror] = []
         var started: [LinkMirror] = []
         for (cluster, mirror) in running where wanted[cluster] == nil {

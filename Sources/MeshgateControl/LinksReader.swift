@@ -8,10 +8,11 @@ struct LinksReader {
     static let keys = ["dir", "probe", "limits", "clusters"]
     static let clusterKeys = ["probe", "limits"]
     static let probeKeys = ["interval", "timeout", "failureThreshold"]
-    static let limitKeys = ["services", "updatesPerSecond"]
+    static let limitKeys = ["services", "updatesPerSecond", "routes"]
     static let failureThresholds = 1...100
     static let services = 1...100_000
     static let updatesPerSecond = 1...100_000
+    static let routes = 1...100_000
 
     /// The folder relative paths resolve against (left as written when empty).
     let baseDirectory: String
@@ -46,6 +47,7 @@ struct LinksReader {
         var failureThreshold: Int?
         var services: Int?
         var updatesPerSecond: Int?
+        var routes: Int?
         /// False when `interval` or `timeout` is written but wrong: they are not compared then.
         var durationsValid = true
 
@@ -54,7 +56,7 @@ struct LinksReader {
             LinkSettings(
                 probeInterval: interval ?? base.probeInterval, probeTimeout: timeout ?? base.probeTimeout,
                 failureThreshold: failureThreshold ?? base.failureThreshold, maxServices: services ?? base.maxServices,
-                maxUpdatesPerSecond: updatesPerSecond ?? base.maxUpdatesPerSecond)
+                maxUpdatesPerSecond: updatesPerSecond ?? base.maxUpdatesPerSecond, maxRoutes: routes ?? base.maxRoutes)
         }
     }
 
@@ -73,6 +75,7 @@ struct LinksReader {
             layer.services = limits.value("services")?.int(in: Self.services, name: "services")
             layer.updatesPerSecond = limits.value("updatesPerSecond")?.int(
                 in: Self.updatesPerSecond, name: "updatesPerSecond")
+            layer.routes = limits.value("routes")?.int(in: Self.routes, name: "routes")
         }
         return layer
     }

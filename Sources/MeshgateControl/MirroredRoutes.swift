@@ -7,8 +7,11 @@ import MeshgateWire
 /// in cluster `C` becomes, per port, route `NS/<MirroredRouteName>:PORT` whose target is
 /// `NS/NAME:PORT` behind C's gateways. A mirrored name that is already taken (a local
 /// service, a static route, or another link's mirrored service) is refused, never shadowed.
+/// The gateway composes all links with `compose` (MirrorComposition.swift): who holds a name
+/// shared by several links, and each link's route cap.
 public enum MirroredRoutes {
-    /// The routes of one mirror; `taken` holds the `namespace/name` pairs already in use and
+    /// The routes of one mirror, in isolation (no holders, no route cap); `taken` holds the
+    /// `namespace/name` pairs already in use and
     /// grows by the ones this mirror takes; `refused` receives one message per refused service.
     public static func routes(
         cluster: String, identity: TLSIdentity, state: MirrorState, requireClientTLS: Bool, taken: inout Set<String>,

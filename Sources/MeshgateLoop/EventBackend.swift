@@ -35,8 +35,11 @@ public protocol EventBackend: AnyObject {
     func close(fd: Int32)
 
     /// Cancels everything pending on `fd` and forgets it without closing it: the descriptor
-    /// passes to another owner (another thread). Completions already queued for it may still
-    /// be reported; their tokens must be stale by then.
+    /// passes to another owner (another thread), which may close it right after this returns.
+    /// So the cancel takes effect now (io_uring submits it at once: a cancel queued past that
+    /// close would miss, and a multishot poll would keep the socket's file alive with no
+    /// descriptor). Completions already queued for it may still be reported; their tokens must
+    /// be stale by then.
     func release(fd: Int32)
 
     /// Reports `token` once after `nanoseconds`.

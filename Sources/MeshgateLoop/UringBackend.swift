@@ -74,6 +74,7 @@ public final class UringBackend: EventBackend {
     }
 
     public func release(fd: Int32) {
+        // Submits at once: the new owner may close `fd` before this loop's next submit.
         mg_ring_cancel_fd(ring, fd)
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CMeshgateShim
 
 /// How many connections the process's descriptor limit can hold. Every proxied connection
 /// needs two sockets; pipes are optional (a direction copies when none can be had). Keeping the
@@ -28,9 +29,41 @@ enum DescriptorBudget {
         return max(0, n - 3)  // ".", "..", and the directory's own descriptor
     }
 
-    /// Connections that fit: (limit − open now − per-loop backend descriptors − reserve) / 2.
+    /// Descriptors the data plane never takes: the last `controlReserve(limit:)` of
+    /// RLIMIT_NOFILE stay for the admin endpoint, link probes, discover streams, file reloads
+    /// and logs, so these keep working while the data plane is at its limit. 64, or 1 % of the
+    /// limit when that is more, but at most a quarter of the limit (a tiny limit keeps room for
+    /// connections).
+    static func controlReserve(limit: Int) -> Int {
+        min(max(64, limit / 100), limit / 4)
+    }
+
+    /// The lowest descriptor number the data plane may not hold: `limit − controlReserve`. The
+    /// kernel hands out the lowest free number, so a new descriptor at or above it means every
+    /// number below is taken, and the data plane gives it back at once (as if the call had failed
+    /// with EMFILE); the numbers from here to the limit are left to the control plane.
+    static func ceiling(limit: Int) -> Int32 {
+        Int32(clamping: limit - controlReserve(limit: limit))
+    }
+
+    /// The lowest free descriptor number now (a probe: an eventfd opened and closed again), or
+    /// nil when there is none (EMFILE/ENFILE).
+    static func lowestFree() -> Int32? {
+        let fd = mg_eventfd()
+        guard fd >= 0 else { return nil }
+        close(fd)
+        return fd
+    }
+
+    /// Whether the data plane is at its share: no descriptor below `ceiling` is free.
+    static func exhausted(ceiling: Int32) -> Bool {
+        guard let fd = lowestFree() else { return true }
+        return fd >= ceiling
+    }
+
+    /// Connections that fit: (ceiling − open now − per-loop backend descriptors − slack) / 2.
     static func connections(limit: Int, threads: Int) -> Int {
-        let reserve = 16 + 4 * threads
-        return (limit - openNow() - reserve) / 2
+        let slack = 16 + 4 * threads
+        return (Int(ceiling(limit: limit)) - openNow() - slack) / 2
     }
 }

@@ -28,6 +28,8 @@ final class GatewayLoopState {
     let discovery: DiscoveryServer?
     /// Loop-clock nanoseconds a client has to send its transport header after TLS.
     let headerTimeout: Int64
+    /// Who may connect to services.
+    let inbound: InboundPolicy
     /// The snapshot this loop runs with.
     var snapshot: GatewaySnapshot
     var acceptors: [RouteAcceptor] = []
@@ -38,9 +40,10 @@ final class GatewayLoopState {
     var routeBalancers: [String: (GatewayRoute, UpstreamBalancer)] = [:]
     var serviceBalancers: [ServicePortKey: (ExportedService, UpstreamBalancer)] = [:]
 
-    init(publisher: RouteTablePublisher, discovery: DiscoveryServer?, headerTimeout: Duration) {
+    init(publisher: RouteTablePublisher, discovery: DiscoveryServer?, headerTimeout: Duration, inbound: InboundPolicy = InboundPolicy()) {
         self.publisher = publisher
         self.discovery = discovery
+        self.inbound = inbound
         self.headerTimeout = headerTimeout.nanoseconds
         // Generation 0 has no routes; the first apply arms whatever is current by then.
         self.snapshot = GatewaySnapshot(

@@ -13,8 +13,10 @@ enum GatewayRefusal: CaseIterable {
     case notExported
     /// The peer gateway's (or the original client's) identity is not on the service's allow list.
     case notAllowed
-    /// The service has no endpoint for the port.
+    /// The service has the port but no endpoint for it.
     case noEndpoint
+    /// The service has no such port.
+    case unknownPort
     /// Outbound: the route's link is down (its probes fail, or its gateways do not resolve).
     case linkDown
 
@@ -27,6 +29,7 @@ enum GatewayRefusal: CaseIterable {
         case .notExported: "not_exported"
         case .notAllowed: "not_allowed"
         case .noEndpoint: "no_endpoint"
+        case .unknownPort: "unknown_port"
         case .linkDown: "link_down"
         }
     }
@@ -40,6 +43,7 @@ enum GatewayRefusal: CaseIterable {
         case .notExported: .gatewayRefusedNotExported
         case .notAllowed: .gatewayRefusedNotAllowed
         case .noEndpoint: .gatewayRefusedNoEndpoint
+        case .unknownPort: .gatewayRefusedUnknownPort
         case .linkDown: .gatewayRefusedLinkDown
         }
     }

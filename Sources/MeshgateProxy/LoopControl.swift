@@ -57,14 +57,21 @@ final class SharedProxyState: Sendable {
     let kernelTLS: Bool
     /// kTLS was requested but the kernel cannot do it: each TLS side counts `ktls_unavailable`.
     let kernelTLSMissing: Bool
+    /// Descriptor numbers from here up are the control plane's reserve: the data plane gives
+    /// back at once any it gets (`DescriptorBudget.ceiling`).
+    let descriptorCeiling: Int32
 
     /// Warnings of all loops, rate limited per reason.
     let limits: RateLimitedLog
     /// Gateway traffic series, shared by the loops.
     let trafficSeries = TrafficRegistry()
 
-    init(maxConnections: Int, logger: Logger, kernelTLS: Bool = false, kernelTLSMissing: Bool = false) {
+    init(
+        maxConnections: Int, logger: Logger, kernelTLS: Bool = false, kernelTLSMissing: Bool = false,
+        descriptorCeiling: Int32 = .max
+    ) {
         self.maxConnections = maxConnections
+        self.descriptorCeiling = descriptorCeiling
         self.limits = RateLimitedLog(logger: logger)
         self.kernelTLS = kernelTLS
         self.kernelTLSMissing = kernelTLSMissing

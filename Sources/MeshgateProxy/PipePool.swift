@@ -23,9 +23,13 @@ final class PipePool {
     /// Effective capacity of a pipe (bytes one splice may move into it).
     private(set) var capacity: Int
 
-    init(requestedSize: Int, limit: Int) {
+    /// Descriptor numbers from here up are the control plane's reserve (`DescriptorBudget.ceiling`).
+    private let ceiling: Int32
+
+    init(requestedSize: Int, limit: Int, ceiling: Int32 = .max) {
         self.requestedSize = requestedSize
         self.limit = limit
+        self.ceiling = ceiling
         self.capacity = requestedSize > 0 ? requestedSize : 65536
     }
 
@@ -42,6 +46,12 @@ final class PipePool {
             $0.withMemoryRebound(to: Int32.self, capacity: 2) { mg_pipe_nonblock($0) }
         }
         guard rc == 0 else { return nil }
+        if max(fds.0, fds.1) >= ceiling {
+            // Into the control plane's reserve: a direction copies instead.
+            close(fds.0)
+            close(fds.1)
+            return nil
+        }
         if requestedSize > 0 {
             let got = fcntl(fds.1, mg_F_SETPIPE_SZ, Int32(requestedSize))
             if got > 0 { capacity = Int(got) }

@@ -65,10 +65,16 @@ public struct GatewaySettings: Sendable {
     public var headerTimeout: Duration
     /// Serves `discover` streams; nil refuses them (`unsupported_kind`).
     public var discovery: DiscoveryServer?
+    /// Who may connect to services (the discover part is the discovery server's).
+    public var inbound: InboundPolicy
 
-    public init(publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5), discovery: DiscoveryServer? = nil) {
+    public init(
+        publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5), discovery: DiscoveryServer? = nil,
+        inbound: InboundPolicy = InboundPolicy()
+    ) {
         self.publisher = publisher
         self.headerTimeout = headerTimeout
         self.discovery = discovery
+        self.inbound = inbound
     }
 }

@@ -11,12 +11,14 @@ public final class ProxyCounters: Sendable {
         case connectFailures, upstreamFailovers, upstreamsExhausted, connectTimeouts
         case resetsFromDownstream, resetsFromUpstream, idleTimeouts, closedOk
         case acceptPausesDescriptors, acceptPausesLimit, refusedOverLimit, refusedDraining
+        case refusedDescriptorReserve
         case socketFailures, descriptorWaits, pipesInUse, buffersInUse, copyPathTransfers, forcedCloses
         case bytesSpliced, bytesUserspace
         case tlsHandshakesDownstream, tlsHandshakesUpstream, tlsSessionsResumed, tlsHandshakesActive
         case tlsRefusedDownstream, tlsRefusedUpstream
         case tlsRefusedNotTLS, tlsRefusedProtocolVersion, tlsRefusedNoCertificate, tlsRefusedUnknownCA
         case tlsRefusedCertificateExpired, tlsRefusedCertificateInvalid, tlsRefusedIdentity, tlsRefusedALPN
+        case tlsRefusedIdentityIssuerMismatch
         case tlsRefusedHandshakeTimeout, tlsRefusedPeerAlert, tlsRefusedPeerClosed, tlsRefusedOther
         case tlsTruncated, tlsUserspaceSides, ktlsTXSides, ktlsRXSides, ktlsUnavailable, ktlsFailures
         case ktlsControlRecords, ktlsKeyUpdateCloses, tlsKeyUpdates, ktlsStallRecoveries
@@ -24,6 +26,7 @@ public final class ProxyCounters: Sendable {
         case gatewayRefusedBadHeader, gatewayRefusedHeaderTimeout, gatewayRefusedUnsupportedKind
         case gatewayRefusedUnknownService, gatewayRefusedNotExported, gatewayRefusedNotAllowed
         case gatewayRefusedNoEndpoint, gatewayRefusedLinkDown, gatewayDiscoverStreams
+        case gatewayRefusedUnknownPort
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -44,6 +47,7 @@ public final class ProxyCounters: Sendable {
             case .acceptPausesLimit: "accept_pauses_max_connections"
             case .refusedOverLimit: "refused_over_limit"
             case .refusedDraining: "refused_draining"
+            case .refusedDescriptorReserve: "refused_descriptor_reserve"
             case .socketFailures: "socket_failures"
             case .descriptorWaits: "descriptor_waits"
             case .pipesInUse: "pipes_in_use"
@@ -66,6 +70,7 @@ public final class ProxyCounters: Sendable {
             case .tlsRefusedCertificateInvalid: "tls_refused_certificate_invalid"
             case .tlsRefusedIdentity: "tls_refused_identity"
             case .tlsRefusedALPN: "tls_refused_alpn"
+            case .tlsRefusedIdentityIssuerMismatch: "tls_refused_identity_issuer_mismatch"
             case .tlsRefusedHandshakeTimeout: "tls_refused_handshake_timeout"
             case .tlsRefusedPeerAlert: "tls_refused_peer_alert"
             case .tlsRefusedPeerClosed: "tls_refused_peer_closed"
@@ -91,6 +96,7 @@ public final class ProxyCounters: Sendable {
             case .gatewayRefusedNotExported: "gateway_refused_not_exported"
             case .gatewayRefusedNotAllowed: "gateway_refused_not_allowed"
             case .gatewayRefusedNoEndpoint: "gateway_refused_no_endpoint"
+            case .gatewayRefusedUnknownPort: "gateway_refused_unknown_port"
             case .gatewayRefusedLinkDown: "gateway_refused_link_down"
             case .gatewayDiscoverStreams: "gateway_discover_streams"
             }

@@ -282,6 +282,12 @@ extension ProxyLoop {
                 refuseGateway(conn, slot: slot, .notAllowed, "\(peer?.description ?? "no identity") may not reach \(service.key)")
                 return
             }
+            guard gw.inbound.admits(peer, to: service) else {
+                refuseGateway(
+                    conn, slot: slot, .notAllowed,
+                    "\(peer?.description ?? "no identity") is not a gateway identity and \(service.key)'s allow list does not name it (inbound.acceptWorkloads)")
+                return
+            }
             if let clientIdentity {
                 guard let client = TLSIdentity(clientIdentity) else {
                     refuseGateway(conn, slot: slot, .badHeader, "client identity '\(clientIdentity)' is not an identity")
@@ -292,7 +298,11 @@ extension ProxyLoop {
                     return
                 }
             }
-            guard let endpoints = service.endpoints[target.port], !endpoints.isEmpty else {
+            guard let endpoints = service.endpoints[target.port] else {
+                refuseGateway(conn, slot: slot, .unknownPort, "\(service.key) has no port \(target.port)")
+                return
+            }
+            guard !endpoints.isEmpty else {
                 refuseGateway(conn, slot: slot, .noEndpoint, "\(service.key) has no endpoint for port \(target.port)")
                 return
             }
@@ -322,7 +332,9 @@ extension ProxyLoop {
                 return
             }
             // The stream leaves the loop: its descriptor and TLS state pass to the discovery
-            // server's thread; the slot closes without touching the socket.
+            // server's thread; the slot closes without touching the socket. `release` cancels
+            // the loop's watch before returning: the server may reset and close the socket at
+            // once (a refused stream), and a watch left behind would keep the socket open.
             let fd = conn.pointee.downstream
             backend.release(fd: fd)
             conn.pointee.downstream = -1

@@ -41,6 +41,15 @@ final class ProxyLoop<Backend: EventBackend> {
     var accepting = false
     var acceptMultishot = true
     var acceptPaused = false
+    /// Accepting paused because the data plane reached its descriptor share (the control
+    /// plane's reserve begins at `shared.descriptorCeiling`): resumes only once a descriptor
+    /// below the ceiling is free, so no client is taken just to be given back.
+    var reservePaused = false
+    /// The descriptor of the last accepted client: near the ceiling, accept one at a time.
+    var lastAcceptedFd: Int32 = 0
+    /// The one client accepted into the reserve while this loop is paused at its share: held,
+    /// like the backlog would, and moved to a number below the ceiling when one frees up.
+    var reserveClient: (fd: Int32, route: GatewayRoute?)?
     var draining = false
     var stopping = false
     /// Directions that yielded for fairness and must be pumped again: (slot, generation, toUpstream).
@@ -78,9 +87,9 @@ final class ProxyLoop<Backend: EventBackend> {
         self.logger = logger
         let perLoop = max(64, min(shared.maxConnections, config.maxConnections) + 64)
         slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
-        pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop)
+        pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop, ceiling: shared.descriptorCeiling)
         balancer = UpstreamBalancer(config.upstreams, startingAt: index)
-        gateway = config.gateway.map { GatewayLoopState(publisher: $0.publisher, discovery: $0.discovery, headerTimeout: $0.headerTimeout) }
+        gateway = config.gateway.map { GatewayLoopState(publisher: $0.publisher, discovery: $0.discovery, headerTimeout: $0.headerTimeout, inbound: $0.inbound) }
         limits = shared.limits
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds
@@ -152,12 +161,32 @@ final class ProxyLoop<Backend: EventBackend> {
 
     func startAccepting() {
         guard !accepting, !draining, listener >= 0 else { return }
+        if reservePaused {
+            if DescriptorBudget.exhausted(ceiling: shared.descriptorCeiling) || !admitReserveClient() {
+                if !acceptPaused {
+                    acceptPaused = true
+                    backend.schedule(afterNanoseconds: K.reserveRecheck, token: K.resumeTimer)
+                }
+                return
+            }
+            reservePaused = false
+            // Admitting the held client may have paused accepting again (connection limit).
+            guard !acceptPaused else { return }
+        }
         accepting = true
         acceptPaused = false
         // Near the limit accept one at a time, so a multishot burst cannot overshoot it.
-        acceptMultishot = shared.maxConnections - shared.active.load(ordering: .relaxed) > K.multishotHeadroom
+        acceptMultishot = multishotSafe
         backend.startAccept(listener: listener, token: acceptToken, multishot: acceptMultishot)
         setRouteAccepts(armed: true)
+    }
+
+    /// Far enough from the connection limit and from the descriptor ceiling that a multishot
+    /// burst cannot overshoot either (near the ceiling, all but one client of a burst past it
+    /// would be reset).
+    var multishotSafe: Bool {
+        shared.maxConnections - shared.active.load(ordering: .relaxed) > K.multishotHeadroom
+            && lastAcceptedFd < shared.descriptorCeiling - Int32(K.multishotHeadroom)
     }
 
     /// The accept token: distinct for multishot and single accepts, so cancelling one never
@@ -217,6 +246,16 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Takes a freshly accepted client socket (`route`: the route listener that took it).
     func admit(fd: Int32, route: GatewayRoute? = nil) {
         counters.add(.accepted)
+        lastAcceptedFd = fd
+        if fd >= shared.descriptorCeiling {
+            acceptedIntoReserve(fd, route: route)
+            return
+        }
+        admitBelowCeiling(fd: fd, route: route)
+    }
+
+    /// `admit` for a client whose descriptor is below the ceiling.
+    func admitBelowCeiling(fd: Int32, route: GatewayRoute?) {
         if draining {
             counters.add(.refusedDraining)
             Socket.armReset(fd)
@@ -224,8 +263,7 @@ final class ProxyLoop<Backend: EventBackend> {
             return
         }
         defer {
-            if accepting && acceptMultishot
-                && shared.maxConnections - shared.active.load(ordering: .relaxed) <= K.multishotHeadroom {
+            if accepting && acceptMultishot && !multishotSafe {
                 backend.stopAccept(listener: listener, token: acceptToken)
                 accepting = false
                 startAccepting()
@@ -248,6 +286,64 @@ final class ProxyLoop<Backend: EventBackend> {
             }
             pauseAccepting(resumeAfter: 50_000_000)
         }
+    }
+
+    /// A client whose descriptor fell into the control plane's reserve: every number below the
+    /// ceiling is taken, so the data plane is at its share. Idle pooled pipes are shed, and
+    /// accepting pauses until a descriptor below the ceiling is free. The first such client is
+    /// held (one reserve descriptor per loop at most) and admitted then; more, from a burst of
+    /// accepts already under way, are reset (counted).
+    func acceptedIntoReserve(_ fd: Int32, route: GatewayRoute?) {
+        if reserveClient == nil && !draining {
+            reserveClient = (fd, route)
+        } else {
+            counters.add(.refusedDescriptorReserve)
+            Socket.armReset(fd)
+            Socket.close(fd)
+        }
+        pipes.shed()
+        limits.warning(
+            "descriptor-reserve",
+            "loop \(index): the data plane holds its share of descriptors (numbers from \(shared.descriptorCeiling) up are kept for the admin endpoint, probes and reloads); pausing accepts")
+        if !reservePaused { counters.add(.acceptPausesDescriptors) }
+        reservePaused = true
+        pauseAccepting(resumeAfter: K.reserveRecheck)
+    }
+
+    /// Moves the held reserve client to the lowest free descriptor and admits it; false (still
+    /// held) when that number is not below the ceiling. True when none is held.
+    func admitReserveClient() -> Bool {
+        guard let (fd, route) = reserveClient else { return true }
+        let low = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard low >= 0 else { return false }
+        if low >= shared.descriptorCeiling {
+            Socket.close(low)
+            return false
+        }
+        Socket.close(fd)
+        reserveClient = nil
+        admitBelowCeiling(fd: low, route: route)
+        return true
+    }
+
+    /// Resets the held reserve client (draining, stopping).
+    func resetReserveClient() {
+        guard let (fd, _) = reserveClient else { return }
+        reserveClient = nil
+        counters.add(.refusedDraining)
+        Socket.armReset(fd)
+        Socket.close(fd)
+    }
+
+    /// A new upstream socket, or EMFILE when the process is out of descriptors or the one it got
+    /// falls into the control plane's reserve (then it is closed again at once).
+    func makeUpstreamSocket(family: Int32) -> Result<Int32, Errno> {
+        let made = Socket.makeStream(family: family)
+        if case .success(let fd) = made, fd >= shared.descriptorCeiling {
+            Socket.close(fd)
+            return .failure(.tooManyOpenFiles)
+        }
+        return made
     }
 
     /// Starts proxying an accepted client if the connection limit allows; false otherwise.
@@ -305,7 +401,7 @@ final class ProxyLoop<Backend: EventBackend> {
     func connect(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstream i: Int) -> Bool {
         conn.pointee.upstreamIndex = Int32(i)
         let balancer = conn.pointee.upstreams ?? self.balancer
-        switch Socket.makeStream(family: balancer.families[i]) {
+        switch makeUpstreamSocket(family: balancer.families[i]) {
         case .success(let fd):
             Socket.setNoDelay(fd)
             conn.pointee.upstream = fd
@@ -316,7 +412,7 @@ final class ProxyLoop<Backend: EventBackend> {
                             token: Token(kind: .connect, slot: slot, generation: conn.pointee.generation))
             return true
         case .failure(let e) where e.isDescriptorExhaustion:
-            if pipes.shed() > 0, case .success(let fd) = Socket.makeStream(family: balancer.families[i]) {
+            if pipes.shed() > 0, case .success(let fd) = makeUpstreamSocket(family: balancer.families[i]) {
                 // Idle pooled pipes were holding the descriptors: carry on.
                 Socket.close(fd)
                 return connect(conn, slot: slot, upstream: i)
@@ -523,6 +619,7 @@ final class ProxyLoop<Backend: EventBackend> {
     }
 
     func resetWaitingClients() {
+        resetReserveClient()
         for (fd, _) in waitingClients {
             counters.add(.refusedDraining)
             Socket.armReset(fd)
@@ -670,6 +767,8 @@ enum ProxyLoopConstants {
     static let multishotHeadroom = 64
     static let sweepTimer = Token(kind: .timer, slot: 1, generation: 0)
     static let resumeTimer = Token(kind: .timer, slot: 2, generation: 0)
+    /// How often a loop paused at its descriptor share looks whether one below the ceiling is free.
+    static let reserveRecheck: Int64 = 100_000_000
     static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK
     /// Bytes one direction may move in one turn before yielding to others.
     static let turnBudget = 1 << 20

@@ -20,6 +20,11 @@ public final class ProxyServer: @unchecked Sendable {
     /// The connection limit in force: `--max-connections`, lowered when the descriptor limit
     /// could not hold that many (each connection needs two descriptors).
     public let effectiveMaxConnections: Int
+    /// RLIMIT_NOFILE in force (the soft limit, raised to the hard one at start).
+    public let descriptorLimit: Int
+    /// Descriptors the data plane leaves to the control plane (admin endpoint, probes, discover
+    /// streams, file reloads): the last ones below `descriptorLimit`.
+    public var descriptorReserve: Int { DescriptorBudget.controlReserve(limit: descriptorLimit) }
     /// Whether TLS sides use kernel TLS, for the start-up log line.
     public let kernelTLSStatus: String
     private var controls: [LoopControl] = []
@@ -39,21 +44,25 @@ public final class ProxyServer: @unchecked Sendable {
         let limit = DescriptorBudget.raiseSoftLimit()
         let budget = DescriptorBudget.connections(limit: limit, threads: configuration.threads)
         effectiveMaxConnections = max(1, min(configuration.maxConnections, budget))
+        descriptorLimit = limit
+        let ceiling = DescriptorBudget.ceiling(limit: limit)
         let tls = configuration.tls
         if tls.downstream == nil && tls.upstream == nil && configuration.gateway == nil {
             kernelTLSStatus = "no TLS"
-            shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger)
+            shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger, descriptorCeiling: ceiling)
         } else if !tls.kernelTLS {
             kernelTLSStatus = "off (TLS runs in user space)"
-            shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger)
+            shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger, descriptorCeiling: ceiling)
         } else {
             switch KernelTLS.probe() {
             case .available:
                 kernelTLSStatus = "available (sockets switch to kTLS + splice after the handshake)"
-                shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger, kernelTLS: true)
+                shared = SharedProxyState(
+                    maxConnections: effectiveMaxConnections, logger: logger, kernelTLS: true, descriptorCeiling: ceiling)
             case .unavailable(let e):
                 kernelTLSStatus = "unavailable (TCP_ULP tls: \(e)); TLS runs in user space"
-                shared = SharedProxyState(maxConnections: effectiveMaxConnections, logger: logger, kernelTLSMissing: true)
+                shared = SharedProxyState(
+                    maxConnections: effectiveMaxConnections, logger: logger, kernelTLSMissing: true, descriptorCeiling: ceiling)
             }
         }
         var listeners: [Int32] = []

@@ -3,7 +3,7 @@ import MeshgateTLS
 /// Why a TLS handshake was refused, as counted (`tls_refused_<key>`) and logged.
 enum TLSRefusal: CaseIterable {
     case notTLS, protocolVersion, noCertificate, unknownCA, certificateExpired, certificateInvalid
-    case identity, alpn, handshakeTimeout, peerAlert, peerClosed, other
+    case identity, identityIssuerMismatch, alpn, handshakeTimeout, peerAlert, peerClosed, other
 
     /// The failure's reason from the TLS engine's error code.
     init(_ error: TLSError) {
@@ -14,6 +14,7 @@ enum TLSRefusal: CaseIterable {
         case .certificateExpired: self = .certificateExpired
         case .certificateNotYetValid, .certificateInvalid: self = .certificateInvalid
         case .peerIdentityMismatch, .peerIdentityMissing: self = .identity
+        case .peerIssuerMismatch: self = .identityIssuerMismatch
         case .alpnMismatch: self = .alpn
         case .alertReceived: self = .peerAlert
         case .truncated: self = .peerClosed
@@ -31,6 +32,7 @@ enum TLSRefusal: CaseIterable {
         case .certificateExpired: .tlsRefusedCertificateExpired
         case .certificateInvalid: .tlsRefusedCertificateInvalid
         case .identity: .tlsRefusedIdentity
+        case .identityIssuerMismatch: .tlsRefusedIdentityIssuerMismatch
         case .alpn: .tlsRefusedALPN
         case .handshakeTimeout: .tlsRefusedHandshakeTimeout
         case .peerAlert: .tlsRefusedPeerAlert

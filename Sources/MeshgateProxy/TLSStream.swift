@@ -12,10 +12,14 @@ public struct TLSStreamError: Error, CustomStringConvertible, Sendable {
     public let description: String
     /// The deadline passed (as opposed to a refusal or a failure).
     public let timedOut: Bool
+    /// The system call's error when one failed locally (socket, connect), for callers that
+    /// tell our own resource exhaustion (EMFILE, ENFILE …) from a remote failure.
+    public let errno: Errno?
 
-    init(_ description: String, timedOut: Bool = false) {
+    init(_ description: String, timedOut: Bool = false, errno: Errno? = nil) {
         self.description = description
         self.timedOut = timedOut
+        self.errno = errno
     }
 }
 
@@ -59,13 +63,13 @@ public final class TLSStream: @unchecked Sendable {
         let fd: Int32
         switch Socket.makeStream(family: address.family) {
         case .success(let s): fd = s
-        case .failure(let e): throw TLSStreamError("socket: \(e)")
+        case .failure(let e): throw TLSStreamError("socket: \(e)", errno: e)
         }
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc < 0 && errno != EINPROGRESS {
             let e = Errno(rawValue: errno)
             Glibc.close(fd)
-            throw TLSStreamError("connect to \(address): \(e)")
+            throw TLSStreamError("connect to \(address): \(e)", errno: e)
         }
         let tls: TLSConnection
         do {

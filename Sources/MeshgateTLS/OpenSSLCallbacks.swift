@@ -11,7 +11,17 @@ enum OpenSSLCallbacks {
             let observer = HandshakeObserver.of(OpaquePointer(rawSSL)),
             let leaf = X509_STORE_CTX_get_current_cert(store)
         else { return 0 }
-        if let failure = observer.checkPeer(CertificateIdentity.of(leaf)) {
+        let found = CertificateIdentity.of(leaf)
+        if let failure = observer.checkPeer(found) {
+            observer.failure = failure
+            X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
+            return 0
+        }
+        // The whole chain has verified by now (the leaf comes last): bind gateway identities
+        // to their cluster's issuer.
+        if observer.context.configuration.bindsGatewayIssuers, let identity = found.identity,
+            let failure = IssuerBinding.check(identity, chain: X509_STORE_CTX_get0_chain(store))
+        {
             observer.failure = failure
             X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
             return 0
@@ -29,9 +39,34 @@ enum OpenSSLCallbacks {
         if SSL_client_hello_get0_ext(ssl, UInt32(TLSEXT_TYPE_application_layer_protocol_negotiation), &data, &length) == 1 {
             return SSL_CLIENT_HELLO_SUCCESS
         }
+        // A client that cannot speak TLS 1.3 is refused for that first (protocol_version), as it
+        // is when it does offer ALPN: its missing ALPN is the lesser problem.
+        guard offersTLS13(ssl) else {
+            HandshakeObserver.of(ssl)?.failure = TLSError(.protocolVersion, "peer does not speak TLS 1.3 (no TLS 1.3 in its ClientHello)")
+            alert?.pointee = SSL_AD_PROTOCOL_VERSION
+            return SSL_CLIENT_HELLO_ERROR
+        }
         HandshakeObserver.of(ssl)?.failure = .alpnMismatch("client offered no ALPN protocol")
         alert?.pointee = SSL_AD_NO_APPLICATION_PROTOCOL
         return SSL_CLIENT_HELLO_ERROR
+    }
+
+    /// Whether the ClientHello's supported_versions extension lists TLS 1.3 (a TLS 1.2-only
+    /// client sends no such extension).
+    static func offersTLS13(_ ssl: OpaquePointer) -> Bool {
+        var data: UnsafePointer<UInt8>?
+        var length = 0
+        guard SSL_client_hello_get0_ext(ssl, UInt32(TLSEXT_TYPE_supported_versions), &data, &length) == 1, let data, length >= 1
+        else { return false }
+        // A length byte, then two bytes per version.
+        let list = UnsafeBufferPointer(start: data, count: length)
+        let count = min(Int(list[0]), length - 1)
+        var i = 1
+        while i + 1 <= count {
+            if list[i] == 0x03 && list[i + 1] == 0x04 { return true }
+            i += 2
+        }
+        return false
     }
 
     /// Server: selects the configured protocol from the client's list, or fails the handshake

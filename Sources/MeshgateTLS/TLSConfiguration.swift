@@ -35,6 +35,10 @@ public struct TLSConfiguration: Sendable {
     public var ticketsForKTLS: Int = 0
     /// Client: where session tickets are kept per peer for resumption; nil disables resumption.
     public var sessionCache: TLSSessionCache? = nil
+    /// Require a peer presenting a gateway identity (`meshgate-<cluster>/gateway`) to be signed
+    /// by its cluster's issuer (`CN=meshgate issuer <cluster>`), on both sides; refused with
+    /// ``TLSError/Code/peerIssuerMismatch`` otherwise. Gateways turn this on.
+    public var bindsGatewayIssuers: Bool = false
     /// Check certificate validity at this time (seconds since 1970) instead of now. For tests
     /// and diagnostics with certificates of fixed validity.
     public var verificationTime: Int64? = nil

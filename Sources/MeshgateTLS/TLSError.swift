@@ -10,7 +10,7 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
             case fileUnreadable, invalidPEM, unsupportedKey, keyMismatch, invalidConfiguration
             case handshakeFailed, protocolVersion, alpnMismatch, peerCertificateRequired
             case certificateExpired, certificateNotYetValid, unknownCA, certificateInvalid
-            case peerIdentityMismatch, peerIdentityMissing, alertReceived
+            case peerIdentityMismatch, peerIdentityMissing, peerIssuerMismatch, alertReceived
             case truncated, protocolError, closed, keyMaterialUnavailable, internalError
         }
         private let value: Value
@@ -46,6 +46,9 @@ public struct TLSError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let peerIdentityMismatch = Code(.peerIdentityMismatch)
         /// The peer's certificate names no meshgate identity (DNS or SPIFFE URI SAN).
         public static let peerIdentityMissing = Code(.peerIdentityMissing)
+        /// The peer's certificate names a gateway identity (`meshgate-<cluster>/gateway`) but was
+        /// not issued by that cluster's issuer (`meshgate issuer <cluster>`).
+        public static let peerIssuerMismatch = Code(.peerIssuerMismatch)
         /// The peer sent a fatal alert (it refused us); the message names the alert.
         public static let alertReceived = Code(.alertReceived)
         /// The stream ended without close_notify.

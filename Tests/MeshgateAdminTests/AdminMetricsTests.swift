@@ -74,10 +74,16 @@ struct AdminMetricsTests {
         #expect(prom.value("meshgate_connections_by_path_total", ["path": "splice"]) == 1)
 
         // Refusals: one series per gateway_refused_<reason> counter, link_down outbound, the rest inbound.
-        let reasons = ProxyCounters.Name.allCases.map(\.key).filter { $0.hasPrefix("gateway_refused_") }
+        let reasons = (ProxyCounters.Name.allCases.map(\.key) + DiscoverRefusal.counted.map(\.counterKey)).filter { $0.hasPrefix("gateway_refused_") }
         #expect(prom.samples("meshgate_refusals_total").count == reasons.count)
         #expect(prom.value("meshgate_refusals_total", ["direction": "outbound", "reason": "link_down"]) == 0)
         #expect(prom.value("meshgate_refusals_total", ["direction": "inbound", "reason": "not_allowed"]) == 0)
+        // TLS refusals: one series per tls_refused_<reason> counter (not the per-side totals).
+        let tlsReasons = ProxyCounters.Name.allCases.map(\.key).filter {
+            $0.hasPrefix("tls_refused_") && $0 != "tls_refused_downstream" && $0 != "tls_refused_upstream"
+        }
+        #expect(prom.samples("meshgate_tls_refusals_total").count == tlsReasons.count)
+        #expect(prom.value("meshgate_tls_refusals_total", ["reason": "identity_issuer_mismatch"]) == 0)
 
         #expect(
             prom.value("meshgate_info", ["cluster": "east", "io_backend": status.ioBackend, "kernel_tls": status.kernelTLS]) == 1)

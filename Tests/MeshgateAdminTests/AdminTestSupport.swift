@@ -36,6 +36,8 @@ func waitUntil(timeout: Double, _ condition: () -> Bool) -> Bool {
 struct AdminTestPKI {
     let directory: String
     let anchor: TrustAnchor
+    /// Cluster east's issuer (the identity reload tests issue further leaves with it).
+    let issuer: ClusterIssuer
     let leaf: LeafIdentity
     var cert: String { directory + "/tls.crt" }
     var key: String { directory + "/tls.key" }
@@ -46,7 +48,7 @@ struct AdminTestPKI {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let past = Date().addingTimeInterval(-7 * 86400)
         anchor = try TrustAnchor.create(trustDomain: "cluster.local", now: past)
-        let issuer = try ClusterIssuer.create(anchor: anchor, cluster: "east", now: past)
+        issuer = try ClusterIssuer.create(anchor: anchor, cluster: "east", now: past)
         leaf = try LeafIdentity.issueGateway(issuer: issuer, validity: leafValidity, now: issuedAt)
         try leaf.pemCertificate.write(toFile: cert, atomically: true, encoding: .utf8)
         try leaf.pemPrivateKey.write(toFile: key, atomically: true, encoding: .utf8)
@@ -248,6 +250,7 @@ func rawExchange(_ address: String, _ request: [UInt8]) throws -> (status: Int?,
     var sent = 0
     while sent < request.count {
         let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n < 0 && errno == EINTR { continue }
         if n <= 0 { break }  // the server may close early (a refused request); read what it said
         sent += n
     }
@@ -255,6 +258,7 @@ func rawExchange(_ address: String, _ request: [UInt8]) throws -> (status: Int?,
     var buf = [UInt8](repeating: 0, count: 16384)
     while true {
         let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && errno == EINTR { continue }  // a signal to this thread is no end of the answer
         if n <= 0 { break }
         out += buf[0..<n]
     }

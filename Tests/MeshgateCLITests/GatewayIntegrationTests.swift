@@ -133,11 +133,12 @@ extension TLSEndToEnd {
                 if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
                 // /proc/net/tcp is read in pieces and can miss a socket while the table changes:
                 // a stable port it does not show is confirmed with a real connect.
-                for p in [ports.fixed[0], stableBPort] where !LoopbackListeners.isListening(port: p) {
+                let listening = LoopbackListeners.ports()
+                for p in [ports.fixed[0], stableBPort] where !listening.contains(p) {
                     let e = GatewayPorts.connectErrno(p)
                     if e != 0 { stableMissing.append("write \(writes): stable port \(p): connect: \(String(cString: strerror(e)))") }
                 }
-                for p in churnFixedPorts + Array(ports.eastRange) where p != stableBPort && LoopbackListeners.isListening(port: p) {
+                for p in churnFixedPorts + Array(ports.eastRange) where p != stableBPort && listening.contains(p) {
                     churnSeenListening.insert(p)
                 }
             }
@@ -146,7 +147,8 @@ extension TLSEndToEnd {
             east.reload()
             let removedPorts = churnFixedPorts + ports.eastRange.filter { $0 != stableBPort }
             let closed = waitUntil(timeout: 10) {
-                removedPorts.allSatisfy { !LoopbackListeners.isListening(port: $0) && GatewayPorts.connectErrno($0) == ECONNREFUSED }
+                let listening = LoopbackListeners.ports()
+                return removedPorts.allSatisfy { !listening.contains($0) && GatewayPorts.connectErrno($0) == ECONNREFUSED }
             }
 
             stopRepeating.value = true

@@ -258,14 +258,15 @@ final class GatewayProcess {
     let initialRoutes: [String: UInt16]
 
     /// Writes `config` to `directory/gateway.yaml`, starts the gateway and waits (≤ 20 s) until
-    /// it has published its first route table and listens on `inboundPort`.
-    init(cluster: String, directory: String, config: String, inboundPort: UInt16) throws {
+    /// it has published its first route table and listens on `inboundPort`. `nofile`: run it
+    /// under `prlimit` with that RLIMIT_NOFILE.
+    init(cluster: String, directory: String, config: String, inboundPort: UInt16, nofile: Int? = nil) throws {
         self.cluster = cluster
         self.inboundPort = inboundPort
         configPath = directory + "/gateway.yaml"
         try writeAtomically(config, to: configPath)
         let stats = directory + "/\(cluster)-stats.json"
-        process = try MeshgateProcess(["gateway", "--config", configPath, "--stats-file", stats], statsFile: stats)
+        process = try MeshgateProcess(["gateway", "--config", configPath, "--stats-file", stats], statsFile: stats, nofile: nofile)
         let p = process
         let up = waitUntil(timeout: 20) {
             !p.process.isRunning

@@ -122,12 +122,15 @@ final class MirrorMesh {
 
     deinit { shutdown() }
 
+    /// Lines appended to east's gateway.yaml from the next (re)start on (e.g. `stateDir: state`).
+    var eastExtra = ""
+
     /// gateway.yaml of `cluster`: west on the epoll backend, the others on the default one.
     func config(_ cluster: String) throws -> String {
         GatewayYAML.gateway(
             cluster: cluster, identity: try GatewayPKI.shared().gateway(cluster), inbound: ports.inbound(cluster),
             outbound: ports.range(cluster), registry: "registry.yaml", ioBackend: cluster == "west" ? "epoll" : "auto",
-            links: cluster == "east" ? Self.eastLinks : nil)
+            links: cluster == "east" ? Self.eastLinks : nil) + (cluster == "east" ? eastExtra : "")
     }
 
     private func start(_ cluster: String) throws -> GatewayProcess {

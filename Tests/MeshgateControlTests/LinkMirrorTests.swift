@@ -173,7 +173,10 @@ import Glibc
         #expect(await mirrorEventually { mirror.state.services["default/b"] == b2 }, "an existing service is still updated")
         #expect(mirror.state.services.count == 2)
         #expect(mirror.state.services["default/d"] == nil, "a third service is refused")
-        #expect(await mirrorEventually { observed.log.contains("refused default/d") }, "\(observed.log.all)")
+        #expect(
+            await mirrorEventually { mirror.health.lastError?.contains("default/d") == true }, "\(String(describing: mirror.health.lastError))")
+        #expect(observed.log.all.filter { $0.contains("links limits.services") }.count == 1, "logged once: \(observed.log.all)")
+        #expect(mirror.health.refusedServices == 2, "c in the snapshot, d in the update")
 
         step2.open()
         #expect(await mirrorEventually { mirror.state.services == Self.byKey([b2, d]) }, "room again after a remove: \(mirror.state.services)")

@@ -6,8 +6,9 @@ import Glibc
 #endif
 
 /// A throwaway PKI for the mirror tests, made once per test process with the `openssl` command
-/// line: one anchor (`bundle.pem`) signing ECDSA P-256 leaves that carry their identity as DNS and
-/// SPIFFE URI SANs (serverAuth + clientAuth):
+/// line: one anchor (`bundle.pem`), an issuer per cluster (`CN=meshgate issuer <cluster>`) signing
+/// ECDSA P-256 leaves that carry their identity as DNS and SPIFFE URI SANs (serverAuth +
+/// clientAuth); `<leaf>.pem` holds the leaf then its issuer:
 ///
 /// - `west`: `spiffe://cluster.local/ns/meshgate-west/sa/gateway`, the linked cluster's gateway
 ///   (the scripted server presents it);
@@ -47,24 +48,39 @@ enum MirrorTestPKI {
         set -euo pipefail
         cd "$1"
         exec 2>openssl.log
-        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+        # Keys readable by their owner only, as `meshgate check` wants them.
+        key() { (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"); }
         key anchor.key
         openssl req -new -x509 -key anchor.key -subj "/CN=mirror test anchor" -days 30 -sha256 \
             -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
             -addext "subjectKeyIdentifier=hash" -out bundle.pem
+        # One issuer per cluster, named as `meshgate identity issuer` names it: gateways check that
+        # a gateway identity chains through its own cluster's issuer.
+        issuer() {
+            local cluster=$1
+            key "issuer-$cluster.key"
+            openssl req -new -key "issuer-$cluster.key" -subj "/O=cluster.local/CN=meshgate issuer $cluster" -out "issuer-$cluster.csr"
+            printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
+                "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always" >"issuer-$cluster.ext"
+            openssl x509 -req -in "issuer-$cluster.csr" -CA bundle.pem -CAkey anchor.key -set_serial "0x$(openssl rand -hex 8)" \
+                -days 30 -sha256 -extfile "issuer-$cluster.ext" -out "issuer-$cluster.pem"
+        }
         leaf() {
-            local name=$1 sa=$2 ns=$3
+            local name=$1 sa=$2 ns=$3 cluster=$4
             local dns="$sa.$ns.serviceaccount.identity.cluster.local"
             key "$name.key"
             openssl req -new -key "$name.key" -subj "/CN=$dns" -out "$name.csr"
             printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
                 "extendedKeyUsage=serverAuth,clientAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid:always" \
                 "subjectAltName=DNS:$dns,URI:spiffe://cluster.local/ns/$ns/sa/$sa" >"$name.ext"
-            openssl x509 -req -in "$name.csr" -CA bundle.pem -CAkey anchor.key -set_serial "0x$(openssl rand -hex 8)" \
-                -days 30 -sha256 -extfile "$name.ext" -out "$name.pem"
+            openssl x509 -req -in "$name.csr" -CA "issuer-$cluster.pem" -CAkey "issuer-$cluster.key" \
+                -set_serial "0x$(openssl rand -hex 8)" -days 30 -sha256 -extfile "$name.ext" -out "$name.leaf.pem"
+            cat "$name.leaf.pem" "issuer-$cluster.pem" >"$name.pem"
         }
-        leaf west gateway meshgate-west
-        leaf east gateway meshgate-east
+        issuer west
+        issuer east
+        leaf west gateway meshgate-west west
+        leaf east gateway meshgate-east east
         """#
 
     private static let generated: Result<String, Failure> = {

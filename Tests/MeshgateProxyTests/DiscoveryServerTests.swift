@@ -22,13 +22,14 @@ import Glibc
         let publisher: RouteTablePublisher
         let server: DiscoveryServer
 
-        init(keepalive: Duration = .milliseconds(200), maxStreams: Int = 16) throws {
+        init(keepalive: Duration = .milliseconds(200), maxStreams: Int = 16, policy: DiscoverPolicy = DiscoverPolicy()) throws {
             publisher = RouteTablePublisher(
                 bindAddress: try SocketAddress.resolve("127.0.0.1:0"), portRange: 40_000...40_009,
                 credentials: try StreamTestPKI.gatewayCredentials(), loops: 1)
             var logger = Logger(label: "discovery-test")
             logger.logLevel = .critical
-            server = DiscoveryServer(publisher: publisher, logger: logger, keepaliveInterval: keepalive, maxStreams: maxStreams)
+            server = DiscoveryServer(
+                publisher: publisher, logger: logger, keepaliveInterval: keepalive, maxStreams: maxStreams, policy: policy)
         }
 
         deinit { server.stop() }
@@ -177,7 +178,8 @@ import Glibc
 
     @Test("the snapshot: begin, one upsert per exported and allowed service (key order, ports sorted), end; per peer identity")
     func snapshotFrames() throws {
-        let h = try Harness()
+        // `other` is a workload identity: it may ask only with `allow: any`.
+        let h = try Harness(policy: DiscoverPolicy(allow: .any))
         let report = h.publisher.publish(routes: [], services: Self.initialServices())
         let west = try h.open(leaf: "west")
         defer { west.stream.close() }

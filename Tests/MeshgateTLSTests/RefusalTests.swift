@@ -83,6 +83,15 @@ struct RefusalTests {
         #expect(raw.failed)
     }
 
+    @Test("a TLS 1.2-only client without ALPN is refused for its protocol version, not for ALPN")
+    func tls12ClientWithoutALPN() throws {
+        let raw = RawPeer(server: false, maxVersion: TLS1_2_VERSION)
+        let server = try TLSConnection(context: pki.serverContext())
+        BackToBack.pump(raw, server)
+        #expect(failure(after: server)?.code == .protocolVersion)
+        #expect(raw.failed)
+    }
+
     @Test("server refuses a client that offers no meshgate/1, or no ALPN at all")
     func alpnMismatchOnServer() throws {
         let (_, server) = try BackToBack.connect(

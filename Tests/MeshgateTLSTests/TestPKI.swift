@@ -39,6 +39,20 @@ final class TestPKI: Sendable {
             "anonymous-client", TestCertificate.leaf(Self.clientIdentity.dnsName, serial: 104, issuer: west, sans: "DNS:example.com"),
             issuer: west)
 
+        // Cluster issuers named as `meshgate identity issuer` names them, for the issuer binding:
+        // north's gateway from north's issuer, and one minted by east's issuer (a forgery).
+        let meshEast = TestCertificate.intermediate("meshgate issuer east", serial: 13, issuer: anchor)
+        let meshNorth = TestCertificate.intermediate("meshgate issuer north", serial: 14, issuer: anchor)
+        let northGateway = "gateway.meshgate-north.serviceaccount.identity.cluster.local"
+        writeLeaf("north-gateway", TestCertificate.leaf(northGateway, serial: 107, issuer: meshNorth), issuer: meshNorth)
+        writeLeaf("north-gateway-by-east", TestCertificate.leaf(northGateway, serial: 108, issuer: meshEast), issuer: meshEast)
+        writeLeaf(
+            "east-gateway", TestCertificate.leaf("gateway.meshgate-east.serviceaccount.identity.cluster.local", serial: 109, issuer: meshEast),
+            issuer: meshEast)
+        writeLeaf(
+            "east-workload", TestCertificate.leaf("web.shop.serviceaccount.identity.cluster.local", serial: 110, issuer: meshEast),
+            issuer: meshEast)
+
         let rogueAnchor = TestCertificate.anchor("rogue anchor", serial: 3)
         let rogue = TestCertificate.intermediate("rogue issuer", serial: 12, issuer: rogueAnchor)
         writeLeaf("rogue-client", TestCertificate.leaf(Self.clientIdentity.dnsName, serial: 105, issuer: rogue), issuer: rogue)

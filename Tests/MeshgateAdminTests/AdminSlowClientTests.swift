@@ -1,0 +1,205 @@
+import Foundation
+import MeshgateAdmin
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Slow clients against the admin endpoint (issue 11, case 8): a request must arrive whole
+/// within `AdminServer.requestTimeout` however many bytes trickle in, and clients that hold
+/// connections without finishing a request cannot keep `/ready` and `/live` from answering.
+@Suite("Admin endpoint under slow clients", .serialized)
+struct AdminSlowClientTests {
+    @Test("a client trickling a request head is closed at the request deadline, though it keeps sending")
+    func tricklingClientIsClosedAtTheDeadline() throws {
+        let g = try AdminTestGateway(label: "trickle")
+        let timeout = Double(AdminServer.requestTimeout.nanoseconds) / 1e9
+        let client = try TricklingClient(g.adminAddress)
+        defer { client.close() }
+        let started = Date()
+        // One byte every 300 ms: far more often than any idle timeout, never a whole head.
+        var closedAfter: Double?
+        while Date().timeIntervalSince(started) < timeout + 4 {
+            if !client.sendByte() || client.peerClosed() {
+                closedAfter = Date().timeIntervalSince(started)
+                break
+            }
+            usleep(300_000)
+        }
+        let seconds = try #require(closedAfter, "still open \(timeout + 4) s after the accept, bytes arriving every 300 ms")
+        #expect(seconds >= timeout - 0.5, "closed after \(seconds) s: before the \(timeout) s deadline")
+        #expect(seconds <= timeout + 2, "closed after \(seconds) s: well after the \(timeout) s deadline")
+        #expect(try g.get("/live").status == 200)
+    }
+
+    @Test("a keep-alive connection must send its next request within the deadline of the previous answer")
+    func keepAliveWaitsAtMostTheDeadline() throws {
+        let g = try AdminTestGateway(label: "keepalive")
+        let timeout = Double(AdminServer.requestTimeout.nanoseconds) / 1e9
+        let client = try TricklingClient(g.adminAddress)
+        defer { client.close() }
+        #expect(client.send(Array("GET /live HTTP/1.1\r\nHost: x\r\n\r\n".utf8)))
+        let answered = Date()
+        #expect(client.waitForData(seconds: 2).contains("200 OK"), "the first request is answered")
+        var closedAfter: Double?
+        while Date().timeIntervalSince(answered) < timeout + 3 {
+            if client.peerClosed() {
+                closedAfter = Date().timeIntervalSince(answered)
+                break
+            }
+            usleep(100_000)
+        }
+        let seconds = try #require(closedAfter, "an idle keep-alive connection stayed open \(timeout + 3) s")
+        #expect(seconds >= timeout - 0.5 && seconds <= timeout + 2, "closed \(seconds) s after the answer")
+    }
+
+    @Test("200 clients trickling bytes and reconnecting: /ready and /live still answer within a second")
+    func probesAnswerUnderTwoHundredSlowClients() throws {
+        let g = try AdminTestGateway(label: "slowloris")
+        try g.waitReady()
+        let swarm = TricklingSwarm(address: g.adminAddress, count: 200)
+        swarm.start()
+        defer { swarm.stop() }
+        #expect(waitUntil(timeout: 10) { swarm.connectedOnce >= 200 }, "200 slow clients connected (\(swarm.connectedOnce))")
+        // Probe for longer than one request deadline, so slots freed by it and slots taken
+        // from waiting clients both happen while the swarm presses on.
+        var answers: [(path: String, status: Int?, seconds: Double, error: String)] = []
+        let until = Date().addingTimeInterval(Double(AdminServer.requestTimeout.nanoseconds) / 1e9 + 2)
+        var i = 0
+        while Date() < until {
+            let path = i % 2 == 0 ? "/ready" : "/live"
+            i += 1
+            let t0 = Date()
+            do {
+                let r = try AdminClient.get(g.adminAddress, path: path, timeout: .seconds(3))
+                answers.append((path, r.status, Date().timeIntervalSince(t0), ""))
+            } catch {
+                answers.append((path, nil, Date().timeIntervalSince(t0), "\(error)"))
+            }
+            usleep(250_000)
+        }
+        #expect(answers.count >= 10)
+        let failed = answers.filter { $0.status != 200 || $0.seconds > 1 }
+        #expect(failed.isEmpty, "probes not answered 200 within 1 s: \(failed.prefix(5)) of \(answers.count)")
+        #expect(swarm.connectedOnce >= 200 && swarm.bytesSent > 200, "the swarm kept trickling (\(swarm.bytesSent) bytes)")
+    }
+}
+
+/// A TCP client of the admin endpoint that sends bytes one at a time and never a whole request.
+final class TricklingClient {
+    private(set) var fd: Int32
+
+    init(_ address: String) throws {
+        fd = try Self.connect(address)
+    }
+
+    static func connect(_ address: String) throws -> Int32 {
+        let parts = address.split(separator: ":")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw AdminTestFailure("socket: errno \(errno)") }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = UInt16(parts[1])!.bigEndian
+        sin.sin_addr.s_addr = inet_addr(String(parts[0]))
+        let rc = withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw AdminTestFailure("connect to \(address): errno \(e)")
+        }
+        return fd
+    }
+
+    /// The head it trickles: a request line and a header that never ends.
+    static let head = Array("GET /ready HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+    private var sent = 0
+
+    /// Sends the next byte; false when the connection is gone.
+    func sendByte() -> Bool {
+        let byte = sent < Self.head.count ? Self.head[sent] : UInt8(ascii: "a")
+        sent += 1
+        return send([byte])
+    }
+
+    func send(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// True when the server closed or reset the connection (checked without blocking).
+    func peerClosed() -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) > 0 else { return false }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        return n == 0 || (n < 0 && errno != EAGAIN)
+    }
+
+    /// What arrives within `seconds` (stops at the first chunk).
+    func waitForData(seconds: Double) -> String {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return "" }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : ""
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+}
+
+/// `count` slow clients on one thread: each sends one byte a second and never a whole request;
+/// one whose connection is gone connects again at the next tick.
+final class TricklingSwarm: @unchecked Sendable {
+    private let address: String
+    private let count: Int
+    private let stopped = LockedValue(false)
+    private let connects = LockedValue(0)
+    private let bytes = LockedValue(0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(address: String, count: Int) {
+        self.address = address
+        self.count = count
+    }
+
+    /// Connections made so far (first ones and reconnects).
+    var connectedOnce: Int { connects.value }
+    var bytesSent: Int { bytes.value }
+
+    func start() {
+        Thread { [self] in
+            var clients: [TricklingClient?] = Array(repeating: nil, count: count)
+            // Bounded: stops when told, and in any case after 60 s.
+            let end = Date().addingTimeInterval(60)
+            while !stopped.value && Date() < end {
+                for i in 0..<count where !stopped.value {
+                    if let c = clients[i], !c.peerClosed(), c.sendByte() {
+                        bytes.value += 1
+                        continue
+                    }
+                    clients[i]?.close()
+                    clients[i] = try? TricklingClient(address)
+                    if let c = clients[i] {
+                        connects.value += 1
+                        if c.sendByte() { bytes.value += 1 }
+                    }
+                }
+                for _ in 0..<10 where !stopped.value { usleep(100_000) }
+            }
+            for c in clients { c?.close() }
+            done.signal()
+        }.start()
+    }
+
+    func stop() {
+        stopped.value = true
+        _ = done.wait(timeout: .now() + 10)
+    }
+}
