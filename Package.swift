@@ -2,7 +2,7 @@
 // meshgate — a multi-cluster mTLS service gateway. See docs/ and ../shared/DESIGN.md.
 //
 // Layering (arrows point down only):
-//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl / MeshgateIdentity → MeshgateProxy
+//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateProxy
 //     → MeshgateWire / MeshgateTLS / MeshgateLoop → CMeshgateShim / CURing / COpenSSL
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "MeshgateControl",
             dependencies: [
-                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop",
+                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -165,7 +165,9 @@ let package = Package(
             ],
             swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
-        .testTarget(name: "MeshgateCLITests", dependencies: ["MeshgateCLI", "MeshgateLoad"], swiftSettings: v5),
+        .testTarget(
+            name: "MeshgateCLITests",
+            dependencies: ["MeshgateCLI", "MeshgateLoad", .product(name: "Yams", package: "Yams")], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),
     ]
 )

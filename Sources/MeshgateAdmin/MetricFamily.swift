@@ -17,6 +17,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case connect = "meshgate_connect_seconds"
     case identityReloadRefused = "meshgate_identity_reload_refused_total"
     case tlsRefusals = "meshgate_tls_refusals_total"
+    case identityExpiry = "meshgate_identity_expiry_seconds"
+    case identityRenewals = "meshgate_identity_renewals_total"
 
     /// The name as exposed.
     var name: String { rawValue }
@@ -25,8 +27,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     var type: String {
         switch self {
         case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .mirrorConflicts,
-            .mirrorLimitRefusals, .tlsRefusals: "counter"
-        case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency: "gauge"
+            .mirrorLimitRefusals, .tlsRefusals, .identityRenewals: "counter"
+        case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry: "gauge"
         case .tlsHandshake, .connect: "histogram"
         }
     }
@@ -50,6 +52,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .connect: "TCP connect duration, to remote gateways and to local endpoints."
         case .tlsRefusals: "TLS handshakes refused, both sides, by reason (the tls_refused_<reason> counters: protocol_version, unknown_ca, identity, identity_issuer_mismatch, alpn, ...)."
         case .identityReloadRefused: "Identity reloads refused (the new files failed the checks of meshgate check; the current identity stayed in use)."
+        case .identityExpiry: "Seconds until the gateway's leaf certificate in use expires (negative once expired)."
+        case .identityRenewals: "Automatic renewals of the gateway's leaf (identity.renew), by result (ok, error)."
         }
     }
 }

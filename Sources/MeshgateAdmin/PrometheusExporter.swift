@@ -59,6 +59,11 @@ final class PrometheusExporter: @unchecked Sendable {
         gauge(.info, [("cluster", status.cluster), ("io_backend", status.ioBackend), ("kernel_tls", status.kernelTLS)], 1)
         gauge(.routeTableGeneration, [], Double(status.routeTable.generation))
         counter(.identityReloadRefused, [], UInt64(max(0, status.identity.reloadsRefused ?? 0)))
+        if let left = status.identity.secondsLeft { gauge(.identityExpiry, [], left) }
+        if let renewal = status.identity.renewal {
+            counter(.identityRenewals, [("result", "ok")], UInt64(renewal.renewals))
+            counter(.identityRenewals, [("result", "error")], UInt64(renewal.failures))
+        }
         for (key, value) in status.counters.sorted(by: { $0.key < $1.key }) where key.hasPrefix(Self.refusalPrefix) {
             let reason = String(key.dropFirst(Self.refusalPrefix.count))
             counter(.refusals, [("direction", Self.refusalDirection(reason)), ("reason", reason)], value)

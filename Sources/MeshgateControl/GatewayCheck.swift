@@ -53,6 +53,7 @@ public enum GatewayCheck {
         results.append(registryCheck(config))
         let identity = identityChecks(config, now: now, notAfter: notAfter)
         results += identity.results
+        if let renewal = renewalCheck(config, now: now) { results.append(renewal) }
         guard let credentials = identity.credentials else { return results }
         results += linkChecks(config, credentials: credentials, probeTimeout: probeTimeout)
         return results

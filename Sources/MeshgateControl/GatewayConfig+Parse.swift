@@ -67,11 +67,27 @@ struct GatewayConfigReader {
     }
 
     private func readIdentity() -> IdentityFiles {
-        let map = root.value("identity", required: true)?.map(known: ["cert", "key", "trust"])
+        let map = root.value("identity", required: true)?.map(known: ["cert", "key", "trust", "renew"])
         return IdentityFiles(
             cert: map?.value("cert", required: true)?.parsed(path) ?? "",
             key: map?.value("key", required: true)?.parsed(path) ?? "",
-            trust: map?.value("trust", required: true)?.parsed(path) ?? "")
+            trust: map?.value("trust", required: true)?.parsed(path) ?? "",
+            renew: map?.value("renew").flatMap(readRenewal))
+    }
+
+    /// `identity.renew: {issuer: DIR, before: 8h, validity: 24h}`; `before` below `validity`.
+    private func readRenewal(_ value: YAMLValue) -> IdentityRenewal? {
+        guard let map = value.map(known: ["issuer", "before", "validity"]) else { return nil }
+        let issuer = map.value("issuer", required: true)?.parsed(path)
+        let beforeValue = map.value("before")
+        let before = beforeValue?.positiveDuration ?? IdentityRenewal.defaultBefore
+        let validity = map.value("validity")?.positiveDuration ?? IdentityRenewal.defaultValidity
+        if before >= validity {
+            (beforeValue ?? value).report(
+                "\(ConfigDuration.format(before)) is not less than the renewed leaf's validity \(ConfigDuration.format(validity)): every leaf would be due at once")
+        }
+        guard let issuer else { return nil }
+        return IdentityRenewal(issuer: issuer, before: before, validity: validity)
     }
 
     private func readInbound() -> InboundSettings {

@@ -53,10 +53,12 @@ extension GatewayController {
         let readiness = readiness(now: now)
         let certificate = leafCertificate.info(for: snapshot.credentials.server)
         let refused = identityRefusals.lastRefusal
+        let renewal = config.identity.renew == nil ? nil : GatewayStatus.RenewalStatus(renewer.status)
         let identity = GatewayStatus.IdentityStatus(
             name: certificate.identity ?? config.gatewayIdentity?.spiffeURI ?? "", certificate: certificate.path,
             notAfter: certificate.notAfter, reloadsRefused: identityRefusals.count, lastReloadRefusal: refused?.reason,
-            lastReloadRefusalAt: refused?.at)
+            lastReloadRefusalAt: refused?.at, secondsLeft: certificate.notAfter.map { $0.timeIntervalSince(now) },
+            warning: GatewayStatus.expiryWarning(notAfter: certificate.notAfter, now: now, renewal: renewal), renewal: renewal)
         let staticKeys = Set(config.routes.map(GatewayTables.key))
         var routes: [RouteStatus] = []
         for key in snapshot.routes.keys.sorted() {

@@ -24,6 +24,8 @@ public final class GatewayController: @unchecked Sendable {
     public let leafCertificate = LeafCertificateCache()
     /// Identity reloads refused by `IdentityVerification` (for `/status` and `/metrics`).
     public let identityRefusals = IdentityReloadRefusals()
+    /// Renews the gateway's own leaf when `identity.renew` is set (LeafRenewer.swift).
+    public private(set) var renewer: LeafRenewer!
 
     let logger: Logger
     let lock = NSLock()
@@ -89,6 +91,7 @@ public final class GatewayController: @unchecked Sendable {
         links = LinkSupervisor(
             config: { [unowned self] in currentConfig }, credentials: { publisher.snapshot.credentials.client }, logger: logger,
             interval: watchInterval, onChange: { [weak self] in self?.mirrorsChanged() })
+        renewer = LeafRenewer(config: { [unowned self] in currentConfig }, reload: { [weak self] in self?.reload(changed: $0) }, logger: logger)
     }
 
     /// What `gateway --check` validates (`strict`) and what a start needs: the config, the
@@ -132,6 +135,7 @@ public final class GatewayController: @unchecked Sendable {
         logPublish(report, first: true)
         startPortRetry()
         links.start()
+        renewer.start()
         lifecycle.markStarted()
     }
 
@@ -144,6 +148,7 @@ public final class GatewayController: @unchecked Sendable {
         lock.unlock()
         w?.stop()
         stopPortRetry()
+        renewer.stop()
         links.stop()
         discovery.stop()
     }

@@ -9,12 +9,15 @@ public struct IdentityFiles: Hashable, Sendable {
     public let key: String
     /// PEM: the trust bundle (one or more anchors).
     public let trust: String
+    /// Automatic renewal of the leaf (`identity.renew`), if configured.
+    public let renew: IdentityRenewal?
 
     /// Creates the value.
-    public init(cert: String, key: String, trust: String) {
+    public init(cert: String, key: String, trust: String, renew: IdentityRenewal? = nil) {
         self.cert = cert
         self.key = key
         self.trust = trust
+        self.renew = renew
     }
 }
 

@@ -77,10 +77,16 @@ public struct GatewayStatus: Codable, Equatable, Sendable {
         /// The last refusal's reasons (`file: field: message`) and when.
         public var lastReloadRefusal: String?
         public var lastReloadRefusalAt: Date?
+        /// Seconds until notAfter (negative once expired).
+        public var secondsLeft: Double?
+        /// Set when less than an hour is left (the gateway stays ready until it expires).
+        public var warning: String?
+        /// Automatic renewal (`identity.renew`), when configured.
+        public var renewal: RenewalStatus?
 
         public init(
             name: String, certificate: String, notAfter: Date?, reloadsRefused: Int? = nil, lastReloadRefusal: String? = nil,
-            lastReloadRefusalAt: Date? = nil
+            lastReloadRefusalAt: Date? = nil, secondsLeft: Double? = nil, warning: String? = nil, renewal: RenewalStatus? = nil
         ) {
             self.name = name
             self.certificate = certificate
@@ -88,6 +94,9 @@ public struct GatewayStatus: Codable, Equatable, Sendable {
             self.reloadsRefused = reloadsRefused
             self.lastReloadRefusal = lastReloadRefusal
             self.lastReloadRefusalAt = lastReloadRefusalAt
+            self.secondsLeft = secondsLeft
+            self.warning = warning
+            self.renewal = renewal
         }
     }
 
