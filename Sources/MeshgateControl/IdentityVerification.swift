@@ -152,12 +152,18 @@ public struct IdentityVerification: Sendable {
         }
     }
 
-    /// ⚠ when the key file can be read by group or others (mode & 0o077).
+    /// ⚠ when the key file can be read by others, or by a group this process is not in. A key
+    /// readable by the gateway's own group (`root:meshgate 0640` on a host; a Kubernetes Secret
+    /// volume with `defaultMode: 0440`, whose files get the pod's `fsGroup`) is fine: that group
+    /// is how a non-root gateway reads a key it does not own.
     private mutating func checkKeyPermissions() {
-        guard let mode = Self.fileMode(files.key) else { return }
+        guard let (mode, group) = Self.fileModeAndGroup(files.key) else { return }
         let text = String(mode & 0o777, radix: 8)
-        if mode & 0o077 != 0 {
-            let message = "\(files.key) has mode \(text): readable by group or others"
+        let byOthers = mode & 0o007 != 0
+        let byForeignGroup = mode & 0o070 != 0 && !Self.processGroups().contains(group)
+        if byOthers || byForeignGroup {
+            let who = byOthers ? "others" : "group \(group), which this process is not in"
+            let message = "\(files.key) has mode \(text): readable by \(who)"
             results.append(CheckResult("private key permissions", .warning, message, hint: "chmod 600 \(files.key)"))
             warnings.append("\(message); chmod 600 it")
         } else {
@@ -165,11 +171,23 @@ public struct IdentityVerification: Sendable {
         }
     }
 
-    /// The permission bits of `path` (nil when it cannot be stat'ed).
-    static func fileMode(_ path: String) -> UInt32? {
+    /// The permission bits and the group of `path` (nil when it cannot be stat'ed).
+    static func fileModeAndGroup(_ path: String) -> (mode: UInt32, group: gid_t)? {
         var s = stat()
         guard stat(path, &s) == 0 else { return nil }
-        return UInt32(s.st_mode) & 0o7777
+        return (UInt32(s.st_mode) & 0o7777, s.st_gid)
+    }
+
+    /// The effective and supplementary groups of this process.
+    static func processGroups() -> Set<gid_t> {
+        var groups = Set([getegid()])
+        let n = getgroups(0, nil)
+        if n > 0 {
+            var list = [gid_t](repeating: 0, count: Int(n))
+            let got = getgroups(n, &list)
+            if got > 0 { groups.formUnion(list.prefix(Int(got))) }
+        }
+        return groups
     }
 
     /// The certificates of a PEM file, in order ([] when it cannot be read).

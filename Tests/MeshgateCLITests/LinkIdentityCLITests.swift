@@ -34,7 +34,7 @@ import Testing
         #expect(start.stderr.contains("names spiffe://cluster.local/ns/meshgate-west/sa/gateway"), "\(start.stderr)")
     }
 
-    @Test("a private key readable by group or others: warned once at start, and again when a changed key is reloaded")
+    @Test("a private key readable by others: warned once at start, and again when a changed key is reloaded")
     func keyPermissionsWarned() throws {
         let pki = try GatewayPKI.shared()
         let dir = try makeTestDirectory("key-mode")
@@ -51,7 +51,7 @@ import Testing
             config: GatewayYAML.gateway(cluster: "east", identity: id, inbound: base, outbound: (base + 1)...(base + 2)),
             inboundPort: base)
         defer { _ = east.stop() }
-        let warning = "\(id.key) has mode 644: readable by group or others"
+        let warning = "\(id.key) has mode 644: readable by others"
         #expect(east.waitLog(warning, timeout: 5), "\(east.logTail)")
         usleep(600_000)  // a few polls of the watcher: no repeat
         #expect(east.logLines(containing: warning).count == 1, "\(east.logTail)")

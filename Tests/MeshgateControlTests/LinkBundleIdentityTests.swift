@@ -97,7 +97,7 @@ import Glibc
             "\(log.all)")
     }
 
-    @Test("meshgate check warns (⚠) about a private key readable by group or others")
+    @Test("meshgate check warns (⚠) about a private key readable by others or by a group this process is not in; its own group may read it")
     func keyPermissions() throws {
         let pki = try MirrorTestPKI.directory()
         let dir = try GatewayCheckTests.setUp()
@@ -109,11 +109,25 @@ import Glibc
             .replacingOccurrences(of: "key: \(pki)/east.key", with: "key: \(key)")
         try yaml.write(toFile: dir + "/gateway.yaml", atomically: true, encoding: .utf8)
 
+        // Group-readable, the group not ours (65534: nogroup; the tests never run in it).
+        #expect(!IdentityVerification.processGroups().contains(65534))
+        #expect(chown(key, uid_t.max, 65534) == 0)
         chmod(key, 0o640)
         let loose = GatewayCheckTests.run(dir)
         let warned = GatewayCheckTests.find(loose, "private key permissions")
         #expect(warned?.status == .warning, "\(loose)")
         #expect(warned?.detail.contains("640") == true && warned?.hint == "chmod 600 \(key)", "\(String(describing: warned))")
+        #expect(warned?.detail.contains("group 65534") == true, "\(String(describing: warned))")
+
+        // Group-readable by our own group (a Secret volume's fsGroup): fine.
+        #expect(chown(key, uid_t.max, getegid()) == 0)
+        let ownGroup = GatewayCheckTests.run(dir)
+        #expect(GatewayCheckTests.find(ownGroup, "private key permissions")?.status == .ok, "\(ownGroup)")
+
+        // Readable by others: whatever the group.
+        chmod(key, 0o604)
+        let others = GatewayCheckTests.run(dir)
+        #expect(GatewayCheckTests.find(others, "private key permissions")?.status == .warning, "\(others)")
 
         chmod(key, 0o600)
         let tight = GatewayCheckTests.run(dir)
