@@ -1,9 +1,10 @@
 // swift-tools-version: 6.0
-// meshgate — a multi-cluster mTLS service gateway. See docs/ and ../shared/DESIGN.md.
+// meshgate — a multi-cluster mTLS service gateway. See docs/design.md (the design) and
+// docs/development.md (what each target holds, how to test).
 //
-// Layering (arrows point down only):
+// Layering (arrows point down only; every edge is in docs/architecture.md):
 //   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateProxy
-//     → MeshgateWire / MeshgateTLS / MeshgateLoop → CMeshgateShim / CURing / COpenSSL
+//     → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;  MeshgateLoop → CMeshgateShim → CURing
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
 

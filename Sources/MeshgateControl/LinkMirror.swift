@@ -59,9 +59,9 @@ public struct MirrorHealth: Sendable, Equatable {
     }
 }
 
-/// The service mirror of one link (DESIGN §6): a discover stream to the linked gateway that keeps
-/// `state.services` current, and probes that keep `state.alive` and `state.liveGateways`
-/// current. Each runs on a thread of its own; a hung or dead peer delays nothing but this
+/// The service mirror of one link (docs/links.md, "The service mirror"): a discover stream to
+/// the linked gateway that keeps `state.services` current, and probes that keep `state.alive`
+/// and `state.liveGateways` current. Each runs on a thread of its own; a hung or dead peer delays nothing but this
 /// mirror. Changes are reported through `onChange`, which must not block for long.
 public final class LinkMirror: @unchecked Sendable {
     /// The bundle this mirror was started from.

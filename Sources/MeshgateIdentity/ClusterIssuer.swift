@@ -3,7 +3,7 @@ import Foundation
 import X509
 
 /// One cluster's intermediate CA: it signs that cluster's leaf certificates and is signed by the
-/// trust anchor (../shared/DESIGN.md §5).
+/// trust anchor (docs/identity.md).
 ///
 /// Subject `O=<trust-domain>, CN=meshgate issuer <cluster>`; basicConstraints CA with
 /// pathLenConstraint 0 (critical), keyUsage keyCertSign + cRLSign (critical), subject and

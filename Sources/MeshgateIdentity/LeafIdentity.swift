@@ -4,7 +4,7 @@ import X509
 
 /// A workload's short-lived certificate, signed by its cluster's issuer, naming its identity in
 /// two SANs: DNS `<sa>.<ns>.serviceaccount.identity.<trust-domain>` and URI
-/// `spiffe://<trust-domain>/ns/<ns>/sa/<sa>` (../shared/DESIGN.md §5).
+/// `spiffe://<trust-domain>/ns/<ns>/sa/<sa>` (docs/identity.md).
 ///
 /// basicConstraints CA:false (critical), keyUsage digitalSignature (critical), extendedKeyUsage
 /// serverAuth + clientAuth, subject and authority key identifiers.

@@ -3,7 +3,7 @@ import Foundation
 import X509
 
 /// The self-signed root of a meshgate trust domain: every cluster issuer is signed by it, and
-/// every gateway trusts it (../shared/DESIGN.md §5).
+/// every gateway trusts it (docs/identity.md).
 ///
 /// Subject `O=<trust-domain>, CN=meshgate trust anchor <trust-domain>`; basicConstraints CA
 /// (critical, no path length limit), keyUsage keyCertSign + cRLSign (critical), a subject key

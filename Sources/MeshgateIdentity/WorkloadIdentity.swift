@@ -1,5 +1,5 @@
 /// A workload identity as meshgate leaf certificates carry it: a service account in a
-/// namespace, under a trust domain (../shared/DESIGN.md §5).
+/// namespace, under a trust domain (docs/identity.md).
 ///
 /// The same rules as `MeshgateTLS.TLSIdentity`, kept here so that the identity tooling does not
 /// depend on the TLS engine: the trust domain is a DNS name, the namespace one DNS label, the

@@ -1,4 +1,4 @@
-/// The first bytes a gateway client sends inside TLS on port 4143 (DESIGN.md §4): what it wants.
+/// The first bytes a gateway client sends inside TLS on port 4143 (docs/wire.md): what it wants.
 ///
 /// Wire format (all integers big-endian; full description in docs/wire.md):
 ///

@@ -28,7 +28,7 @@ STREAM_BYTES=${SUITE_STREAM_BYTES:-4194304}
 BIG_BYTES=${SUITE_BIG_BYTES:-33554432}
 # bytes_userspace allowance per kTLS stream: application data that arrives in the same socket read as
 # the peer's Finished is already inside OpenSSL's read BIO when the keys move to the kernel; it must be
-# SSL_read and delivered from user space (../shared/KTLS-VM.md, "Bytes left in the read BIO"). That is at
+# SSL_read and delivered from user space (docs/tls.md, "Bytes left in the read BIO"). That is at
 # most one read of the handshake buffer plus the rest of a partial record: 2 x 16 KiB. Anything above
 # means payload went through user space after the switch. The exact count is always printed.
 ALLOW_PER_STREAM=${SUITE_USERSPACE_ALLOWANCE:-32768}
