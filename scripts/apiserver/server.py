@@ -176,7 +176,7 @@ class Handler(BaseHTTPRequestHandler):
             # No schemas: an empty protobuf Document for kubectl (which then skips validation of
             # the kinds it does not find), or the JSON equivalent.
             if OPENAPI_PB in (self.headers.get("Accept") or ""):
-                return self.send_json(200, b"", OPENAPI_PB)
+                return self.send_json(200, b"", "application/octet-stream")
             return self.send_json(200, {"swagger": "2.0", "info": {"title": "meshgate test API server",
                                                                    "version": R.VERSION["gitVersion"]},
                                         "paths": {}, "definitions": {}})
