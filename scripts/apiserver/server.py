@@ -226,6 +226,8 @@ class Handler(BaseHTTPRequestHandler):
         if watching and method == "GET":
             verb = "watch"
         self.authorize(who, verb, res, ns, name)
+        if "dryRun" in self.q and verb in ("create", "update", "patch", "delete", "deletecollection"):
+            raise ApiError(400, "BadRequest", "dryRun is not supported by the test API server")
         if verb == "watch":
             return self.watch(res, ns, name)
         if verb == "get":
