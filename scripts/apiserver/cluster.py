@@ -20,6 +20,15 @@ TOKENS = {  # user: (token, verbs, resources)
 }
 
 
+def _die_with_parent():
+    """In the child: SIGTERM when the process that started it dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,7 +96,8 @@ class Cluster:
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
             "--initial-cluster", f"test=http://127.0.0.1:{peer}",
             "--experimental-watch-progress-notify-interval", self.progress_interval,
-            "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent))
         log.close()
         self._wait(lambda: _http_ok(f"{self.etcd_url}/health"), timeout, "etcd")
 
@@ -100,7 +110,8 @@ class Cluster:
             "python3", str(HERE / "apiserver"), "--etcd", self.etcd_url, "--listen", "127.0.0.1:0",
             "--tls-cert", str(w / "server.crt"), "--tls-key", str(w / "server.key"),
             "--token-file", str(w / "tokens.csv"), "--port-file", str(port_file),
-            "--log", str(w / "apiserver.log")], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            "--log", str(w / "apiserver.log")], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent))
         log.close()
         self._wait(port_file.exists, timeout, "apiserver")
         self.url = f"https://127.0.0.1:{port_file.read_text().strip()}"
