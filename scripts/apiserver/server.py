@@ -19,6 +19,7 @@ from etcd import Compacted, Etcd, EtcdError
 from store import ApiError, Store, decode, status
 
 OPENAPI_PB = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+PATCH_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json")
 UNAUTHENTICATED_PATHS = {"/version", "/healthz", "/livez", "/readyz"}
 
 
@@ -140,8 +141,7 @@ class Handler(BaseHTTPRequestHandler):
         self._logged = 0
         url = urlsplit(self.path)
         self.q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         user = "-"
         try:
             who = self.server.tokens.user(self.headers.get("Authorization"))
@@ -157,6 +157,21 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error_status(ApiError(500, "InternalError", f"storage: {e}"))
         finally:
             self.server.log(f"{user} {method} {self.path} {self._logged} {1000 * (time.monotonic() - started):.1f}ms")
+
+    def read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            for _ in range(100_000):
+                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):  # trailers
+                        pass
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(16)
+            return b"".join(parts)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def body(self, raw: bytes):
         try:
@@ -245,8 +260,10 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "update":
             return self.send_object(200, res, store.update(res, ns, name, self.body(raw)))
         if verb == "patch":
-            return self.send_object(200, res, store.patch(res, ns, name, self.headers.get("Content-Type", ""),
-                                                          self.body(raw)))
+            ct = self.headers.get("Content-Type", "")
+            if ct.split(";")[0].strip() not in PATCH_TYPES:  # before parsing: YAML apply patches are 415
+                store.patch(res, ns, name, ct, None)
+            return self.send_object(200, res, store.patch(res, ns, name, ct, self.body(raw)))
         if verb == "delete":
             return self.send_object(200, res, store.delete(res, ns, name, self.body(raw)))
         if verb == "deletecollection":
