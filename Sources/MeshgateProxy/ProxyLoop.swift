@@ -302,12 +302,18 @@ final class ProxyLoop<Backend: EventBackend> {
             Socket.close(fd)
         }
         pipes.shed()
-        limits.warning(
-            "descriptor-reserve",
-            "loop \(index): the data plane holds its share of descriptors (numbers from \(shared.descriptorCeiling) up are kept for the admin endpoint, probes and reloads); pausing accepts")
+        logReserveReached()
         if !reservePaused { counters.add(.acceptPausesDescriptors) }
         reservePaused = true
         pauseAccepting(resumeAfter: K.reserveRecheck)
+    }
+
+    /// Says (at most once a second) that the data plane reached its share: a client or an
+    /// upstream socket got a descriptor in the control plane's reserve.
+    func logReserveReached() {
+        limits.warning(
+            "descriptor-reserve",
+            "loop \(index): the data plane holds its share of descriptors (numbers from \(shared.descriptorCeiling) up are kept for the admin endpoint, probes and reloads); pausing accepts")
     }
 
     /// Moves the held reserve client to the lowest free descriptor and admits it; false (still
@@ -341,6 +347,7 @@ final class ProxyLoop<Backend: EventBackend> {
         let made = Socket.makeStream(family: family)
         if case .success(let fd) = made, fd >= shared.descriptorCeiling {
             Socket.close(fd)
+            logReserveReached()
             return .failure(.tooManyOpenFiles)
         }
         return made
@@ -424,6 +431,9 @@ final class ProxyLoop<Backend: EventBackend> {
                 conn.pointee.lastActivity = now
                 parked.append((slot, conn.pointee.generation))
                 counters.add(.descriptorWaits)
+                // Accepting pauses for want of descriptors, as when an accept fails or lands in
+                // the reserve: counted the same way, whichever of the three comes first.
+                if !acceptPaused { counters.add(.acceptPausesDescriptors) }
             }
             limits.warning("socket-emfile", "loop \(index): out of descriptors for an upstream socket (\(e)); client waits")
             pauseAccepting(resumeAfter: 100_000_000)
