@@ -95,23 +95,9 @@ final class TricklingClient {
     }
 
     static func connect(_ address: String) throws -> Int32 {
-        let parts = address.split(separator: ":")
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw AdminTestFailure("socket: errno \(errno)") }
+        let fd = try connectIPv4(address)
         var tv = timeval(tv_sec: 2, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = UInt16(parts[1])!.bigEndian
-        sin.sin_addr.s_addr = inet_addr(String(parts[0]))
-        let rc = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
-            Glibc.close(fd)
-            throw AdminTestFailure("connect to \(address): errno \(e)")
-        }
         return fd
     }
 

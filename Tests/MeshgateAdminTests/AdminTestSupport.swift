@@ -229,16 +229,12 @@ final class LockedValue<T>: @unchecked Sendable {
 
 // MARK: - Raw HTTP
 
-/// Sends `request` as is on a new connection to `address` and reads until the server closes or
-/// 5 s pass: the status code of the first response line (nil when none came) and everything read.
-func rawExchange(_ address: String, _ request: [UInt8]) throws -> (status: Int?, text: String) {
+/// A blocking TCP connection to `address` (`a.b.c.d:port`): the descriptor (close-on-exec), or
+/// an error naming the address and errno.
+func connectIPv4(_ address: String) throws -> Int32 {
     let parts = address.split(separator: ":")
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw AdminTestFailure("socket failed") }
-    defer { close(fd) }
-    var tv = timeval(tv_sec: 5, tv_usec: 0)
-    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw AdminTestFailure("socket: errno \(errno)") }
     var sin = sockaddr_in()
     sin.sin_family = sa_family_t(AF_INET)
     sin.sin_port = UInt16(parts[1])!.bigEndian
@@ -246,7 +242,22 @@ func rawExchange(_ address: String, _ request: [UInt8]) throws -> (status: Int?,
     let rc = withUnsafePointer(to: &sin) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard rc == 0 else { throw AdminTestFailure("connect to \(address) failed: errno \(errno)") }
+    guard rc == 0 else {
+        let e = errno
+        close(fd)
+        throw AdminTestFailure("connect to \(address): errno \(e)")
+    }
+    return fd
+}
+
+/// Sends `request` as is on a new connection to `address` and reads until the server closes or
+/// 5 s pass: the status code of the first response line (nil when none came) and everything read.
+func rawExchange(_ address: String, _ request: [UInt8]) throws -> (status: Int?, text: String) {
+    let fd = try connectIPv4(address)
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     var sent = 0
     while sent < request.count {
         let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -108,13 +108,19 @@ struct InstallCommand: ParsableCommand {
         guard (1...100).contains(replicas) else { throw ValidationError("--replicas \(replicas): must be 1-100") }
         s.replicas = replicas
         s.serviceType = serviceType
-        for text in serviceAnnotation {
-            let pair = try check("--service-annotation", text) { t throws(InvalidValue) in try LabelSyntax.pair(t, valueIsLabel: false) }
-            guard !s.serviceAnnotations.contains(where: { $0.0 == pair.0 }) else {
-                throw ValidationError("--service-annotation '\(text)': key \(pair.0) given twice")
+        /// `K=V` values of a repeatable flag, checked, each key at most once.
+        func pairs(_ flag: String, _ texts: [String], valueIsLabel: Bool) throws -> [(String, String)] {
+            var out: [(String, String)] = []
+            for text in texts {
+                let pair = try check(flag, text) { t throws(InvalidValue) in try LabelSyntax.pair(t, valueIsLabel: valueIsLabel) }
+                guard !out.contains(where: { $0.0 == pair.0 }) else {
+                    throw ValidationError("\(flag) '\(text)': key \(pair.0) given twice")
+                }
+                out.append(pair)
             }
-            s.serviceAnnotations.append(pair)
+            return out
         }
+        s.serviceAnnotations += try pairs("--service-annotation", serviceAnnotation, valueIsLabel: false)
         for text in loadBalancerSourceRange {
             guard serviceType == .LoadBalancer else {
                 throw ValidationError(
@@ -131,13 +137,7 @@ struct InstallCommand: ParsableCommand {
             }
             s.externalTrafficPolicy = policy
         }
-        for text in nodeSelector {
-            let pair = try check("--node-selector", text) { t throws(InvalidValue) in try LabelSyntax.pair(t, valueIsLabel: true) }
-            guard !s.nodeSelector.contains(where: { $0.0 == pair.0 }) else {
-                throw ValidationError("--node-selector '\(text)': key \(pair.0) given twice")
-            }
-            s.nodeSelector.append(pair)
-        }
+        s.nodeSelector += try pairs("--node-selector", nodeSelector, valueIsLabel: true)
         s.tolerations = try toleration.map { try check("--toleration", $0, Toleration.parse) }
         guard DNSName.isName(identitySecret) else {
             throw ValidationError(
