@@ -3,7 +3,7 @@
 // docs/development.md (what each target holds, how to test).
 //
 // Layering (arrows point down only; every edge is in docs/architecture.md):
-//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateProxy
+//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateKube, MeshgateProxy
 //     → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;  MeshgateLoop → CMeshgateShim → CURing
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
     ],
     targets: [
         // C boundary: system libraries through pkg-config, plus one small shim for macros.
@@ -82,11 +84,26 @@ let package = Package(
             ],
             swiftSettings: v5),
 
+        // Kubernetes API client: objects, list/watch, informer, lease election (knows nothing of gateways).
+        .target(
+            name: "MeshgateKube",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: v5),
+
         // Control: gateway config, registry, file watching, route-table publishing.
         .target(
             name: "MeshgateControl",
             dependencies: [
-                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity",
+                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity", "MeshgateKube",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -156,6 +173,16 @@ let package = Package(
         .testTarget(
             name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS"], swiftSettings: v5),
         .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl"], swiftSettings: v5),
+        .testTarget(
+            name: "MeshgateKubeTests",
+            dependencies: [
+                "MeshgateKube",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
         .testTarget(
             name: "MeshgateAdminTests",
             dependencies: [

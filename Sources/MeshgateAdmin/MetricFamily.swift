@@ -19,6 +19,14 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case tlsRefusals = "meshgate_tls_refusals_total"
     case identityExpiry = "meshgate_identity_expiry_seconds"
     case identityRenewals = "meshgate_identity_renewals_total"
+    case registrySyncAge = "meshgate_registry_sync_age_seconds"
+    case registryRelists = "meshgate_registry_relists_total"
+    case registryWatchRestarts = "meshgate_registry_watch_restarts_total"
+    case registrySynced = "meshgate_registry_synced"
+    case mirrorServiceWrites = "meshgate_mirror_service_writes_total"
+    case mirrorServiceConflicts = "meshgate_mirror_service_conflicts"
+    case mirrorLeaseLeader = "meshgate_mirror_lease_leader"
+    case mirrorServices = "meshgate_mirror_services"
 
     /// The name as exposed.
     var name: String { rawValue }
@@ -27,8 +35,12 @@ enum MetricFamily: String, CaseIterable, Sendable {
     var type: String {
         switch self {
         case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .mirrorConflicts,
-            .mirrorLimitRefusals, .tlsRefusals, .identityRenewals: "counter"
-        case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry: "gauge"
+            .mirrorLimitRefusals, .tlsRefusals, .identityRenewals, .registryRelists, .registryWatchRestarts,
+            .mirrorServiceWrites:
+            "counter"
+        case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry, .registrySyncAge,
+            .registrySynced, .mirrorServiceConflicts, .mirrorLeaseLeader, .mirrorServices:
+            "gauge"
         case .tlsHandshake, .connect: "histogram"
         }
     }
@@ -54,6 +66,14 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .identityReloadRefused: "Identity reloads refused (the new files failed the checks of meshgate check; the current identity stayed in use)."
         case .identityExpiry: "Seconds until the gateway's leaf certificate in use expires (negative once expired)."
         case .identityRenewals: "Automatic renewals of the gateway's leaf (identity.renew), by result (ok, error)."
+        case .registrySyncAge: "Seconds since the Kubernetes registry last heard from the API server (list, event or bookmark); grows while it is unreachable."
+        case .registryRelists: "Lists of the Kubernetes registry's watches after their first (410 Gone, failed watches)."
+        case .registryWatchRestarts: "Watches of the Kubernetes registry opened again (timeouts, EOF, transport errors)."
+        case .registrySynced: "1 once every watch of the Kubernetes registry has listed (a registry file: loaded), else 0."
+        case .mirrorServiceWrites: "Writes of mirrored Services <svc>-<cluster> to the Kubernetes API by this replica, by op (create, update, delete)."
+        case .mirrorServiceConflicts: "Mirrored Services refused because a Service of that name exists and is not meshgate's (never touched)."
+        case .mirrorLeaseLeader: "1 while this replica holds the mirror writer's Lease (and writes the mirrored Services), else 0."
+        case .mirrorServices: "Mirrored Services meshgate owns, as the Kubernetes API shows them."
         }
     }
 }

@@ -64,6 +64,22 @@ final class PrometheusExporter: @unchecked Sendable {
             counter(.identityRenewals, [("result", "ok")], UInt64(renewal.renewals))
             counter(.identityRenewals, [("result", "error")], UInt64(renewal.failures))
         }
+        if let registry = status.registry {
+            gauge(.registrySynced, [], registry.synced ? 1 : 0)
+            if let age = registry.syncAgeSeconds { gauge(.registrySyncAge, [], age) }
+            if registry.source == "kubernetes" {
+                counter(.registryRelists, [], UInt64(max(0, registry.relists)))
+                counter(.registryWatchRestarts, [], UInt64(max(0, registry.watchRestarts)))
+            }
+        }
+        if let mirror = status.mirrorServices {
+            for op in ["create", "update", "delete"] {
+                counter(.mirrorServiceWrites, [("op", op)], UInt64(max(0, mirror.writes[op] ?? 0)))
+            }
+            gauge(.mirrorServiceConflicts, [], Double(mirror.conflicts.count))
+            gauge(.mirrorLeaseLeader, [], mirror.leader ? 1 : 0)
+            gauge(.mirrorServices, [], Double(mirror.written))
+        }
         for (key, value) in status.counters.sorted(by: { $0.key < $1.key }) where key.hasPrefix(Self.refusalPrefix) {
             let reason = String(key.dropFirst(Self.refusalPrefix.count))
             counter(.refusals, [("direction", Self.refusalDirection(reason)), ("reason", reason)], value)

@@ -11,7 +11,9 @@ struct CheckCommand: ParsableCommand {
         discussion: """
             One ✔/⚠/✘ line per check, with a hint under each ✘ and ⚠. Exit status 1 when anything \
             failed (a warning alone exits 0). Links are probed the way mirrors probe them: an mTLS \
-            connection to each gateway address requiring the bundle's identity, and a probe header.
+            connection to each gateway address requiring the bundle's identity, and a probe header. \
+            With registry.kubernetes the API server must answer within 5 s (its version and the \
+            exported Services); an unreachable or refusing API server is a failure (exit status 1).
             """
     )
 

@@ -10,7 +10,8 @@ struct RoutesCommand: ParsableCommand {
             Reads /status from a running gateway's admin endpoint (--admin, its admin.listen). \
             STATE is down while the route's link is down (new connections are refused at once). \
             Imports refused (a name another link holds, over a link's limits) are listed below the \
-            table. An unreachable admin endpoint exits 1.
+            table, and so are mirrored Kubernetes Services refused because a Service of that name \
+            is not meshgate's. An unreachable admin endpoint exits 1.
             """
     )
 
@@ -29,12 +30,21 @@ struct RoutesCommand: ParsableCommand {
             }
             let refused = Self.refused(status.links)
             if !refused.isEmpty { print("\nrefused:\n" + refused.map { "  \($0)" }.joined(separator: "\n")) }
+            let conflicts = Self.serviceConflicts(status.mirrorServices)
+            if !conflicts.isEmpty {
+                print("\nmirrored Services refused:\n" + conflicts.map { "  \($0)" }.joined(separator: "\n"))
+            }
         }
     }
 
     /// The refusals in force, one line each, by link.
     static func refused(_ links: [LinkStatus]) -> [String] {
         links.flatMap { $0.refusals?.current ?? [] }
+    }
+
+    /// One line per mirrored Service the Kubernetes mirror writer refused to write.
+    static func serviceConflicts(_ status: MirrorServicesStatus?) -> [String] {
+        (status?.conflicts ?? []).map { "service \($0.namespace)/\($0.name): \($0.reason)" }
     }
 
     /// The table: NAME, LISTEN, CLUSTER, TARGET, STATE, ACTIVE.

@@ -50,7 +50,7 @@ public enum GatewayCheck {
                 hint: "fix the lines named above (docs/gateway-config.md); nothing else can be checked before"))
             return results
         }
-        results.append(registryCheck(config))
+        results += registryCheck(config)
         let identity = identityChecks(config, now: now, notAfter: notAfter)
         results += identity.results
         if let renewal = renewalCheck(config, now: now) { results.append(renewal) }
@@ -67,7 +67,12 @@ public enum GatewayCheck {
         return date
     }
 
-    static func registryCheck(_ config: GatewayConfig) -> CheckResult {
+    static func registryCheck(_ config: GatewayConfig) -> [CheckResult] {
+        if let kubernetes = config.kubernetesRegistry { return kubernetesRegistryChecks(kubernetes) }
+        return [registryFileCheck(config)]
+    }
+
+    static func registryFileCheck(_ config: GatewayConfig) -> CheckResult {
         guard let path = config.registry else { return CheckResult("registry loaded", .ok, "no registry: this cluster exports nothing") }
         do {
             let r = try Registry.load(path: path)

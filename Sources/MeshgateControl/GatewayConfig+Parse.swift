@@ -1,27 +1,34 @@
+import Foundation
 import MeshgateProxy
 
 extension GatewayConfig {
     static let topLevelKeys = [
         "cluster", "trustDomain", "identity", "inbound", "outbound", "admin", "registry", "links", "limits", "loops",
-        "ioBackend", "ktls", "routes", "stateDir",
+        "ioBackend", "ktls", "routes", "stateDir", "mirror",
     ]
 
     /// Reads and checks the config file at `path`; relative paths inside resolve against its folder.
-    public static func load(path: String) throws(ConfigErrors) -> GatewayConfig {
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigErrors) -> GatewayConfig {
         let text = try ConfigFile.read(path: path)
-        return try parse(yaml: text, fileName: path, baseDirectory: ConfigFile.directory(of: path))
+        return try parse(yaml: text, fileName: path, baseDirectory: ConfigFile.directory(of: path), environment: environment)
     }
 
     /// Checks config text. `fileName` is what errors name; relative paths resolve against
-    /// `baseDirectory` (left as written when it is empty).
+    /// `baseDirectory` (left as written when it is empty). `environment` gives defaults of
+    /// `mirror.kubernetes` (POD_NAME, POD_NAMESPACE).
     public static func parse(
-        yaml: String, fileName: String = "gateway.yaml", baseDirectory: String = ""
+        yaml: String, fileName: String = "gateway.yaml", baseDirectory: String = "",
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigErrors) -> GatewayConfig {
         let diagnostics = Diagnostics(file: fileName)
         guard let root = YAMLDocument.rootMapping(yaml, known: topLevelKeys, diagnostics: diagnostics) else {
             throw ConfigErrors(diagnostics.sortedErrors)
         }
-        let config = GatewayConfigReader(root: root, baseDirectory: baseDirectory, diagnostics: diagnostics).read()
+        let config = GatewayConfigReader(
+            root: root, baseDirectory: baseDirectory, diagnostics: diagnostics, environment: environment
+        ).read()
         try diagnostics.throwIfAny()
         return config
     }
@@ -33,6 +40,7 @@ struct GatewayConfigReader {
     let root: YAMLMap
     let baseDirectory: String
     let diagnostics: Diagnostics
+    var environment: [String: String] = [:]
 
     func read() -> GatewayConfig {
         let cluster = root.value("cluster", required: true)?.parsed(Self.label) ?? ""
@@ -46,6 +54,7 @@ struct GatewayConfigReader {
         let routeReader = RouteReader(
             trustDomain: trustDomain, requireClientTLS: outbound.requireClientTLS, diagnostics: diagnostics)
         let routes = root.value("routes")?.list?.compactMap(routeReader.read) ?? []
+        let registry = readRegistry()
         let config = GatewayConfig(
             cluster: cluster,
             trustDomain: trustDomain,
@@ -53,7 +62,7 @@ struct GatewayConfigReader {
             inbound: inbound,
             outbound: outbound,
             admin: AdminSettings(listen: adminListen),
-            registry: root.value("registry")?.parsed(path),
+            registry: registry.file,
             links: root.value("links").flatMap(
                 LinksReader(baseDirectory: baseDirectory, diagnostics: diagnostics).read),
             limits: limits,
@@ -61,9 +70,36 @@ struct GatewayConfigReader {
             ioBackend: root.value("ioBackend")?.parsed(Self.choice(IOBackendSetting.self)) ?? .auto,
             ktls: root.value("ktls")?.parsed(Self.choice(KTLSSetting.self)) ?? .auto,
             routes: routes,
-            stateDir: root.value("stateDir")?.parsed(path))
+            stateDir: root.value("stateDir")?.parsed(path), kubernetesRegistry: registry.kubernetes.settings,
+            kubernetesMirror: registry.mirror)
         GatewayConfigChecks(config: config, diagnostics: diagnostics).run()
         return config
+    }
+
+    /// `registry:` as a file path or `{kubernetes: …}`, and `mirror:` (whose API server
+    /// defaults to the registry's).
+    private func readRegistry() -> (
+        file: String?, kubernetes: (settings: KubernetesRegistrySettings?, written: Bool), mirror: KubernetesMirrorSettings?
+    ) {
+        let reader = KubernetesConfigReader(baseDirectory: baseDirectory, diagnostics: diagnostics, environment: environment)
+        var file: String?
+        var kubernetes: KubernetesRegistrySettings?
+        var written = false
+        if let value = root.value("registry") {
+            switch value.node {
+            case .mapping:
+                written = true
+                kubernetes = reader.readRegistry(value)
+            case .scalar:
+                file = value.parsed(path)
+            default:
+                value.report("expected a registry file or {kubernetes: …}, found \(value.kind)")
+            }
+        }
+        let mirror = root.value("mirror").flatMap {
+            reader.readMirror($0, registryAPI: kubernetes?.api, registryIsKubernetes: written)
+        }
+        return (file, (kubernetes, written), mirror)
     }
 
     private func readIdentity() -> IdentityFiles {

@@ -15,8 +15,13 @@ public struct GatewayConfig: Hashable, Sendable {
     public let outbound: OutboundSettings
     /// The admin HTTP endpoint.
     public let admin: AdminSettings
-    /// The local service registry file, if any.
+    /// The local service registry file, if any (`registry: PATH`).
     public let registry: String?
+    /// The exported Kubernetes Services as the registry (`registry: {kubernetes: …}`); at most
+    /// one of `registry` and this is set.
+    public let kubernetesRegistry: KubernetesRegistrySettings?
+    /// The mirror's `<svc>-<cluster>` Services (`mirror.kubernetes` with `services: true`), if written.
+    public let kubernetesMirror: KubernetesMirrorSettings?
     /// The folder of link bundles and the settings of the links' mirrors, if any (`links:`).
     public let links: LinksSettings?
     /// Connection limits and timeouts.
@@ -39,7 +44,8 @@ public struct GatewayConfig: Hashable, Sendable {
         inbound: InboundSettings = InboundSettings(), outbound: OutboundSettings = OutboundSettings(),
         admin: AdminSettings = AdminSettings(), registry: String? = nil, links: LinksSettings? = nil,
         limits: GatewayLimits = GatewayLimits(), loops: Int = GatewayDefaults.loops, ioBackend: IOBackendSetting = .auto,
-        ktls: KTLSSetting = .auto, routes: [StaticRoute] = [], stateDir: String? = nil
+        ktls: KTLSSetting = .auto, routes: [StaticRoute] = [], stateDir: String? = nil,
+        kubernetesRegistry: KubernetesRegistrySettings? = nil, kubernetesMirror: KubernetesMirrorSettings? = nil
     ) {
         self.cluster = cluster
         self.trustDomain = trustDomain
@@ -55,6 +61,8 @@ public struct GatewayConfig: Hashable, Sendable {
         self.ktls = ktls
         self.routes = routes
         self.stateDir = stateDir
+        self.kubernetesRegistry = kubernetesRegistry
+        self.kubernetesMirror = kubernetesMirror
     }
 
     /// The identity this gateway's certificate should carry:

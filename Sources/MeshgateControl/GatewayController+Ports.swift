@@ -49,6 +49,7 @@ extension GatewayController {
         timer.setEventHandler { [weak self] in
             guard let self, let report = publisher.retryWaiting() else { return }
             logRecovered(report)
+            pokeMirrorWriter()
         }
         let old = lock.withLock {
             let old = portRetry

@@ -35,6 +35,7 @@ extension GatewayController {
                 if snapshot.routes[key] == nil { reasons.append("static route \(key) has no listener") }
             }
         }
+        if let waiting = kubernetesRegistryNotReady(now: now) { reasons.append(waiting) }
         let certificate = leafCertificate.info(for: snapshot.credentials.server)
         if let notAfter = certificate.notAfter, notAfter <= now {
             reasons.append("the certificate \(certificate.path) expired at \(Self.iso8601(notAfter))")
@@ -60,14 +61,21 @@ extension GatewayController {
             lastReloadRefusalAt: refused?.at, secondsLeft: certificate.notAfter.map { $0.timeIntervalSince(now) },
             warning: GatewayStatus.expiryWarning(notAfter: certificate.notAfter, now: now, renewal: renewal), renewal: renewal)
         let staticKeys = Set(config.routes.map(GatewayTables.key))
+        // Remote services by cluster, for the port names of mirrored routes.
+        let remote = Dictionary(links.mirrors.map { ($0.cluster, $0.state.services) }) { a, _ in a }
         var routes: [RouteStatus] = []
         for key in snapshot.routes.keys.sorted() {
             guard let published = snapshot.routes[key] else { continue }
-            routes.append(
-                Self.routeStatus(published, source: staticKeys.contains(key) ? .static : .mirror, traffic: traffic))
+            let isStatic = staticKeys.contains(key)
+            var route = Self.routeStatus(published, source: isStatic ? .static : .mirror, traffic: traffic)
+            if !isStatic {
+                let t = published.route.target
+                route.portName = remote[published.route.cluster]?["\(t.namespace)/\(t.name)"]?.portName(for: t.port)
+            }
+            routes.append(route)
         }
         let services = snapshot.services.values
-        return GatewayStatus(
+        var status = GatewayStatus(
             cluster: config.cluster, trustDomain: config.trustDomain, identity: identity, ready: readiness.isReady,
             notReady: readiness.reasons, ioBackend: server.backend.kind.rawValue,
             kernelTLS: Self.kernelTLSWord(server.kernelTLSStatus), kernelTLSDetail: server.kernelTLSStatus,
@@ -76,6 +84,9 @@ extension GatewayController {
             services: .init(count: services.count, exported: services.filter(\.exported).count),
             links: links.mirrors.map { Self.linkStatus($0, refused: mirrorRefusals(cluster: $0.cluster)) }, routes: routes,
             counters: server.stats.values.merging(discovery.refusalCounters) { $1 })
+        status.mirrorServices = mirrorWriter?.status
+        status.registry = registrySourceStatus(now: now)
+        return status
     }
 
     /// One mirror as `/status` shows it.

@@ -31,7 +31,7 @@ public final class GatewayController: @unchecked Sendable {
     let lock = NSLock()
     /// Guarded by `lock`: the last good values.
     private var config: GatewayConfig
-    private var registry: Registry
+    var registry: Registry
     private var credentials: GatewayCredentials
     private var watcher: FileWatcher?
     private let watchInterval: Duration
@@ -40,7 +40,10 @@ public final class GatewayController: @unchecked Sendable {
     private var staticRoutes: [GatewayRoute] = []
     private var localServices: [ExportedService] = []
     /// Guarded by `lock`: the mirrored routes last published, by key.
-    private var mirrored: [String: GatewayRoute] = [:]
+    var mirrored: [String: GatewayRoute] = [:]
+    /// Guarded by `lock`: writes `<svc>-<cluster>` Services when `mirror.kubernetes.services` is
+    /// set (GatewayController+KubernetesMirror.swift).
+    var mirrorWriterLocked: KubernetesMirrorWriter?
     /// Guarded by `lock`: mirror refusals in force (`MirrorRefusal.id`; each is logged and
     /// counted once while it lasts), and their messages by refused cluster (for `/status`).
     private var activeRefusals = Set<String>()
@@ -49,6 +52,9 @@ public final class GatewayController: @unchecked Sendable {
     /// holder whose link is absent is dropped only once the links folder has been read.
     private var holders = MirrorHolders()
     private var holdersPath: String?
+    /// The registry from the Kubernetes API when `registry.kubernetes` is set
+    /// (GatewayController+KubernetesRegistry.swift); set once in `init`.
+    private(set) var kubernetesRegistry: KubernetesRegistrySource?
     /// Tries routes waiting for a port again (`GatewayController+Ports.swift`); guarded by `lock`.
     var portRetry: DispatchSourceTimer?
 
@@ -92,6 +98,7 @@ public final class GatewayController: @unchecked Sendable {
             config: { [unowned self] in currentConfig }, credentials: { publisher.snapshot.credentials.client }, logger: logger,
             interval: watchInterval, onChange: { [weak self] in self?.mirrorsChanged() })
         renewer = LeafRenewer(config: { [unowned self] in currentConfig }, reload: { [weak self] in self?.reload(changed: $0) }, logger: logger)
+        kubernetesRegistry = try makeKubernetesRegistry(c)
     }
 
     /// What `gateway --check` validates (`strict`) and what a start needs: the config, the
@@ -108,6 +115,7 @@ public final class GatewayController: @unchecked Sendable {
         if let path = config.registry {
             do { registry = try Registry.load(path: path) } catch { errors += error.errors }
         }
+        errors += kubernetesRegistryProblems(config, file: configPath)
         let identity = IdentityVerification.run(
             config.identity, expected: config.gatewayIdentity, cluster: config.cluster,
             handshakeTimeout: config.inbound.handshakeTimeout)
@@ -135,6 +143,8 @@ public final class GatewayController: @unchecked Sendable {
         logPublish(report, first: true)
         startPortRetry()
         links.start()
+        kubernetesRegistry?.start()
+        startMirrorWriter()
         renewer.start()
         lifecycle.markStarted()
     }
@@ -150,6 +160,8 @@ public final class GatewayController: @unchecked Sendable {
         stopPortRetry()
         renewer.stop()
         links.stop()
+        kubernetesRegistry?.stop()
+        stopMirrorWriter()
         discovery.stop()
     }
 
@@ -169,7 +181,9 @@ public final class GatewayController: @unchecked Sendable {
         } catch {
             problems += error.errors.map { "\($0) (keeping the last good \(configPath))" }
         }
-        if let path = config.registry {
+        if kubernetesRegistry != nil {
+            // The API server's registry stays: the source was chosen at start.
+        } else if let path = config.registry {
             do { registry = try Registry.load(path: path) } catch {
                 problems += error.errors.map { "\($0) (keeping the last good registry)" }
             }
@@ -207,10 +221,11 @@ public final class GatewayController: @unchecked Sendable {
             logger.info("identity reloaded from \(files.cert): new handshakes use it; open connections keep theirs")
         }
         logPublish(report, first: false)
+        pokeMirrorWriter()
     }
 
     /// Settings read only at start.
-    private static func needsRestart(_ a: GatewayConfig, _ b: GatewayConfig) -> [String] {
+    static func needsRestart(_ a: GatewayConfig, _ b: GatewayConfig) -> [String] {
         var notes: [String] = []
         if a.cluster != b.cluster { notes.append("cluster") }
         if a.inbound != b.inbound { notes.append("inbound") }
@@ -221,12 +236,18 @@ public final class GatewayController: @unchecked Sendable {
         if a.ktls != b.ktls { notes.append("ktls") }
         if a.admin != b.admin { notes.append("admin") }
         if a.stateDir != b.stateDir { notes.append("stateDir") }
+        if (a.kubernetesRegistry == nil) != (b.kubernetesRegistry == nil) {
+            notes.append("registry (file or kubernetes)")
+        } else if a.kubernetesRegistry != b.kubernetesRegistry {
+            notes.append("registry.kubernetes")
+        }
+        if a.kubernetesMirror != b.kubernetesMirror { notes.append("mirror.kubernetes") }
         return notes
     }
 
     /// Publishes the whole table: static routes, local services and credentials (resolved again
     /// when `resolve`), and the mirrored routes as the mirrors know them now.
-    private func publishLocked(resolve: Bool) -> (PublishReport, [String]) {
+    func publishLocked(resolve: Bool) -> (PublishReport, [String]) {
         var problems: [String] = []
         if resolve {
             let bind = config.outbound.bind
@@ -320,6 +341,7 @@ public final class GatewayController: @unchecked Sendable {
         // Routes without a listener stay in `mirrored`: the publisher keeps them waiting for a
         // port and tries them again (retryWaiting).
         lock.unlock()
+        pokeMirrorWriter()
         for r in refusals { logger.warning("\(r)") }
         guard let report else { return }
         logNoListener(report.failed)
@@ -334,7 +356,7 @@ public final class GatewayController: @unchecked Sendable {
         logger.debug("route table generation \(report.generation): \(upserted.count) mirrored route(s) changed, \(removed.count) removed")
     }
 
-    private func logPublish(_ result: (PublishReport, [String]), first: Bool) {
+    func logPublish(_ result: (PublishReport, [String]), first: Bool) {
         let (report, problems) = result
         for p in problems { logger.warning("\(p)") }
         logNoListener(report.failed)

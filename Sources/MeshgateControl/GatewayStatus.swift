@@ -37,6 +37,10 @@ public struct GatewayStatus: Codable, Equatable, Sendable {
     public var routes: [RouteStatus]
     /// The data plane's global counters (`ProxyStatsSnapshot`, by `ProxyCounters.Name.key`).
     public var counters: [String: UInt64]
+    /// Where the registry comes from and how fresh it is (nil from older gateways).
+    public var registry: RegistrySourceStatus? = nil
+    /// The Kubernetes mirror writer (`mirror.kubernetes.services`; nil when off, and from older gateways).
+    public var mirrorServices: MirrorServicesStatus? = nil
 
     public init(
         cluster: String, trustDomain: String, identity: IdentityStatus, ready: Bool, notReady: [String], ioBackend: String,
@@ -248,10 +252,13 @@ public struct RouteStatus: Codable, Equatable, Sendable {
     /// Connections open now on the route's name (all its ports; the data plane counts outbound
     /// traffic by `namespace/name`); nil when the data plane gave no traffic figures.
     public var active: Int64?
+    /// A mirrored route's remote port name, as the linked gateway sent it on the discover stream;
+    /// nil when the port is unnamed, for static routes, and from older gateways.
+    public var portName: String?
 
     public init(
         key: String, namespace: String, name: String, port: UInt16, listen: String, cluster: String, target: String,
-        source: Source, state: State, active: Int64?
+        source: Source, state: State, active: Int64?, portName: String? = nil
     ) {
         self.key = key
         self.namespace = namespace
@@ -263,6 +270,7 @@ public struct RouteStatus: Codable, Equatable, Sendable {
         self.source = source
         self.state = state
         self.active = active
+        self.portName = portName
     }
 }
 

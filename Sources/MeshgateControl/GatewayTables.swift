@@ -50,6 +50,9 @@ public enum GatewayTables {
             endpoints[p.port] = list
         }
         let allowed = s.allow.map { Set($0.compactMap { TLSIdentity($0) }) }
-        return ExportedService(namespace: s.namespace, name: s.name, exported: s.exported, allowed: allowed, endpoints: endpoints)
+        var names: [UInt16: String] = [:]
+        for p in s.ports { if let n = p.name, !n.isEmpty { names[p.port] = n } }
+        return ExportedService(
+            namespace: s.namespace, name: s.name, exported: s.exported, allowed: allowed, endpoints: endpoints, portNames: names)
     }
 }

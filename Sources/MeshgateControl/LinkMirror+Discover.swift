@@ -55,7 +55,10 @@ extension LinkMirror {
             setOpenStream(nil)
             stream.close()
         }
-        try stream.write(TransportHeader.discover(cluster: localCluster).encoded(), deadline: .now + connectTimeout)
+        // Asks for port names: a gateway that knows the option sends `upsertNamed` frames, an older
+        // one skips the extension field and sends plain `upsert`s (ports without names).
+        try stream.write(
+            TransportHeader.discover(cluster: localCluster, options: .portNames).encoded(), deadline: .now + connectTimeout)
         update { $0.streaming = true }
         recordHealth { $0.streamsOpened += 1 }
         var buffer: [UInt8] = []
@@ -120,7 +123,7 @@ extension LinkMirror {
                         changes.removeAll()
                         snapshot = nil
                         synced = true
-                    case .upsert(let service):
+                    case .upsert(let service), .upsertNamed(let service):
                         let key = "\(service.namespace)/\(service.name)"
                         if snapshot != nil {
                             snapshot!.upsert(key, service)

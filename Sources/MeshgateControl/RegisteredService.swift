@@ -1,14 +1,28 @@
+import MeshgateWire
+
 /// A service port and the endpoint port its connections go to.
 public struct ServicePort: Hashable, Sendable {
     /// The port clients (and remote gateways) ask for.
     public let port: UInt16
     /// The endpoint port connections to `port` go to (equal to `port` unless written).
     public let targetPort: UInt16
+    /// The port's name (an IANA service name, unique within the service), or nil when unnamed.
+    public let name: String?
 
     /// Creates the value; `targetPort` defaults to `port`.
-    public init(port: UInt16, targetPort: UInt16? = nil) {
+    public init(port: UInt16, targetPort: UInt16? = nil, name: String? = nil) {
         self.port = port
         self.targetPort = targetPort ?? port
+        self.name = name
+    }
+
+    /// `text` when it is a valid port name (an IANA service name as Kubernetes defines it: 1–15
+    /// characters of `[a-z0-9-]`, at least one letter, no leading or trailing `-`, no `--`).
+    public static func checkName(_ text: String) throws(InvalidValue) -> String {
+        if let problem = PortName.problem(text) {
+            throw InvalidValue("'\(text)' is not a port name: \(problem) (an IANA service name: 1-15 of [a-z0-9-], a letter)")
+        }
+        return text
     }
 }
 

@@ -27,16 +27,28 @@ struct ServiceReader {
         for item in items {
             let port: ServicePort?
             if case .mapping = item.node {
-                let entry = item.map(known: ["port", "targetPort"])
+                let entry = item.map(known: ["port", "targetPort", "name"])
                 let number = entry?.value("port", required: true)?.port
                 let target = entry?.value("targetPort")?.port
-                port = number.map { ServicePort(port: $0, targetPort: target) }
+                let nameValue = entry?.value("name")
+                if nameValue == nil, let entry, entry.contains("name") {
+                    diagnostics.report(
+                        line: entry.line(of: "name"), field: entry.field("name"), "empty value: write a port name, or leave name out")
+                    continue
+                }
+                let name = nameValue?.parsed(ServicePort.checkName)
+                if nameValue != nil && name == nil { continue }
+                port = number.map { ServicePort(port: $0, targetPort: target, name: name) }
             } else {
                 port = item.port.map { ServicePort(port: $0) }
             }
             guard let port else { continue }
             if ports.contains(where: { $0.port == port.port }) {
                 item.report("port \(port.port) is listed twice")
+                continue
+            }
+            if let name = port.name, let other = ports.first(where: { $0.name == name }) {
+                item.report("port name '\(name)' is already used by port \(other.port)")
                 continue
             }
             ports.append(port)

@@ -8,6 +8,8 @@ import MeshgateWire
 /// the stream runs on its own thread from then on. Each stream gets a snapshot of the services
 /// this gateway exports to the asking peer (exported, and allowed for the peer's identity), then
 /// the changes as the registry is reloaded, then keepalives (docs/wire.md, "The discover stream").
+/// A mirror that asked for port names (`DiscoverOptions.portNames`) gets `upsertNamed` frames,
+/// every other one plain `upsert` frames.
 public final class DiscoveryServer: Sendable {
     /// The route-table channel whose snapshots carry the services.
     public let publisher: RouteTablePublisher
@@ -80,10 +82,10 @@ public final class DiscoveryServer: Sendable {
         return policy.allow == .any ? nil : .notGateway
     }
 
-    /// Takes over `stream` (a peer that sent `discover(cluster:)`) and serves it on a new thread.
+    /// Takes over `stream` (a peer that sent `discover(cluster:options:)`) and serves it on a new thread.
     /// A peer the policy refuses, one over its own limit or over `maxStreams`, and any stream
     /// while stopping, is reset at once (logged once a second per reason).
-    public func serve(_ stream: TLSStream, cluster: String) {
+    public func serve(_ stream: TLSStream, cluster: String, options: DiscoverOptions = []) {
         let peer = stream.peerIdentity
         let key = peer?.spiffeURI ?? ""
         var refused = refusal(peer: peer, cluster: cluster)
@@ -121,7 +123,7 @@ public final class DiscoveryServer: Sendable {
         }
         served.wrappingIncrement(ordering: .relaxed)
         let thread = Thread { [self] in
-            run(stream, cluster: cluster, peer: peer)
+            run(stream, cluster: cluster, peer: peer, named: options.contains(.portNames))
             streams.lock()
             open.removeValue(forKey: ObjectIdentifier(stream))
             if let n = perPeer[key], n > 1 { perPeer[key] = n - 1 } else { perPeer.removeValue(forKey: key) }
@@ -147,30 +149,47 @@ public final class DiscoveryServer: Sendable {
         for s in all { s.interrupt() }
     }
 
-    /// The services `peer` may see, as discovery describes them, by `namespace/name`.
-    public static func visible(_ snapshot: GatewaySnapshot, to peer: TLSIdentity?) -> [String: DiscoveredService] {
+    /// The services `peer` may see, as discovery describes them, by `namespace/name`; with
+    /// `named`, with their ports' names (else every name is ""). A name that is not a `PortName`
+    /// (a Kubernetes Service port may carry a longer DNS label) or that an earlier port of the
+    /// service already has is sent as "" (unnamed).
+    public static func visible(_ snapshot: GatewaySnapshot, to peer: TLSIdentity?, named: Bool = false) -> [String: DiscoveredService] {
         var out: [String: DiscoveredService] = [:]
         for (key, s) in snapshot.services where s.exported && s.allows(peer) {
-            let ports = s.endpoints.keys.sorted().prefix(DiscoveryMessage.maxPortsPerService)
-            out[key] = DiscoveredService(namespace: s.namespace, name: s.name, ports: Array(ports))
+            let ports = Array(s.endpoints.keys.sorted().prefix(DiscoveryMessage.maxPortsPerService))
+            var names: [String] = []
+            if named {
+                var used = Set<String>()
+                for port in ports {
+                    let name = s.portNames[port] ?? ""
+                    names.append(!name.isEmpty && PortName.isValid(name) && used.insert(name).inserted ? name : "")
+                }
+            }
+            out[key] = DiscoveredService(namespace: s.namespace, name: s.name, ports: ports, portNames: names)
         }
         return out
     }
 
-    private func run(_ stream: TLSStream, cluster: String, peer: TLSIdentity?) {
+    private func run(_ stream: TLSStream, cluster: String, peer: TLSIdentity?, named: Bool) {
         defer { stream.close() }
         var snapshot = publisher.snapshot
-        var sent = Self.visible(snapshot, to: peer)
+        var sent = Self.visible(snapshot, to: peer, named: named)
         var frames: [UInt8] = []
         func add(_ m: DiscoveryMessage) {
             // Registry names are labels and ports are checked when the registry is read; a
             // service that still does not encode is left out rather than ending the stream.
             if let bytes = try? m.encoded() { frames += bytes }
         }
+        // `visible` sends only valid names; should a service still not encode with names, it goes
+        // out without them rather than not at all.
+        func upsert(_ s: DiscoveredService) {
+            if named, let bytes = try? DiscoveryMessage.upsertNamed(s).encoded() { frames += bytes } else { add(.upsert(s)) }
+        }
         add(.snapshotBegin(generation: snapshot.generation))
-        for key in sent.keys.sorted() { add(.upsert(sent[key]!)) }
+        for key in sent.keys.sorted() { upsert(sent[key]!) }
         add(.snapshotEnd(generation: snapshot.generation))
-        logger.info("discover stream from \(cluster) (\(peer?.description ?? "?")): \(sent.count) service(s) in the snapshot")
+        logger.info(
+            "discover stream from \(cluster) (\(peer?.description ?? "?"))\(named ? " with port names" : ""): \(sent.count) service(s) in the snapshot")
         do {
             try stream.write(frames, deadline: .now + writeTimeout)
             var keepaliveDue = ContinuousClock.now + keepaliveInterval
@@ -195,12 +214,12 @@ public final class DiscoveryServer: Sendable {
                 frames.removeAll(keepingCapacity: true)
                 if next.generation != snapshot.generation {
                     snapshot = next
-                    let now = Self.visible(snapshot, to: peer)
+                    let now = Self.visible(snapshot, to: peer, named: named)
                     for key in sent.keys.sorted() where now[key] == nil {
                         let s = sent[key]!
                         add(.remove(namespace: s.namespace, name: s.name))
                     }
-                    for key in now.keys.sorted() where now[key] != sent[key] { add(.upsert(now[key]!)) }
+                    for key in now.keys.sorted() where now[key] != sent[key] { upsert(now[key]!) }
                     sent = now
                 }
                 if frames.isEmpty { add(.keepalive) }

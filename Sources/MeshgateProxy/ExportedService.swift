@@ -15,14 +15,21 @@ public final class ExportedService: Sendable {
     public let allowed: Set<TLSIdentity>?
     /// Endpoints by service port.
     public let endpoints: [UInt16: [SocketAddress]]
+    /// Port names by service port (IANA service names, checked by the registry); a port not in
+    /// the map is unnamed. Sent on `discover` streams whose mirror asked for names.
+    public let portNames: [UInt16: String]
 
-    public init(namespace: String, name: String, exported: Bool, allowed: Set<TLSIdentity>?, endpoints: [UInt16: [SocketAddress]]) {
+    public init(
+        namespace: String, name: String, exported: Bool, allowed: Set<TLSIdentity>?, endpoints: [UInt16: [SocketAddress]],
+        portNames: [UInt16: String] = [:]
+    ) {
         self.key = "\(namespace)/\(name)"
         self.namespace = namespace
         self.name = name
         self.exported = exported
         self.allowed = allowed
         self.endpoints = endpoints
+        self.portNames = portNames
     }
 
     /// Whether `identity` may connect.

@@ -326,7 +326,7 @@ extension ProxyLoop {
                 counters.add(.gatewayProbesAnswered)
             }
             close(slot, resetDownstream: false, resetUpstream: false)
-        case .discover(let cluster):
+        case .discover(let cluster, let options):
             guard let server = gw.discovery else {
                 refuseGateway(conn, slot: slot, .unsupportedKind, "discover is not served here")
                 return
@@ -341,7 +341,7 @@ extension ProxyLoop {
             let stream = TLSStream(adopting: fd, tls: tls)
             counters.add(.gatewayDiscoverStreams)
             close(slot, resetDownstream: false, resetUpstream: false)
-            server.serve(stream, cluster: cluster)
+            server.serve(stream, cluster: cluster, options: options)
         }
     }
 

@@ -207,6 +207,11 @@ extension ProxyLoop {
     /// records in place (re-sealing them in place for a TLS-to-TLS hop). An OpenSSL destination
     /// takes plaintext into its own buffer, and more only once that is sent. Memory per
     /// direction: one buffer, and only while bytes are in flight.
+    ///
+    /// `moved` counts payload only, never below zero, when the destination takes it: sent (plain
+    /// TCP), written to OpenSSL, or sealed into a record (record layer). Counting sealed records
+    /// as they were sent, minus their overhead at sealing, lost the overhead of a record whose
+    /// send took two calls (a call's negative total is not added) and over-counted by it.
     @inline(__always)
     func pumpBuffered(
         _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
@@ -237,7 +242,8 @@ extension ProxyLoop {
                 if n > 0 {
                     f.pointee.pending -= Int32(n)
                     f.pointee.bufferOffset += Int32(n)
-                    moved.userspace += n
+                    // Records for a record-layer destination were counted (payload only) when sealed.
+                    if ends.destinationRecords == nil { moved.userspace += n }
                     continue
                 }
                 if let stop = destinationWriteEnded(f, n: n, errno: errno, dst: dst, ends: ends) { return stop }
@@ -250,7 +256,6 @@ extension ProxyLoop {
                 }
                 f.pointee.bufferOffset = Int32(at)
                 f.pointee.pending = Int32(length)
-                moved.userspace -= length  // protocol bytes, not payload
                 continue
             }
             // 3. A record-layer source: open the next complete record, if one is here.
@@ -270,7 +275,7 @@ extension ProxyLoop {
                         if let d = ends.destinationRecords {
                             f.pointee.bufferOffset = Int32(at)
                             f.pointee.pending = Int32(d.seal(record, plaintextLength: n, crypter: crypter))
-                            moved.userspace -= Int(f.pointee.pending) - n  // count payload only
+                            moved.userspace += n  // payload, counted as sealed
                         } else {
                             f.pointee.bufferOffset = Int32(at + TLSRecordLayer.headerLength)
                             f.pointee.pending = Int32(n)
@@ -306,7 +311,6 @@ extension ProxyLoop {
                     let at = freeSpace(f, need: 2 + TLSRecordLayer.overhead)
                     f.pointee.bufferOffset = Int32(at)
                     f.pointee.pending = Int32(d.sealCloseNotify(at: f.pointee.buffer! + at, crypter: crypter))
-                    moved.userspace -= Int(f.pointee.pending)
                     f.pointee.closeNotifySent = true
                     continue
                 }
@@ -499,9 +503,8 @@ extension ProxyLoop {
     func stage(_ f: UnsafeMutablePointer<Flow>, plaintext n: Int, ends: FlowEnds, moved: inout MovedBytes) {
         f.pointee.bufferOffset = 0
         if let d = ends.destinationRecords {
-            let length = d.seal(f.pointee.buffer!, plaintextLength: n, crypter: crypter)
-            f.pointee.pending = Int32(length)
-            moved.userspace -= length - n  // count payload only
+            f.pointee.pending = Int32(d.seal(f.pointee.buffer!, plaintextLength: n, crypter: crypter))
+            moved.userspace += n  // payload, counted as sealed
         } else {
             f.pointee.pending = Int32(n)
         }
@@ -533,7 +536,7 @@ extension ProxyLoop {
         }
         f.pointee.bufferOffset = 0
         f.pointee.pending = Int32(at)
-        moved.userspace -= at - n  // count payload only
+        moved.userspace += n  // payload, counted as sealed
     }
 
     /// Appends the plaintext of the complete data records that follow to the staged one, so

@@ -52,6 +52,11 @@ private struct FrameReader {
                 let namespace = try label(DiscoveryFrame.namespaceField)
                 let name = try label(DiscoveryFrame.nameField)
                 message = .upsert(DiscoveredService(namespace: namespace, name: name, ports: try ports()))
+            case DiscoveryFrame.upsertNamed:
+                let namespace = try label(DiscoveryFrame.namespaceField)
+                let name = try label(DiscoveryFrame.nameField)
+                let (ports, names) = try namedPorts()
+                message = .upsertNamed(DiscoveredService(namespace: namespace, name: name, ports: ports, portNames: names))
             case DiscoveryFrame.remove:
                 let namespace = try label(DiscoveryFrame.namespaceField)
                 message = .remove(namespace: namespace, name: try label(DiscoveryFrame.nameField))
@@ -88,6 +93,52 @@ private struct FrameReader {
     private mutating func label(_ field: String) throws(Incomplete) -> String {
         let length = Int(try byte())
         let syntax = FieldSyntax.label
+        guard syntax.allowsLength(length) else { throw .invalid(.invalidField(field)) }
+        try requireRoom(length)
+        let start = cursor
+        let stop = start + length
+        for index in start..<min(stop, bytes.count) where !syntax.allowsByte(bytes[index], at: index - start) {
+            throw .invalid(.invalidField(field))
+        }
+        guard stop <= bytes.count else { throw .needMoreBytes }
+        let value = UnsafeRawBufferPointer(rebasing: bytes[start..<stop])
+        guard syntax.isValid(value) else { throw .invalid(.invalidField(field)) }
+        cursor = stop
+        return String(decoding: value, as: UTF8.self)
+    }
+
+    /// A one-byte count and that many (port, port name) pairs: ports non-zero and distinct, names
+    /// "" or a `PortName`, the non-empty ones distinct; each value is checked as soon as it is in.
+    private mutating func namedPorts() throws(Incomplete) -> ([UInt16], [String]) {
+        let count = Int(try byte())
+        guard count <= DiscoveryMessage.maxPortsPerService else { throw .invalid(.tooManyPorts) }
+        // Each pair is at least a port and a name length.
+        try requireRoom(3 * count)
+        var ports: [UInt16] = []
+        var names: [String] = []
+        ports.reserveCapacity(count)
+        names.reserveCapacity(count)
+        for _ in 0..<count {
+            try requireRoom(2)
+            guard bytes.count - cursor >= 2 else { throw .needMoreBytes }
+            let port = UInt16(bytes[cursor]) << 8 | UInt16(bytes[cursor + 1])
+            guard port != 0 else { throw .invalid(.invalidField(DiscoveryFrame.portsField)) }
+            guard !ports.contains(port) else { throw .invalid(.duplicatePort) }
+            cursor += 2
+            let name = try portName()
+            guard name.isEmpty || !names.contains(name) else { throw .invalid(.duplicatePortName) }
+            ports.append(port)
+            names.append(name)
+        }
+        return (ports, names)
+    }
+
+    /// A one-byte length and a port name ("" for length 0); bytes are checked as they arrive.
+    private mutating func portName() throws(Incomplete) -> String {
+        let field = DiscoveryFrame.portNameField
+        let length = Int(try byte())
+        if length == 0 { return "" }
+        let syntax = FieldSyntax.portName
         guard syntax.allowsLength(length) else { throw .invalid(.invalidField(field)) }
         try requireRoom(length)
         let start = cursor

@@ -10,6 +10,11 @@ enum FieldSyntax {
     case port
     /// UInt64 big-endian.
     case nonce
+    /// A port name (`PortName`): 1–15 bytes of `[a-z0-9-]`, at least one letter, first and last
+    /// byte not `-`, no `--`.
+    case portName
+    /// Flags: at least one byte; the first one holds the flags, later ones are reserved.
+    case flags
 
     static let maxLabelLength = 63
     static let maxIdentityLength = 512
@@ -23,6 +28,8 @@ enum FieldSyntax {
         case .identity: return length >= 1 && length <= FieldSyntax.maxIdentityLength
         case .port: return length == 2
         case .nonce: return length == 8
+        case .portName: return length >= 1 && length <= PortName.maxLength
+        case .flags: return length >= 1
         }
     }
 
@@ -31,7 +38,7 @@ enum FieldSyntax {
     @inline(__always)
     func allowsByte(_ byte: UInt8, at offset: Int) -> Bool {
         switch self {
-        case .label:
+        case .label, .portName:
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
             case FieldSyntax.hyphen: return offset != 0
@@ -39,7 +46,7 @@ enum FieldSyntax {
             }
         case .identity:
             return byte >= 0x21 && byte <= 0x7E
-        case .port, .nonce:
+        case .port, .nonce, .flags:
             return true
         }
     }
@@ -51,16 +58,21 @@ enum FieldSyntax {
         var offset = 0
         var last: UInt8 = 0
         var nonZero = false
+        var letter = false
+        var doubleHyphen = false
         for byte in value {
             guard allowsByte(byte, at: offset) else { return false }
+            doubleHyphen = doubleHyphen || (offset > 0 && byte == FieldSyntax.hyphen && last == FieldSyntax.hyphen)
+            letter = letter || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
             offset += 1
             last = byte
             nonZero = nonZero || byte != 0
         }
         switch self {
         case .label: return last != FieldSyntax.hyphen
+        case .portName: return last != FieldSyntax.hyphen && letter && !doubleHyphen
         case .port: return nonZero
-        case .identity, .nonce: return true
+        case .identity, .nonce, .flags: return true
         }
     }
 }

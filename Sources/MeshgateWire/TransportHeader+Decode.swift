@@ -30,6 +30,10 @@ extension TransportHeader {
                 guard known.kind == kind else { return .invalid(.unexpectedField(known.fieldName)) }
                 guard fields.seen & known.bit == 0 else { return .invalid(.duplicateField) }
                 tag = known
+            } else if let known = FieldTag(rawValue: rawTag), known.kind == kind {
+                // A known extension of this kind is checked like any field; others are skipped.
+                guard fields.seen & known.bit == 0 else { return .invalid(.duplicateField) }
+                tag = known
             }
             guard total - cursor >= WireFormat.fieldHeaderSize else { return .invalid(.truncatedField) }
             guard available - cursor >= WireFormat.fieldHeaderSize else { return .needMoreBytes }
@@ -79,6 +83,7 @@ private struct DecodedFields {
     var clientIdentity: String?
     var cluster = ""
     var nonce: UInt64 = 0
+    var discoverOptions: DiscoverOptions = []
 
     /// Stores a complete, validated value.
     mutating func record(_ tag: FieldTag, _ value: UnsafeRawBufferPointer) {
@@ -90,6 +95,8 @@ private struct DecodedFields {
         case .clientIdentity: clientIdentity = String(decoding: value, as: UTF8.self)
         case .cluster: cluster = String(decoding: value, as: UTF8.self)
         case .nonce: nonce = Self.integer(value)
+        // Only the first byte carries flags; later bytes are reserved.
+        case .discoverOptions: discoverOptions = DiscoverOptions(rawValue: value[0])
         }
     }
 
@@ -102,7 +109,7 @@ private struct DecodedFields {
             return .success(.connect(target, clientIdentity: clientIdentity))
         case .discover:
             if let missing = firstMissing(.cluster) { return .failure(.missingField(missing.fieldName)) }
-            return .success(.discover(cluster: cluster))
+            return .success(.discover(cluster: cluster, options: discoverOptions))
         case .probe:
             if let missing = firstMissing(.nonce) { return .failure(.missingField(missing.fieldName)) }
             return .success(.probe(nonce: nonce))

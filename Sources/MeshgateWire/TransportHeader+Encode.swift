@@ -30,10 +30,16 @@ extension TransportHeader {
             Self.appendFieldHeader(.port, length: 2, to: &bytes)
             Self.appendInteger(target.port, to: &bytes)
             if let identity { Self.appendField(.clientIdentity, identity.utf8, to: &bytes) }
-        case .discover(let cluster):
+        case .discover(let cluster, let options):
             try Self.check(cluster.utf8, .cluster)
-            try Self.appendPreamble(.discover, bodyLength: fh + cluster.utf8.count, to: &bytes)
+            // Without options the header is exactly what gateways before field 128 sent.
+            let body = fh + cluster.utf8.count + (options.isEmpty ? 0 : fh + 1)
+            try Self.appendPreamble(.discover, bodyLength: body, to: &bytes)
             Self.appendField(.cluster, cluster.utf8, to: &bytes)
+            if !options.isEmpty {
+                Self.appendFieldHeader(.discoverOptions, length: 1, to: &bytes)
+                bytes.append(options.rawValue)
+            }
         case .probe(let nonce):
             try Self.appendPreamble(.probe, bodyLength: fh + 8, to: &bytes)
             Self.appendFieldHeader(.nonce, length: 8, to: &bytes)

@@ -5,7 +5,7 @@
 /// `reason` as a counter suffix and `description` in logs.
 ///
 /// Field names used by `missingField`, `invalidField` and `unexpectedField`: `namespace`, `name`,
-/// `port`, `client_identity`, `cluster`, `nonce`.
+/// `port`, `client_identity`, `cluster`, `nonce`, `discover_options`.
 public struct TransportHeaderError: Error, Hashable, Sendable, CustomStringConvertible {
     enum Code: Hashable, Sendable {
         case badMagic

@@ -86,7 +86,7 @@ import Yams
     @Test func theConfigMapHoldsAGatewayConfigThatParses() throws {
         let all = try Self.objects(["--cluster", "west", "--trust-domain", "example.org"])
         let text = try #require(Self.dig(Self.object(all, "ConfigMap"), "data", "gateway.yaml") as? String)
-        let config = try GatewayConfig.parse(yaml: text)
+        let config = try GatewayConfig.parse(yaml: text, environment: ["POD_NAME": "gateway-abc", "POD_NAMESPACE": "meshgate-multicluster"])
         #expect(config.cluster == "west" && config.trustDomain == "example.org")
         #expect(config.inbound.listen.description == "0.0.0.0:4143")
         #expect(config.admin.listen.description == "0.0.0.0:4191")
@@ -97,6 +97,27 @@ import Yams
         #expect(config.links?.dir == "/var/lib/meshgate/links")
         #expect(config.stateDir == "/var/lib/meshgate/state")
         #expect(config.limits.drainTimeout == .seconds(30))
+        #expect(config.registry == nil)
+        let registry = try #require(config.kubernetesRegistry)
+        #expect(registry.api.source == .inCluster && registry.namespaces.isEmpty && registry.serviceExports)
+        let mirror = try #require(config.kubernetesMirror)
+        #expect(mirror.api.source == .inCluster)
+        #expect(mirror.holder == "gateway-abc" && mirror.leaseNamespace == "meshgate-multicluster")
+        // The mirrored Services select exactly the Deployment's pods.
+        let deploy = try #require(Self.object(all, "Deployment"))
+        let podLabels = try #require(Self.dig(deploy, "spec", "template", "metadata", "labels") as? [String: String])
+        let matchLabels = try #require(Self.dig(deploy, "spec", "selector", "matchLabels") as? [String: String])
+        #expect(mirror.gatewaySelector == matchLabels)
+        #expect(mirror.gatewaySelector.allSatisfy { podLabels[$0.key] == $0.value })
+    }
+
+    @Test func thePodKnowsItsNameAndNamespace() throws {
+        let all = try Self.objects(["--cluster", "west"])
+        let env = try #require(
+            Self.dig(Self.object(all, "Deployment"), "spec", "template", "spec", "containers", "0", "env") as? [[String: Any]])
+        var fields: [String: String] = [:]
+        for e in env { fields[e["name"] as! String] = Self.dig(e, "valueFrom", "fieldRef", "fieldPath") as? String }
+        #expect(fields == ["POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"])
     }
 
     @Test func rbacIsLeastPrivilege() throws {
@@ -108,7 +129,7 @@ import Yams
         }
         #expect(
             granted == [
-                "/services": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                "/services": ["get", "list", "watch", "create", "update", "delete"],
                 "discovery.k8s.io/endpointslices": ["get", "list", "watch"],
                 "multicluster.x-k8s.io/serviceexports": ["get", "list", "watch"],
             ])
@@ -116,7 +137,7 @@ import Yams
         #expect(Self.dig(role, "metadata", "namespace") as? String == "mg")
         #expect(Self.dig(role, "rules", "0", "apiGroups") as? [String] == ["coordination.k8s.io"])
         #expect(Self.dig(role, "rules", "0", "resources") as? [String] == ["leases"])
-        #expect(Self.dig(role, "rules", "0", "verbs") as? [String] == ["get", "list", "watch", "create", "update"])
+        #expect(Self.dig(role, "rules", "0", "verbs") as? [String] == ["get", "create", "update"])
         for kind in ["ClusterRoleBinding", "RoleBinding"] {
             let b = Self.object(all, kind)
             #expect(Self.dig(b, "subjects", "0", "name") as? String == "gateway")

@@ -184,7 +184,7 @@ final class MirrorTestServer: @unchecked Sendable {
             lock.withLock { probeCount += 1 }
             // The prober closes once it has the answer.
             _ = try? stream.read(deadline: .now + .seconds(1))
-        case .discover(let cluster):
+        case .discover(let cluster, _):
             let (session, script): (MirrorDiscoverSession, Script?) = lock.withLock {
                 discoverCount += 1
                 clusterNames.append(cluster)

@@ -34,10 +34,10 @@ import Glibc
 
         deinit { server.stop() }
 
-        /// A client stream whose server side read a `discover(cluster:)` header and was handed to `serve`.
-        func open(leaf: String = "west", cluster: String = "west") throws -> FrameReader {
+        /// A client stream whose server side read a `discover(cluster:options:)` header and was handed to `serve`.
+        func open(leaf: String = "west", cluster: String = "west", options: DiscoverOptions = []) throws -> FrameReader {
             let (client, serverSide) = try StreamTestPair.make(clientLeaf: leaf)
-            try client.write(try TransportHeader.discover(cluster: cluster).encoded(), deadline: .now + .seconds(2))
+            try client.write(try TransportHeader.discover(cluster: cluster, options: options).encoded(), deadline: .now + .seconds(2))
             var buffer: [UInt8] = []
             let deadline = ContinuousClock.now + .seconds(2)
             while true {
@@ -48,9 +48,9 @@ import Glibc
                 case .needMoreBytes: continue
                 case .invalid(let e): throw StreamTestPair.Failure(description: "bad header: \(e)")
                 case .complete(let header, let consumed):
-                    #expect(header == .discover(cluster: cluster))
+                    #expect(header == .discover(cluster: cluster, options: options))
                     #expect(consumed == buffer.count)
-                    server.serve(serverSide, cluster: cluster)
+                    server.serve(serverSide, cluster: cluster, options: header.discoverOptions ?? [])
                     return FrameReader(client)
                 }
             }
@@ -94,7 +94,7 @@ import Glibc
             }
         }
 
-        /// A whole snapshot: begin, upserts, end (same generation); returns the generation and the upserts.
+        /// A whole snapshot: begin, upserts (either kind), end (same generation); returns the generation and the upserts.
         func snapshot() throws -> (generation: UInt64, services: [DiscoveredService]) {
             guard case .snapshotBegin(let generation)? = try next() else {
                 throw StreamTestPair.Failure(description: "the stream did not start with snapshotBegin")
@@ -102,7 +102,7 @@ import Glibc
             var services: [DiscoveredService] = []
             while true {
                 switch try next() {
-                case .upsert(let s)?: services.append(s)
+                case .upsert(let s)?, .upsertNamed(let s)?: services.append(s)
                 case .snapshotEnd(let g)?:
                     #expect(g == generation, "snapshotEnd carries the begin's generation")
                     return (generation, services)

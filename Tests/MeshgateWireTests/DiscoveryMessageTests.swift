@@ -54,7 +54,7 @@ import Testing
         ([0xFF, 0xFF, 0x05], .tooLong),
         // unknown_type
         ([0x00, 0x01, 0x00], .unknownType),
-        ([0x00, 0x01, 0x06], .unknownType),
+        ([0x00, 0x01, 0x07], .unknownType),
         ([0x00, 0x09, 0xFF], .unknownType),
         // truncated_frame: no type byte, short generation, label or ports past the frame end.
         ([0x00, 0x00], .truncatedFrame),
@@ -190,7 +190,7 @@ import Testing
             var bytes = (0..<Int.random(in: 0...40, using: &generator.rng)).map { _ in UInt8.random(in: 0...255, using: &generator.rng) }
             if index % 3 != 0 {
                 let length = UInt16.random(in: 0...24, using: &generator.rng)
-                bytes = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8.random(in: 1...5, using: &generator.rng)] + bytes
+                bytes = [UInt8(length >> 8), UInt8(length & 0xFF), UInt8.random(in: 1...6, using: &generator.rng)] + bytes
                 if index % 3 == 1 {  // mostly label bytes: get past the namespace and name
                     for i in bytes.indices.dropFirst(4) where Bool.random(using: &generator.rng) {
                         bytes[i] = Array("ab-09".utf8).randomElement(using: &generator.rng)!
@@ -301,7 +301,19 @@ struct DiscoveryGenerator {
         case 1: return .snapshotEnd(generation: generation())
         case 2: return .keepalive
         case 3, 4: return .remove(namespace: headers.label(), name: headers.label())
-        default: return .upsert(DiscoveredService(namespace: headers.label(), name: headers.label(), ports: ports()))
+        case 5, 6, 7: return .upsert(DiscoveredService(namespace: headers.label(), name: headers.label(), ports: ports()))
+        default:
+            let ports = ports()
+            var names: [String] = []
+            for _ in ports {
+                // About a third unnamed; named ones distinct.
+                var name = ""
+                if Int.random(in: 0..<3, using: &rng) != 0 {
+                    repeat { name = PortNameGenerator.name(using: &rng) } while names.contains(name)
+                }
+                names.append(name)
+            }
+            return .upsertNamed(DiscoveredService(namespace: headers.label(), name: headers.label(), ports: ports, portNames: names))
         }
     }
 

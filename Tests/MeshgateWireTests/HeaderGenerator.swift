@@ -16,7 +16,8 @@ struct HeaderGenerator {
             let target = ConnectTarget(namespace: label(), name: label(), port: port())
             return .connect(target, clientIdentity: Bool.random(using: &rng) ? identity() : nil)
         case 6..<8:
-            return .discover(cluster: label())
+            let options: DiscoverOptions = Bool.random(using: &rng) ? [] : DiscoverOptions(rawValue: UInt8.random(in: 1...255, using: &rng))
+            return .discover(cluster: label(), options: options)
         default:
             let nonce: UInt64
             switch Int.random(in: 0..<8, using: &rng) {

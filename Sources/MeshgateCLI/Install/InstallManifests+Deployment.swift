@@ -79,6 +79,8 @@ extension InstallManifests {
             "image": .string(settings.image),
             "imagePullPolicy": .string("IfNotPresent"),
             "args": .list(["gateway", "--config", Paths.config].map { .string($0) }),
+            // The mirror's lease: its holder name and namespace (mirror.kubernetes defaults).
+            "env": .list([fieldEnv("POD_NAME", "metadata.name"), fieldEnv("POD_NAMESPACE", "metadata.namespace")]),
             "ports": .list([
                 .object(["name": .string("mtls"), "containerPort": .int(Self.inboundPort), "protocol": .string("TCP")]),
                 .object(["name": .string("admin-http"), "containerPort": .int(Self.adminPort), "protocol": .string("TCP")]),
@@ -115,6 +117,13 @@ extension InstallManifests {
             "periodSeconds": .int(period),
             "timeoutSeconds": .int(1),
             "failureThreshold": .int(failures),
+        ])
+    }
+
+    private func fieldEnv(_ name: String, _ path: String) -> ManifestValue {
+        .object([
+            "name": .string(name),
+            "valueFrom": .object(["fieldRef": .object(["apiVersion": .string("v1"), "fieldPath": .string(path)])]),
         ])
     }
 

@@ -4,11 +4,12 @@ extension InstallManifests {
     /// - ClusterRole (exported services live in any namespace, and a mirrored Service
     ///   `<svc>-<cluster>` is written in the namespace of the service it mirrors):
     ///   Services get/list/watch (the registry's exported Services) and
-    ///   create/update/patch/delete (the mirrored Services); EndpointSlices get/list/watch (the
+    ///   create/update/delete (the mirrored Services); EndpointSlices get/list/watch (the
     ///   registry's endpoints); ServiceExports (multicluster.x-k8s.io) get/list/watch (the MCS
     ///   way of exporting).
-    /// - Role in the gateway's namespace: Leases (coordination.k8s.io) get/list/watch/create/update,
-    ///   so that one replica at a time writes mirrored Services.
+    /// - Role in the gateway's namespace: Leases (coordination.k8s.io) get/create/update, so
+    ///   that one replica at a time writes mirrored Services (the lease is read and written by
+    ///   name, never listed or watched).
     var rbac: [ManifestValue] {
         let subject: ManifestValue = .list([
             .object([
@@ -19,7 +20,7 @@ extension InstallManifests {
             "apiVersion": .string("rbac.authorization.k8s.io/v1"), "kind": .string("ClusterRole"),
             "metadata": metadata(clusterRoleName, namespaced: false),
             "rules": .list([
-                rule("", ["services"], ["get", "list", "watch", "create", "update", "patch", "delete"]),
+                rule("", ["services"], ["get", "list", "watch", "create", "update", "delete"]),
                 rule("discovery.k8s.io", ["endpointslices"], ["get", "list", "watch"]),
                 rule("multicluster.x-k8s.io", ["serviceexports"], ["get", "list", "watch"]),
             ]),
@@ -33,7 +34,7 @@ extension InstallManifests {
         let role: ManifestValue = .object([
             "apiVersion": .string("rbac.authorization.k8s.io/v1"), "kind": .string("Role"),
             "metadata": metadata(Names.leaseRole),
-            "rules": .list([rule("coordination.k8s.io", ["leases"], ["get", "list", "watch", "create", "update"])]),
+            "rules": .list([rule("coordination.k8s.io", ["leases"], ["get", "create", "update"])]),
         ])
         let binding: ManifestValue = .object([
             "apiVersion": .string("rbac.authorization.k8s.io/v1"), "kind": .string("RoleBinding"),

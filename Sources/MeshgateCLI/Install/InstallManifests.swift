@@ -77,7 +77,7 @@ struct InstallManifests {
     var serviceAccount: ManifestValue {
         .object([
             "apiVersion": .string("v1"), "kind": .string("ServiceAccount"), "metadata": metadata(Names.serviceAccount),
-            // The next issue's Kubernetes registry reads the API with this account's token.
+            // The Kubernetes registry and the mirror's Services use the API with this account's token.
             "automountServiceAccountToken": .bool(true),
         ])
     }
