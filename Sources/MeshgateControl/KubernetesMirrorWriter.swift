@@ -92,7 +92,7 @@ public final class KubernetesMirrorWriter: @unchecked Sendable {
     /// A writer using `client` for Services and `leaseClient` for the Lease (`stop()` shuts both down).
     public init(
         settings: KubernetesMirrorSettings, client: KubeClient, leaseClient: KubeClient, logger: Logger,
-        recheckInterval: Duration = .seconds(30),
+        recheckInterval: Duration = .seconds(10),
         overlayTimeout: Duration = .seconds(10), input: @escaping @Sendable () -> MirroredServiceInput
     ) {
         self.client = client

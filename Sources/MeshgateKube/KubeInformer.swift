@@ -37,7 +37,7 @@ public final class KubeInformer<T: KubeResource>: Sendable {
     public init(
         client: KubeClient, namespace: String?, labelSelector: KubeLabelSelector?, logger: Logger,
         watchTimeout: Duration = .seconds(300),
-        backoff: KubeBackoff = .init(initial: .milliseconds(250), max: .seconds(30)),
+        backoff: KubeBackoff = .init(initial: .milliseconds(250), max: .seconds(5)),
         coalesce: Duration = .milliseconds(20),
         onChange: @escaping @Sendable ([String: T]) -> Void
     ) {
