@@ -233,6 +233,33 @@ void mg_ring_cancel_fd(mg_ring *r, int fd) {
     r->ts_used = 0;
 }
 
+static void mg_cancel_data(mg_ring *r, uint64_t target) {
+    if (target == 0) return;
+    struct io_uring_sqe *c = mg_sqe(r);
+    io_uring_prep_cancel64(c, target, IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(c, 0);
+    c->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+void mg_ring_cancel_data_and_close(mg_ring *r, int fd, uint64_t first, uint64_t second) {
+    // Not linked: a cancel by user_data does not need the descriptor, so it may run after the
+    // close too. The cancelled poll drops its reference to the socket's file when it
+    // completes, and the socket closes then (within the same io_uring_enter).
+    mg_cancel_data(r, first);
+    mg_cancel_data(r, second);
+    struct io_uring_sqe *x = mg_sqe(r);
+    io_uring_prep_close(x, fd);
+    io_uring_sqe_set_data64(x, 0);
+    x->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+void mg_ring_cancel_data_now(mg_ring *r, uint64_t first, uint64_t second) {
+    mg_cancel_data(r, first);
+    mg_cancel_data(r, second);
+    io_uring_submit(&r->ring);
+    r->ts_used = 0;
+}
+
 void mg_ring_timeout(mg_ring *r, int64_t ns, uint64_t ud) {
     struct __kernel_timespec *t = mg_ts(r, ns);
     struct io_uring_sqe *s = mg_sqe(r);

@@ -4,7 +4,8 @@ import Glibc
 import CMeshgateShim
 
 /// The io_uring backend: multishot accept, connect with a linked timeout, multishot poll for
-/// readiness, timeouts, an eventfd read for wake-ups, and cancel-then-close.
+/// readiness, timeouts, an eventfd read for wake-ups, and cancel-then-close (by `user_data`
+/// where the backend knows what is pending on the descriptor: see `UringPendingOperations`).
 ///
 /// Owned by one loop thread (`IORING_SETUP_SINGLE_ISSUER`): create it on that thread and use
 /// it only there; `waker` is the only cross-thread entry point.
@@ -20,6 +21,11 @@ public final class UringBackend: EventBackend {
     private let reaped: UnsafeMutablePointer<mg_cqe>
     private let reapCapacity: UInt32 = 512
     private static let pollMask = UInt32(UInt16(bitPattern: mg_POLLIN | mg_POLLOUT | mg_POLLRDHUP))
+    /// The watch and connect submitted on each descriptor, cancelled by `user_data` on close.
+    private var pending = UringPendingOperations()
+    /// Closes and hand-overs that had to cancel by descriptor (a listener, or a descriptor
+    /// watched or connected under two tokens): each walks every armed poll in the kernel.
+    public private(set) var descriptorCancels = 0
 
     /// Creates a ring on the calling thread (which then owns it).
     public init(entries: UInt32 = 4096) throws {
@@ -50,6 +56,7 @@ public final class UringBackend: EventBackend {
     }
 
     public func startAccept(listener: Int32, token: Token, multishot: Bool) {
+        pending.untracked(listener)
         if multishot {
             mg_ring_accept_multishot(ring, listener, token.raw)
         } else {
@@ -62,20 +69,34 @@ public final class UringBackend: EventBackend {
     }
 
     public func connect(fd: Int32, address: UnsafePointer<sockaddr>, length: socklen_t, timeoutNanoseconds: Int64, token: Token) {
+        pending.connect(fd, token.raw)
         mg_ring_connect(ring, fd, address, length, token.raw, timeoutNanoseconds)
     }
 
     public func watch(fd: Int32, token: Token) {
+        pending.watch(fd, token.raw)
         mg_ring_poll_multishot(ring, fd, Self.pollMask, token.raw)
     }
 
     public func close(fd: Int32) {
-        mg_ring_cancel_and_close(ring, fd)
+        let p = pending.take(fd)
+        if p.byDescriptor {
+            descriptorCancels += 1
+            mg_ring_cancel_and_close(ring, fd)
+        } else {
+            mg_ring_cancel_data_and_close(ring, fd, p.watch, p.connect)
+        }
     }
 
     public func release(fd: Int32) {
         // Submits at once: the new owner may close `fd` before this loop's next submit.
-        mg_ring_cancel_fd(ring, fd)
+        let p = pending.take(fd)
+        if p.byDescriptor {
+            descriptorCancels += 1
+            mg_ring_cancel_fd(ring, fd)
+        } else {
+            mg_ring_cancel_data_now(ring, p.watch, p.connect)
+        }
     }
 
     public func schedule(afterNanoseconds nanoseconds: Int64, token: Token) {

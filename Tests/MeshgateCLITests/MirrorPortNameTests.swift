@@ -78,7 +78,8 @@ extension TLSEndToEnd.MirrorIntegrationTests {
         var seen: [String: String?]? = nil
         let named = waitUntil(timeout: 10) {
             seen = portNames()
-            return seen?["default/echo-west:7000"] == .some("tcp-echo")
+            // north's route may come a moment after west's: wait for both.
+            return seen?["default/echo-west:7000"] == .some("tcp-echo") && seen?["default/echo-north:7000"] != nil
         }
         #expect(named, "east's /status names echo-west:7000 tcp-echo: \(String(describing: seen))\n\(mesh.logs)")
         #expect(seen?["default/echo-west:7001"] == .some(nil), "7001 is unnamed: \(String(describing: seen))")

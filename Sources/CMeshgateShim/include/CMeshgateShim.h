@@ -118,6 +118,13 @@ void mg_ring_poll_multishot(mg_ring *ring, int fd, unsigned mask, uint64_t user_
 void mg_ring_cancel_and_close(mg_ring *ring, int fd);
 /* Cancels every request on fd, leaving it open (it passes to another owner). */
 void mg_ring_cancel_fd(mg_ring *ring, int fd);
+/// Cancels every request carrying `first` or `second` as user_data (0: none), then closes
+/// `fd`; no completions on success. Cancelling by user_data is a lookup in the kernel's cancel
+/// hash; cancelling by descriptor (`mg_ring_cancel_and_close`) walks every armed poll.
+void mg_ring_cancel_data_and_close(mg_ring *ring, int fd, uint64_t first, uint64_t second);
+/// Cancels every request carrying `first` or `second` as user_data (0: none) and submits at
+/// once; no completions on success.
+void mg_ring_cancel_data_now(mg_ring *ring, uint64_t first, uint64_t second);
 /// One-shot timeout; completes with -ETIME.
 void mg_ring_timeout(mg_ring *ring, int64_t ns, uint64_t user_data);
 /// read(2) into `buf`.
