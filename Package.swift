@@ -48,16 +48,13 @@ let package = Package(
         // Event loop: io_uring and epoll backends behind one completion interface.
         .target(
             name: "MeshgateLoop",
-            dependencies: [
-                "CMeshgateShim",
-                .product(name: "Atomics", package: "swift-atomics"),
-            ],
+            dependencies: ["CMeshgateShim"],
             swiftSettings: v5),
 
         // TLS engine: OpenSSL 3 over memory BIOs, identities, kTLS key material.
         .target(
             name: "MeshgateTLS",
-            dependencies: ["COpenSSL", "MeshgateLoop"],
+            dependencies: ["COpenSSL"],
             swiftSettings: v5),
 
         // Wire protocol between gateways: the transport header codec (no dependencies).
