@@ -10,8 +10,7 @@ final class MeshgateProcess: @unchecked Sendable {
     let process = Process()
     let statsFile: String
     private let errPipe = Pipe()
-    private let lock = NSLock()
-    private var errText = ""
+    private var errReader: PipeReader?
 
     /// The `meshgate` binary: `$MESHGATE_BIN`, else the debug build next to the sources.
     static var binary: String {
@@ -35,14 +34,8 @@ final class MeshgateProcess: @unchecked Sendable {
         process.environment = env
         process.standardError = errPipe
         process.standardOutput = FileHandle.nullDevice
-        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self, !d.isEmpty else { return }
-            self.lock.lock()
-            self.errText += String(decoding: d, as: UTF8.self)
-            self.lock.unlock()
-        }
         try process.run()
+        errReader = PipeReader(errPipe)
     }
 
     /// Starts `meshgate proxy` on an ephemeral port and waits until it listens.
@@ -55,11 +48,7 @@ final class MeshgateProcess: @unchecked Sendable {
         return (p, Endpoint(host: "127.0.0.1", port: port))
     }
 
-    var stderr: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return errText
-    }
+    var stderr: String { String(decoding: errReader?.bytes ?? Data(), as: UTF8.self) }
 
     /// Waits for the start-up line and returns the bound port.
     func waitForListening(timeout: Double = 20) throws -> UInt16 {
@@ -108,14 +97,9 @@ final class MeshgateProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// After exit: stop the asynchronous reader and take what is still in the pipe.
+    /// After exit: waits (bounded) for the reader to reach the end of the pipe.
     private func collectRemainingStderr() {
-        let h = errPipe.fileHandleForReading
-        h.readabilityHandler = nil
-        let rest = h.readDataToEndOfFile()
-        lock.lock()
-        errText += String(decoding: rest, as: UTF8.self)
-        lock.unlock()
+        errReader?.waitForEnd(timeout: 5)
     }
 
     /// The process id of meshgate itself (prlimit execs it, so the same pid).
@@ -129,7 +113,6 @@ final class MeshgateProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        errPipe.fileHandleForReading.readabilityHandler = nil
         try? FileManager.default.removeItem(atPath: statsFile)
     }
 }

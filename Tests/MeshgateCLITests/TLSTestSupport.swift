@@ -22,8 +22,8 @@ final class ChildProcess: @unchecked Sendable {
     private let outPipe = Pipe()
     private let errPipe = Pipe()
     private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
+    private var out: PipeReader?
+    private var err: PipeReader?
     private var stdinClosed = false
 
     init(_ argv: [String], environment: [String: String] = [:]) throws {
@@ -37,21 +37,9 @@ final class ChildProcess: @unchecked Sendable {
         process.standardInput = inPipe
         process.standardOutput = outPipe
         process.standardError = errPipe
-        outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self, !d.isEmpty else { return }
-            self.lock.lock()
-            self.out.append(d)
-            self.lock.unlock()
-        }
-        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self, !d.isEmpty else { return }
-            self.lock.lock()
-            self.err.append(d)
-            self.lock.unlock()
-        }
         try process.run()
+        out = PipeReader(outPipe)
+        err = PipeReader(errPipe)
     }
 
     /// `/usr/bin/NAME` or `/usr/sbin/NAME`, whichever exists.
@@ -75,23 +63,11 @@ final class ChildProcess: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
 
-    var stdoutData: Data {
-        lock.lock()
-        defer { lock.unlock() }
-        return out
-    }
+    var stdoutData: Data { out?.bytes ?? Data() }
 
-    var stdoutCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return out.count
-    }
+    var stdoutCount: Int { out?.count ?? 0 }
 
-    var stderrText: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: err, as: UTF8.self)
-    }
+    var stderrText: String { String(decoding: err?.bytes ?? Data(), as: UTF8.self) }
 
     /// Writes all of `bytes` to the child's standard input (blocking while the pipe is full).
     func writeStdin(_ bytes: [UInt8]) throws {
@@ -159,21 +135,15 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// After exit: stop the asynchronous readers and take what is still in the pipes.
+    /// The child has exited: waits (bounded: a grandchild may hold the pipes) for the readers
+    /// to reach end of file.
     private func drainOutput() {
-        for (pipe, isOut) in [(outPipe, true), (errPipe, false)] {
-            let h = pipe.fileHandleForReading
-            h.readabilityHandler = nil
-            let rest = (try? h.readToEnd()) ?? Data()
-            lock.lock()
-            if isOut { out.append(rest) } else { err.append(rest) }
-            lock.unlock()
-        }
+        out?.waitForEnd(timeout: 5)
+        err?.waitForEnd(timeout: 5)
     }
 
     deinit {
         kill()
-        outPipe.fileHandleForReading.readabilityHandler = nil
-        errPipe.fileHandleForReading.readabilityHandler = nil
         try? inPipe.fileHandleForWriting.close()
     }
 }
