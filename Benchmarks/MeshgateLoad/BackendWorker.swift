@@ -110,14 +110,15 @@ final class BackendWorker: @unchecked Sendable {
         }
     }
 
-    /// Closes `conn` (with a reset if asked) and forgets it.
+    /// Closes `conn` (with a reset if asked) and forgets it. Counted first: a peer that has seen
+    /// the close then always finds it in the counters.
     private func finish(_ conn: BackendConnection, reset: Bool) {
         connections[conn.fd] = nil
-        if reset { Socket.closeWithReset(conn.fd) } else { close(conn.fd) }
         counters.withLock {
             $0.active -= 1
             if reset { $0.resets += 1 }
         }
+        if reset { Socket.closeWithReset(conn.fd) } else { close(conn.fd) }
     }
 
     /// Shuts down the write side (FIN) and closes; the peer has already sent its FIN.
