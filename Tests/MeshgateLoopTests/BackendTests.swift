@@ -35,6 +35,21 @@ import Glibc
         return (fd, try Socket.localAddress(fd).port)
     }
 
+    /// A listener whose accept queue is full, so it drops SYNs and a new connect to `address`
+    /// stays pending; close `fd` and every filler when done.
+    func saturatedListener() throws -> (fd: Int32, address: SocketAddress, fillers: [Int32]) {
+        let (lfd, port) = try listener(backlog: 0)
+        let address = try SocketAddress.resolve("127.0.0.1:\(port)")
+        var fillers: [Int32] = []
+        for _ in 0..<4 {
+            let s = try Socket.makeStream(family: AF_INET).get()
+            _ = address.withSockAddr { Glibc.connect(s, $0, $1) }
+            fillers.append(s)
+        }
+        usleep(100_000)
+        return (lfd, address, fillers)
+    }
+
     @Test(arguments: IOBackendKind.allCases)
     func acceptsAndReportsReadiness(kind: IOBackendKind) throws {
         let b = try kind.makeBackend()
@@ -102,17 +117,9 @@ import Glibc
     func connectTimesOut(kind: IOBackendKind) throws {
         let b = try kind.makeBackend()
         // A listener whose accept queue is full drops SYNs, so a connect hangs until the timeout.
-        let (lfd, port) = try listener(backlog: 0)
+        let (lfd, address, fillers) = try saturatedListener()
         defer { close(lfd) }
-        var fillers: [Int32] = []
         defer { fillers.forEach { close($0) } }
-        let address = try SocketAddress.resolve("127.0.0.1:\(port)")
-        for _ in 0..<4 {
-            let s = try Socket.makeStream(family: AF_INET).get()
-            _ = address.withSockAddr { Glibc.connect(s, $0, $1) }
-            fillers.append(s)
-        }
-        usleep(100_000)
         let token = Token(kind: .connect, slot: 5, generation: 2)
         let s = try Socket.makeStream(family: AF_INET).get()
         let start = Date()

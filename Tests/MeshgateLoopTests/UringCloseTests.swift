@@ -57,17 +57,9 @@ struct UringCloseTests {
     @Test func closingDuringAConnectCancelsTheConnect() throws {
         let b = try UringBackend()
         // A listener whose accept queue is full drops SYNs, so the connect stays pending.
-        let (lfd, port) = try helper.listener(backlog: 0)
+        let (lfd, address, fillers) = try helper.saturatedListener()
         defer { close(lfd) }
-        var fillers: [Int32] = []
         defer { fillers.forEach { close($0) } }
-        let address = try SocketAddress.resolve("127.0.0.1:\(port)")
-        for _ in 0..<4 {
-            let s = try Socket.makeStream(family: AF_INET).get()
-            _ = address.withSockAddr { Glibc.connect(s, $0, $1) }
-            fillers.append(s)
-        }
-        usleep(100_000)
         let token = Token(kind: .connect, slot: 4, generation: 3)
         let s = try Socket.makeStream(family: AF_INET).get()
         address.withSockAddr { b.connect(fd: s, address: $0, length: $1, timeoutNanoseconds: 60_000_000_000, token: token) }
