@@ -16,9 +16,15 @@ extension GatewayController {
         guard let settings = currentConfig.kubernetesMirror else { return }
         let writer: KubernetesMirrorWriter
         do {
-            writer = try KubernetesMirrorWriter(settings: settings, logger: logger) { [weak self] in
-                self?.mirroredServiceInput() ?? MirroredServiceInput(routes: [], remote: [:], links: .init(known: false, synced: [:]))
-            }
+            let range = publisher.portRange
+            writer = try KubernetesMirrorWriter(
+                settings: settings, logger: logger,
+                observed: { [weak self] services in
+                    self?.adoptMirroredPorts(MirroredServicePorts.adopted(from: services.values, range: range))
+                },
+                input: { [weak self] in
+                    self?.mirroredServiceInput() ?? MirroredServiceInput(routes: [], remote: [:], links: .init(known: false, synced: [:]))
+                })
         } catch {
             logger.error("mirror.kubernetes: \(error) (mirrored Services are not written; routes are served)")
             return
@@ -38,6 +44,33 @@ extension GatewayController {
             return w
         }
         writer?.stopAndWait()
+    }
+
+    /// Pins the ports the mirrored Services name (`MirroredServicePorts`): a route listening
+    /// elsewhere moves to the port kube-proxy sends its traffic to. Publishes only when a route
+    /// is on another port than its pin (on the Lease holder the Services are its own ports, so
+    /// nothing moves).
+    func adoptMirroredPorts(_ ports: [String: UInt16]) {
+        lock.lock()
+        guard ports != adoptedPorts else {
+            lock.unlock()
+            return
+        }
+        adoptedPorts = ports
+        publisher.setPortRules(
+            pins: MirroredServicePorts.merge(configured: config.outbound.pins, adopted: ports), holdOff: config.outbound.portHoldOff)
+        let allocator = publisher.portAllocator
+        let moving = mirrored.keys.filter { allocator.isMisplaced($0) }.sorted()
+        guard !moving.isEmpty else {
+            lock.unlock()
+            return
+        }
+        let report = publishLocked(resolve: false)
+        lock.unlock()
+        logger.info(
+            "mirrored Services name other ports for \(moving.count) route(s) (\(moving.prefix(3).joined(separator: ", "))\(moving.count > 3 ? ", …" : "")): moved to them")
+        logPublish(report, first: false)
+        pokeMirrorWriter()
     }
 
     /// Tells the writer the mirrored routes, their listeners or the links may have changed.

@@ -30,7 +30,7 @@ public final class GatewayController: @unchecked Sendable {
     let logger: Logger
     let lock = NSLock()
     /// Guarded by `lock`: the last good values.
-    private var config: GatewayConfig
+    private(set) var config: GatewayConfig
     var registry: Registry
     private var credentials: GatewayCredentials
     private var watcher: FileWatcher?
@@ -44,6 +44,9 @@ public final class GatewayController: @unchecked Sendable {
     /// Guarded by `lock`: writes `<svc>-<cluster>` Services when `mirror.kubernetes.services` is
     /// set (GatewayController+KubernetesMirror.swift).
     var mirrorWriterLocked: KubernetesMirrorWriter?
+    /// Guarded by `lock`: the route ports the mirrored Services in the API name
+    /// (`MirroredServicePorts`), pinned beside `outbound.pin`.
+    var adoptedPorts: [String: UInt16] = [:]
     /// Guarded by `lock`: mirror refusals in force (`MirrorRefusal.id`; each is logged and
     /// counted once while it lasts), and their messages by refused cluster (for `/status`).
     private var activeRefusals = Set<String>()
@@ -209,7 +212,8 @@ public final class GatewayController: @unchecked Sendable {
                 problems += reasons.map { "\($0) (identity reload refused; keeping the current certificate)" }
             }
         }
-        publisher.setPortRules(pins: config.outbound.pins, holdOff: config.outbound.portHoldOff)
+        publisher.setPortRules(
+            pins: MirroredServicePorts.merge(configured: config.outbound.pins, adopted: adoptedPorts), holdOff: config.outbound.portHoldOff)
         let report = publishLocked(resolve: true)
         let old = watchLocked()
         lock.unlock()

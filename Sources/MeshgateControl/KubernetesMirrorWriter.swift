@@ -43,6 +43,7 @@ public final class KubernetesMirrorWriter: @unchecked Sendable {
     let errorLog: RateLimitedLog
     let gatewaySelector: [String: String]
     let input: @Sendable () -> MirroredServiceInput
+    let observed: @Sendable ([String: KubeService]) -> Void
     let recheckInterval: Duration
     let overlayTimeout: Duration
     let informer: KubeInformer<KubeService>
@@ -79,22 +80,27 @@ public final class KubernetesMirrorWriter: @unchecked Sendable {
     private var tasks: [Task<Void, Never>] = []
     private var retry: Task<Void, Never>?
 
-    /// A writer for `settings` with its own client; `input` is called at every reconciliation.
+    /// A writer for `settings` with its own client; `input` is called at every reconciliation,
+    /// `observed` with the informer's Services (by `namespace/name`) whenever they change.
     public convenience init(
-        settings: KubernetesMirrorSettings, logger: Logger, input: @escaping @Sendable () -> MirroredServiceInput
+        settings: KubernetesMirrorSettings, logger: Logger,
+        observed: @escaping @Sendable ([String: KubeService]) -> Void = { _ in },
+        input: @escaping @Sendable () -> MirroredServiceInput
     ) throws(KubeConfigError) {
         let config = try settings.api.clientConfig()
         self.init(
             settings: settings, client: KubeClient(config: config, logger: logger),
-            leaseClient: KubeClient(config: config, logger: logger), logger: logger, input: input)
+            leaseClient: KubeClient(config: config, logger: logger), logger: logger, observed: observed, input: input)
     }
 
     /// A writer using `client` for Services and `leaseClient` for the Lease (`stop()` shuts both down).
     public init(
         settings: KubernetesMirrorSettings, client: KubeClient, leaseClient: KubeClient, logger: Logger,
         recheckInterval: Duration = .seconds(10),
-        overlayTimeout: Duration = .seconds(10), input: @escaping @Sendable () -> MirroredServiceInput
+        overlayTimeout: Duration = .seconds(10), observed: @escaping @Sendable ([String: KubeService]) -> Void = { _ in },
+        input: @escaping @Sendable () -> MirroredServiceInput
     ) {
+        self.observed = observed
         self.client = client
         self.leaseClient = leaseClient
         self.logger = logger
@@ -210,6 +216,7 @@ public final class KubernetesMirrorWriter: @unchecked Sendable {
             cache = services
             listed = true
         }
+        observed(services)
         wakeUp()
     }
 
