@@ -4,7 +4,8 @@
 //
 // Layering (arrows point down only; every edge is in docs/architecture.md):
 //   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateKube, MeshgateProxy
-//     → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;  MeshgateLoop → CMeshgateShim → CURing
+//     → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;  MeshgateLoop → CMeshgateShim → CURing;
+//   MeshgateNames (names, identities, durations) is the leaf under MeshgateTLS, MeshgateIdentity and up
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
 
@@ -45,26 +46,28 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]),
         .target(name: "CMeshgateShim", dependencies: ["CURing"], path: "Sources/CMeshgateShim"),
 
+        // Names and grammars used everywhere: DNS labels and names, workload identities, the
+        // duration grammar (no dependencies; Swift 6 language mode).
+        .target(name: "MeshgateNames"),
+
         // Event loop: io_uring and epoll backends behind one completion interface.
         .target(
             name: "MeshgateLoop",
-            dependencies: ["CMeshgateShim"],
-            swiftSettings: v5),
+            dependencies: ["CMeshgateShim"]),
 
         // TLS engine: OpenSSL 3 over memory BIOs, identities, kTLS key material.
         .target(
             name: "MeshgateTLS",
-            dependencies: ["COpenSSL"],
-            swiftSettings: v5),
+            dependencies: ["COpenSSL", "MeshgateNames"]),
 
         // Wire protocol between gateways: the transport header codec (no dependencies).
-        .target(name: "MeshgateWire", swiftSettings: v5),
+        .target(name: "MeshgateWire"),
 
         // L4 proxy engine: connections, splice, upstream selection, counters.
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateLoop", "MeshgateTLS", "MeshgateWire",
+                "MeshgateLoop", "MeshgateTLS", "MeshgateWire", "MeshgateNames",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +78,7 @@ let package = Package(
         .target(
             name: "MeshgateIdentity",
             dependencies: [
+                "MeshgateNames",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -100,7 +104,7 @@ let package = Package(
         .target(
             name: "MeshgateControl",
             dependencies: [
-                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity", "MeshgateKube",
+                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity", "MeshgateKube", "MeshgateNames",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -128,7 +132,7 @@ let package = Package(
         .target(
             name: "MeshgateCLI",
             dependencies: [
-                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS", "MeshgateControl", "MeshgateIdentity", "MeshgateAdmin",
+                "MeshgateProxy", "MeshgateLoop", "MeshgateTLS", "MeshgateControl", "MeshgateIdentity", "MeshgateAdmin", "MeshgateNames",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -140,13 +144,13 @@ let package = Package(
         // Load harness (Benchmarks/): a library the tests reuse, and the meshgate-bench tool.
         .target(
             name: "MeshgateLoad",
-            dependencies: ["COpenSSL", "CMeshgateShim", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["COpenSSL", "CMeshgateShim", "MeshgateNames", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/MeshgateLoad",
             swiftSettings: v5),
         .executableTarget(
             name: "MeshgateBench",
             dependencies: [
-                "MeshgateLoad",
+                "MeshgateLoad", "MeshgateNames",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/MeshgateBench",
@@ -156,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "MeshgateRouteBench",
             dependencies: [
-                "MeshgateProxy", "MeshgateTLS", "MeshgateLoop", "MeshgateWire",
+                "MeshgateProxy", "MeshgateTLS", "MeshgateLoop", "MeshgateWire", "MeshgateNames",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -164,9 +168,10 @@ let package = Package(
             swiftSettings: v5),
 
         // Tests: one target per source target, plus end-to-end through the CLI binary.
+        .testTarget(name: "MeshgateNamesTests", dependencies: ["MeshgateNames"]),
         .testTarget(name: "MeshgateLoopTests", dependencies: ["MeshgateLoop"], swiftSettings: v5),
         .testTarget(name: "MeshgateTLSTests", dependencies: ["MeshgateTLS"], swiftSettings: v5),
-        .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire"], swiftSettings: v5),
+        .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire"]),
         .testTarget(
             name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS"], swiftSettings: v5),
         .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl"], swiftSettings: v5),

@@ -3,6 +3,7 @@ import MeshgateLoad
 
 #if canImport(Glibc)
 import Glibc
+import MeshgateNames
 #endif
 
 /// Options every scenario takes.
@@ -30,9 +31,7 @@ struct CommonOptions: ParsableArguments {
     func options() throws -> BenchOptions {
         let endpoint: Endpoint
         do { endpoint = try Endpoint.parse(target) } catch { throw ValidationError("--target: \(error)") }
-        guard let d = DurationText.parse(duration), d > .zero else {
-            throw ValidationError("--duration '\(duration)': not a duration (examples: 500ms, 5s)")
-        }
+        let d = try durationFlag("duration", duration, positive: true)
         guard (1...64).contains(clientThreads) else { throw ValidationError("--client-threads must be from 1 to 64") }
         return BenchOptions(target: endpoint, duration: d, clientThreads: clientThreads, quiet: quiet)
     }

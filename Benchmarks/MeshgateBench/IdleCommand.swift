@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshgateLoad
+import MeshgateNames
 
 /// `meshgate-bench idle`.
 struct IdleCommand: ParsableCommand {
@@ -29,8 +30,8 @@ struct IdleCommand: ParsableCommand {
 
     func run() throws {
         guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
-        guard let settleTime = DurationText.parse(settle) else { throw ValidationError("--settle: not a duration") }
-        guard let open = DurationText.parse(openTimeout), open > .zero else { throw ValidationError("--open-timeout: not a duration") }
+        let settleTime = try durationFlag("settle", settle)
+        let open = try durationFlag("open-timeout", openTimeout, positive: true)
         guard openConcurrency >= 1 else { throw ValidationError("--open-concurrency must be at least 1") }
         try common.report(IdleBench.run(try common.options(), connections: connections, pids: pid, settle: settleTime,
                                         openConcurrency: openConcurrency, openTimeout: open))

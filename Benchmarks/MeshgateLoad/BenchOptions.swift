@@ -1,3 +1,4 @@
+import MeshgateNames
 /// Settings every benchmark scenario shares.
 public struct BenchOptions: Sendable {
     /// Where the load goes: a proxy, or a backend directly.

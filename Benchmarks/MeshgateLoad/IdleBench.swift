@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import MeshgateNames
 #endif
 
 /// Idle connection cost: opens `connections` connections through the target (each sends 1 byte and reads

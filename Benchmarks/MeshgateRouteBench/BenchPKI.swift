@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 
@@ -22,7 +23,7 @@ struct BenchPKI {
     let key: String
     let bundle: String
     /// The identity the leaf proves.
-    let identity: TLSIdentity
+    let identity: WorkloadIdentity
 
     /// Writes the PKI into a new temporary directory.
     static func generate() throws -> BenchPKI {
@@ -43,7 +44,7 @@ struct BenchPKI {
     private static func write(into dir: String) throws -> BenchPKI {
         let dns = "\(serviceAccount).\(namespace).serviceaccount.identity.\(trustDomain)"
         let uri = "spiffe://\(trustDomain)/ns/\(namespace)/sa/\(serviceAccount)"
-        guard let identity = TLSIdentity(spiffeURI: uri) else { throw BenchFailure("\(uri) is not an identity") }
+        guard let identity = WorkloadIdentity(spiffeURI: uri) else { throw BenchFailure("\(uri) is not an identity") }
         let p = { (name: String) in "\(dir)/\(name)" }
         try openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", p("anchor.key")])
         try openssl([

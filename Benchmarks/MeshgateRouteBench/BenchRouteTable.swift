@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -17,7 +18,7 @@ struct BenchRouteTable {
     /// The port each slot's route listens on, from the publish reports.
     private(set) var ports: [UInt16]
     private var nextID: Int
-    private let identity: TLSIdentity
+    private let identity: WorkloadIdentity
     private let gatewaySets: [[SocketAddress]]
 
     /// What one change does, for checking its report and the final verification.
@@ -33,7 +34,7 @@ struct BenchRouteTable {
 
     /// `count` routes to the remote gateways `gateways` (variant 0) or `alternate` (variant 1),
     /// all expecting `identity`.
-    init(count: Int, identity: TLSIdentity, gateways: [SocketAddress], alternate: [SocketAddress]) {
+    init(count: Int, identity: WorkloadIdentity, gateways: [SocketAddress], alternate: [SocketAddress]) {
         self.identity = identity
         gatewaySets = [gateways, alternate]
         ids = Array(0..<count)
@@ -52,7 +53,7 @@ struct BenchRouteTable {
     /// What every route asks the remote gateway for: the one service the benchmark exports.
     static let target = ConnectTarget(namespace: BenchPKI.namespace, name: "echo", port: 8080)
 
-    private static func route(id: Int, gateways: [SocketAddress], identity: TLSIdentity) -> GatewayRoute {
+    private static func route(id: Int, gateways: [SocketAddress], identity: WorkloadIdentity) -> GatewayRoute {
         GatewayRoute(
             key: key(id: id), cluster: "west", gateways: gateways, expectedIdentity: identity,
             target: ConnectTarget(namespace: target.namespace, name: target.name, port: target.port))

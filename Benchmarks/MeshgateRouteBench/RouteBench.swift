@@ -3,6 +3,7 @@ import MeshgateLoop
 
 #if canImport(Glibc)
 import Glibc
+import MeshgateNames
 #endif
 
 /// `meshgate-route-bench`: how long a route-table change takes to reach every loop of a running
@@ -64,14 +65,16 @@ struct RouteBench: ParsableCommand {
         guard portBase >= 1024, portBase + routes + 100 <= 65535 else {
             throw ValidationError("--port-base \(portBase): the range \(portBase)-\(portBase + routes + 100) must lie within 1024-65535")
         }
-        guard parseDuration(timeout) != nil else { throw ValidationError("--timeout '\(timeout)': not a duration (examples: 500ms, 5s)") }
+        do { _ = try DurationText.parse(timeout) } catch { throw ValidationError("--timeout \(error)") }
         guard wait == "yield" || wait == "spin" else { throw ValidationError("--wait must be yield or spin") }
     }
 
     func run() throws {
+        let d = DurationText.value(timeout) ?? .seconds(5)
+        let timeoutNanoseconds = d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
         let settings = RouteBenchRun.Settings(
             routes: routes, changes: changes, warmup: warmup, loops: loops, backend: IOBackendChoice(rawValue: ioBackend)!,
-            portRange: UInt16(portBase)...UInt16(portBase + routes + 100), timeoutNanoseconds: parseDuration(timeout)!,
+            portRange: UInt16(portBase)...UInt16(portBase + routes + 100), timeoutNanoseconds: timeoutNanoseconds,
             yieldWhileWaiting: wait == "yield", quiet: quiet)
         let result = RouteBenchRun(settings).run()
         if json {
@@ -89,15 +92,5 @@ struct RouteBench: ParsableCommand {
             StandardError.line("meshgate-route-bench: total p50 \(JSON.number(total.p50)) µs exceeds --max-p50-us \(JSON.number(limit))")
             throw ExitCode(3)
         }
-    }
-
-    /// `500ms`, `5s`, `2m` → nanoseconds.
-    private func parseDuration(_ text: String) -> Int64? {
-        let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("s", 1e9), ("m", 60e9)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let v = Double(text.dropLast(suffix.count)), v > 0 else { return nil }
-            return Int64(v * scale)
-        }
-        return nil
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import MeshgateAdmin
 import MeshgateControl
+import MeshgateNames
 
 /// The options every command reading a gateway's admin endpoint takes.
 struct AdminOptions: ParsableArguments {
@@ -19,15 +20,13 @@ struct AdminOptions: ParsableArguments {
         guard (try? HostPort.parse(admin)) != nil else {
             throw ValidationError("--admin '\(admin)': not an address (expected HOST:PORT, [v6]:PORT)")
         }
-        guard let t = DurationParser.parse(timeout), t > .zero else {
-            throw ValidationError("--timeout '\(timeout)': not a duration above zero (examples: 500ms, 5s)")
-        }
+        _ = try DurationFlag.parse("timeout", timeout, positive: true)
     }
 
     /// `GET /status` from `--admin`; a failure is a run-time error (exit 1) saying what to check.
     func fetchStatus() throws -> GatewayStatus {
         do {
-            return try AdminClient.status(admin, timeout: DurationParser.parse(timeout) ?? .seconds(5))
+            return try AdminClient.status(admin, timeout: DurationText.value(timeout) ?? .seconds(5))
         } catch {
             throw RuntimeError(
                 "\(error) (is `meshgate gateway` running with admin.listen \(admin)? Point --admin at its admin.listen)")

@@ -30,9 +30,7 @@ struct CheckCommand: ParsableCommand {
     var probeTimeout: String = "2s"
 
     func run() throws {
-        guard let timeout = DurationParser.parse(probeTimeout), timeout > .zero else {
-            throw ValidationError("--probe-timeout '\(probeTimeout)': not a duration (examples: 500ms, 2s)")
-        }
+        let timeout = try DurationFlag.parse("probe-timeout", probeTimeout, positive: true)
         var results = GatewayCheck.run(configPath: config, probeTimeout: timeout)
         if let admin { results.append(Self.readiness(admin)) }
         switch output {

@@ -38,9 +38,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level '\(logLevel)': must be trace, debug, info, notice, warning, error or critical")
         }
-        guard let stats = DurationParser.parse(statsInterval) else {
-            throw ValidationError("--stats-interval '\(statsInterval)': not a duration (examples: 500ms, 10s)")
-        }
+        let stats = try DurationFlag.parse("stats-interval", statsInterval)
         if check {
             do {
                 // The identity checks of `meshgate check` (IdentityVerification), all of them.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshgateIdentity
+import MeshgateNames
 
 /// `meshgate identity init`: a new trust anchor.
 struct IdentityInitCommand: ParsableCommand {

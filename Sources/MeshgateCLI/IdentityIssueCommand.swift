@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshgateIdentity
+import MeshgateNames
 
 /// `meshgate identity issue`: a leaf certificate for one workload identity.
 struct IdentityIssueCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshgateIdentity
+import MeshgateNames
 
 /// `meshgate identity issuer`: a cluster's intermediate CA, signed by the anchor.
 struct IdentityIssuerCommand: ParsableCommand {

@@ -1,14 +1,13 @@
 import ArgumentParser
 import Foundation
 import MeshgateIdentity
+import MeshgateNames
 
 /// Shared pieces of the `meshgate identity` subcommands.
 enum IdentitySupport {
     /// `--valid` as a duration: `24h`, `90m`, `30d`, `8760h`; up to 100 years.
     static func validity(_ text: String) throws -> Duration {
-        guard let duration = DurationText.parse(text) else {
-            throw ValidationError("--valid '\(text)': not a duration (examples: 24h, 90m, 30d, 8760h)")
-        }
+        let duration = try DurationFlag.parse("valid", text)
         guard duration >= .seconds(1), duration <= ValidityWindow.maximum else {
             throw ValidationError("--valid '\(text)': must be from 1s to 100 years")
         }

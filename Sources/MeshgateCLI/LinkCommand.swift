@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeshgateControl
 import MeshgateIdentity
+import MeshgateNames
 
 /// `meshgate link`: this cluster's link bundle, and the links folder (docs/links.md).
 struct LinkCommand: ParsableCommand {
@@ -154,7 +155,7 @@ struct LinkRemoveCommand: ParsableCommand {
     var config: String
 
     func run() throws {
-        guard MeshgateControl.DNSName.isLabel(name) else {
+        guard DNSName.isLabel(name) else {
             throw ValidationError("'\(name)' is not a cluster name (a DNS label: lowercase letters, digits and '-')")
         }
         let gateway = try LinkSupport.loadConfig(config)

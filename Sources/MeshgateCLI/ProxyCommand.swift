@@ -65,10 +65,7 @@ struct ProxyCommand: AsyncParsableCommand {
     /// The validated settings, or a `ValidationError` naming the flag.
     func settings() throws -> ProxySettings {
         func duration(_ flag: String, _ text: String) throws -> Duration {
-            guard let d = DurationParser.parse(text) else {
-                throw ValidationError("--\(flag) '\(text)': not a duration (examples: 250ms, 5s, 1h)")
-            }
-            return d
+            try DurationFlag.parse(flag, text)
         }
         func address(_ flag: String, _ text: String) throws -> SocketAddress {
             do { return try SocketAddress.resolve(text) } catch let e as AddressError {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 
@@ -36,10 +37,7 @@ struct TLSOptions: ParsableArguments {
 
     /// The validated TLS configuration, with contexts loaded; errors name the flag and file.
     func configuration() throws -> ProxyTLSConfiguration {
-        let timeout = DurationParser.parse(handshakeTimeout)
-        guard let timeout, timeout > .zero else {
-            throw ValidationError("--handshake-timeout '\(handshakeTimeout)': not a positive duration (examples: 500ms, 10s)")
-        }
+        let timeout = try DurationFlag.parse("handshake-timeout", handshakeTimeout, positive: true)
         guard ktls == "auto" || ktls == "off" else { throw ValidationError("--ktls '\(ktls)': must be auto or off") }
         var result = ProxyTLSConfiguration(handshakeTimeout: timeout, kernelTLS: ktls == "auto")
         guard listenTLS || upstreamTLS else {
@@ -56,9 +54,9 @@ struct TLSOptions: ParsableArguments {
         guard let trust else { throw ValidationError("--trust is required with --listen-tls or --upstream-tls") }
         if !allowIdentity.isEmpty && !listenTLS { throw ValidationError("--allow-identity needs --listen-tls") }
         if expectIdentity != nil && !upstreamTLS { throw ValidationError("--expect-identity needs --upstream-tls") }
-        var allowed: Set<TLSIdentity>? = nil
+        var allowed: Set<WorkloadIdentity>? = nil
         for text in allowIdentity {
-            guard let identity = TLSIdentity(text) else { throw ValidationError("--allow-identity '\(text)': \(Self.identityForm)") }
+            guard let identity = WorkloadIdentity(text) else { throw ValidationError("--allow-identity '\(text)': \(Self.identityForm)") }
             allowed = (allowed ?? []).union([identity])
         }
         if listenTLS {
@@ -72,7 +70,7 @@ struct TLSOptions: ParsableArguments {
         }
         if upstreamTLS {
             guard let expectIdentity else { throw ValidationError("--expect-identity is required with --upstream-tls") }
-            guard let identity = TLSIdentity(expectIdentity) else {
+            guard let identity = WorkloadIdentity(expectIdentity) else {
                 throw ValidationError("--expect-identity '\(expectIdentity)': \(Self.identityForm)")
             }
             var c = TLSConfiguration(role: .client, certificateChainPath: cert, privateKeyPath: key, trustBundlePath: trust)

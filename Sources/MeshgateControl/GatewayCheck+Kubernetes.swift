@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateKube
+import MeshgateNames
 
 extension GatewayCheck {
     /// How long the API server checks may take in all.
@@ -45,7 +46,7 @@ extension GatewayCheck {
         case .none:
             results.append(
                 CheckResult(
-                    name, .failed, "\(config.server): no answer within \(ConfigDuration.format(timeout))",
+                    name, .failed, "\(config.server): no answer within \(DurationText.format(timeout))",
                     hint: "is the address right and reachable from here (a firewall, a NetworkPolicy)?"))
         case .success(let (version, count, note))?:
             results.append(

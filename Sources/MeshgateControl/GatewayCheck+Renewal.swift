@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateIdentity
+import MeshgateNames
 
 extension GatewayCheck {
     /// `identity.renew` (when set): the issuer folder loads, is this cluster's, is valid now and
@@ -36,7 +37,7 @@ extension GatewayCheck {
             }
         }
         let detail =
-            "issuer of \(issuer.cluster) valid until \(LeafRenewer.iso8601(end)); renews \(ConfigDuration.format(renew.before)) before expiry, \(ConfigDuration.format(renew.validity)) leaves"
+            "issuer of \(issuer.cluster) valid until \(LeafRenewer.iso8601(end)); renews \(DurationText.format(renew.before)) before expiry, \(DurationText.format(renew.validity)) leaves"
         if end.timeIntervalSince(now) < renew.validity.seconds {
             return CheckResult(
                 name, .warning, detail + "; the issuer ends before a whole renewed leaf would",

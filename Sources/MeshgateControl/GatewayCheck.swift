@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 
@@ -142,7 +143,7 @@ public enum GatewayCheck {
     }
 
     /// Completes a TLS handshake in memory between a client and a server made from `credentials`.
-    static func inMemoryHandshake(_ credentials: GatewayCredentials, expecting identity: TLSIdentity) -> Result<Void, TLSError> {
+    static func inMemoryHandshake(_ credentials: GatewayCredentials, expecting identity: WorkloadIdentity) -> Result<Void, TLSError> {
         do {
             let client = try TLSConnection(context: credentials.client, expectedPeerIdentity: identity, sessionCacheKey: "meshgate-check")
             let server = try TLSConnection(context: credentials.server)

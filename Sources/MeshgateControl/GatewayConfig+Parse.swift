@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 import MeshgateProxy
 
 extension GatewayConfig {
@@ -120,7 +121,7 @@ struct GatewayConfigReader {
         let validity = map.value("validity")?.positiveDuration ?? IdentityRenewal.defaultValidity
         if before >= validity {
             (beforeValue ?? value).report(
-                "\(ConfigDuration.format(before)) is not less than the renewed leaf's validity \(ConfigDuration.format(validity)): every leaf would be due at once")
+                "\(DurationText.format(before)) is not less than the renewed leaf's validity \(DurationText.format(validity)): every leaf would be due at once")
         }
         guard let issuer else { return nil }
         return IdentityRenewal(issuer: issuer, before: before, validity: validity)
@@ -149,7 +150,7 @@ struct GatewayConfigReader {
             ports: map?.value("ports")?.parsed(PortRange.parse) ?? GatewayDefaults.outboundPorts,
             requireClientTLS: map?.value("requireClientTLS")?.bool ?? false,
             pins: map?.value("pin").map(PortPinReader.read) ?? [:],
-            portHoldOff: map?.value("portHoldOff")?.parsed(ConfigDuration.parse) ?? GatewayDefaults.portHoldOff)
+            portHoldOff: map?.value("portHoldOff")?.parsed(YAMLValue.duration) ?? GatewayDefaults.portHoldOff)
     }
 
     private func readLimits() -> GatewayLimits {

@@ -1,3 +1,4 @@
+import MeshgateNames
 /// The gateway's configuration file (`gateway.yaml`), every value resolved with its default.
 ///
 /// Read it with `load(path:)` or `parse(yaml:fileName:baseDirectory:)`; both report every problem

@@ -3,6 +3,7 @@ import Foundation
     import Glibc
 #endif
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -42,7 +43,7 @@ public enum GatewayProbe {
     /// The round trip from sending the header to reading it back; everything (connect, TLS,
     /// answer) must happen within `timeout`.
     public static func probe(
-        _ address: SocketAddress, context: TLSContext, expected: TLSIdentity, timeout: Duration,
+        _ address: SocketAddress, context: TLSContext, expected: WorkloadIdentity, timeout: Duration,
         isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws -> Duration {
         let deadline = ContinuousClock.now + timeout

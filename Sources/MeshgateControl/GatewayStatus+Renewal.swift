@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 extension GatewayStatus {
     /// `identity.renewal` in `/status`: what the LeafRenewer has done.
@@ -28,12 +29,12 @@ extension GatewayStatus {
         guard let notAfter else { return nil }
         let left = notAfter.timeIntervalSince(now)
         guard left < threshold, left > 0 else { return nil }
-        var text = "the certificate expires in \(ConfigDuration.format(.seconds(Int64(left.rounded()))))"
+        var text = "the certificate expires in \(DurationText.format(.seconds(Int64(left.rounded()))))"
         if let renewal {
             if let error = renewal.lastError {
                 text += "; renewal failing (\(renewal.consecutiveFailures) attempts): \(error)"
             } else if let next = renewal.nextAttempt {
-                text += "; next renewal in \(ConfigDuration.format(.seconds(Int64(max(0, next.timeIntervalSince(now)).rounded()))))"
+                text += "; next renewal in \(DurationText.format(.seconds(Int64(max(0, next.timeIntervalSince(now)).rounded()))))"
             }
         } else {
             text += " and identity.renew is not set: replace it (meshgate identity issue --force, or the Secret)"

@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -49,7 +50,7 @@ public enum GatewayTables {
             }
             endpoints[p.port] = list
         }
-        let allowed = s.allow.map { Set($0.compactMap { TLSIdentity($0) }) }
+        let allowed = s.allow.map { Set($0.compactMap { WorkloadIdentity($0) }) }
         var names: [UInt16: String] = [:]
         for p in s.ports { if let n = p.name, !n.isEmpty { names[p.port] = n } }
         return ExportedService(

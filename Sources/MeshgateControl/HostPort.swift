@@ -1,3 +1,4 @@
+import MeshgateNames
 /// A host and a port, written `host:port` (`[v6]:port` for an IPv6 address).
 ///
 /// The host is an IP literal or a host name; IPv6 literals are stored without brackets.

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import SwiftASN1
@@ -51,7 +52,7 @@ public struct IdentityVerification: Sendable {
     /// Runs every check. `expected` is the configured gateway identity (nil: the cluster cannot
     /// name one, itself a problem); `notAfter` reads the leaf's expiry (tests pass dates).
     public static func run(
-        _ files: IdentityFiles, expected: TLSIdentity?, cluster: String, handshakeTimeout: Duration, now: Date = Date(),
+        _ files: IdentityFiles, expected: WorkloadIdentity?, cluster: String, handshakeTimeout: Duration, now: Date = Date(),
         notAfter: (String) throws -> Date = GatewayCheck.leafNotAfter
     ) -> IdentityVerification {
         var v = IdentityVerification(files: files, leaf: .init(identity: nil, notAfter: nil, path: files.cert))
@@ -72,7 +73,7 @@ public struct IdentityVerification: Sendable {
     }
 
     private mutating func check(
-        expected: TLSIdentity?, cluster: String, handshakeTimeout: Duration, now: Date, notAfter: (String) throws -> Date
+        expected: WorkloadIdentity?, cluster: String, handshakeTimeout: Duration, now: Date, notAfter: (String) throws -> Date
     ) {
         let issueHint =
             "issue the gateway's certificate again: meshgate identity issue --issuer <issuer dir> --gateway --out <dir> (docs/identity.md)"

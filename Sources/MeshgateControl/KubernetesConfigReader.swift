@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateKube
+import MeshgateNames
 
 /// Reads `registry: {kubernetes: …}` and `mirror: {kubernetes: …}` of a gateway config into
 /// `KubernetesRegistrySettings` and `KubernetesMirrorSettings`, reporting what is wrong
@@ -166,7 +167,7 @@ struct KubernetesConfigReader {
             let field = lease.field(retryValue != nil ? "retry" : "duration")
             diagnostics.report(
                 line: (retryValue ?? durationValue)?.line ?? lease.line, field: field,
-                "retry \(ConfigDuration.format(r)) must be less than the lease duration \(ConfigDuration.format(d)) (the holder renews every retry)")
+                "retry \(DurationText.format(r)) must be less than the lease duration \(DurationText.format(d)) (the holder renews every retry)")
             return nil
         }
         return Lease(

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateKube
+import MeshgateNames
 
 /// Builds the gateway's `Registry` from what the API server holds: the Services, their
 /// EndpointSlices and the ServiceExports (docs/kubernetes.md, "The registry: exported Services").

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateIdentity
+import MeshgateNames
 
 /// Renews the gateway's own leaf (`identity.renew`): when the leaf in `identity.cert` has less
 /// than `before` left, issues a new one for the same identity with a new key, through
@@ -113,7 +114,7 @@ public final class LeafRenewer: @unchecked Sendable {
             // would give the same; wait as after a failure.
             let wait = backoff.next()
             logger.warning(
-                "identity renewal: the new leaf ends at \(Self.iso8601(leaf.certificate.notValidAfter)) (the issuer's notAfter), within renew.before; the issuer needs renewing too; next attempt in \(ConfigDuration.format(wait))"
+                "identity renewal: the new leaf ends at \(Self.iso8601(leaf.certificate.notValidAfter)) (the issuer's notAfter), within renew.before; the issuer needs renewing too; next attempt in \(DurationText.format(wait))"
             )
             update { $0.nextAttempt = now().addingTimeInterval(wait.seconds) }
             return wait
@@ -129,7 +130,7 @@ public final class LeafRenewer: @unchecked Sendable {
             }
             let left = notAfter.map { "the leaf in use expires \(Self.iso8601($0))" } ?? "no readable leaf in use"
             logger.warning(
-                "identity renewal failed (attempt \(failures)): \(error.message); \(left); retrying in \(ConfigDuration.format(wait))")
+                "identity renewal failed (attempt \(failures)): \(error.message); \(left); retrying in \(DurationText.format(wait))")
             return wait
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 extension LinkBundle {
     static let keys = ["apiVersion", "kind", "cluster", "gateways", "identity", "anchors"]

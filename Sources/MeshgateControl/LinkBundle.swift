@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 /// What one cluster hands another to be linked (docs/links.md): its name, where its gateway is
 /// reached, the identity that gateway presents, and the trust anchors its certificates chain to.

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -40,7 +41,7 @@ extension LinkMirror {
             // Every failure is logged until it repeats; then once a minute or so (at the backoff ceiling).
             if failuresLogged < 3 || backoff.ceiling >= backoff.maximum {
                 logger.warning(
-                    "link \(cluster): discover stream \(outcome); routes stay as last known; reconnecting in \(ConfigDuration.format(wait))")
+                    "link \(cluster): discover stream \(outcome); routes stay as last known; reconnecting in \(DurationText.format(wait))")
                 failuresLogged += 1
             }
             reconnectSignal.sleep(for: wait)

@@ -1,3 +1,4 @@
+import MeshgateNames
 import Yams
 
 /// Reads `links:` of a gateway config into `LinksSettings`, reporting what is wrong with it.
@@ -121,8 +122,8 @@ struct LinksReader {
         guard layer.durationsValid, writesAny, baseValid || writesBoth, merged.probeTimeout >= merged.probeInterval
         else { return }
         let field = map.field("probe") + ".timeout"
-        let timeout = ConfigDuration.format(merged.probeTimeout) + (layer.timeout == nil ? " (\(inherited))" : "")
-        let interval = ConfigDuration.format(merged.probeInterval) + (layer.interval == nil ? " (\(inherited))" : "")
+        let timeout = DurationText.format(merged.probeTimeout) + (layer.timeout == nil ? " (\(inherited))" : "")
+        let interval = DurationText.format(merged.probeInterval) + (layer.interval == nil ? " (\(inherited))" : "")
         diagnostics.report(
             line: diagnostics.line(of: field), field: field, "timeout \(timeout) must be less than the interval \(interval)")
     }

@@ -1,3 +1,4 @@
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -5,12 +6,12 @@ import MeshgateWire
 /// One link as composition sees it: what its mirror knows and how many routes it may have.
 public struct MirrorSource: Sendable {
     public var cluster: String
-    public var identity: TLSIdentity
+    public var identity: WorkloadIdentity
     public var state: MirrorState
     /// `links.limits.routes` of the link.
     public var maxRoutes: Int
 
-    public init(cluster: String, identity: TLSIdentity, state: MirrorState, maxRoutes: Int = GatewayDefaults.linkRoutes) {
+    public init(cluster: String, identity: WorkloadIdentity, state: MirrorState, maxRoutes: Int = GatewayDefaults.linkRoutes) {
         self.cluster = cluster
         self.identity = identity
         self.state = state

@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -14,7 +15,7 @@ public enum MirroredRoutes {
     /// `namespace/name` pairs already in use and
     /// grows by the ones this mirror takes; `refused` receives one message per refused service.
     public static func routes(
-        cluster: String, identity: TLSIdentity, state: MirrorState, requireClientTLS: Bool, taken: inout Set<String>,
+        cluster: String, identity: WorkloadIdentity, state: MirrorState, requireClientTLS: Bool, taken: inout Set<String>,
         refused: (String) -> Void
     ) -> [GatewayRoute] {
         var out: [GatewayRoute] = []

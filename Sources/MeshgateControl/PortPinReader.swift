@@ -1,3 +1,4 @@
+import MeshgateNames
 import Yams
 
 /// Reads `outbound.pin`: a mapping of route key (`namespace/name:port`) to the port its

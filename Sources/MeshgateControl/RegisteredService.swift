@@ -1,3 +1,4 @@
+import MeshgateNames
 import MeshgateWire
 
 /// A service port and the endpoint port its connections go to.

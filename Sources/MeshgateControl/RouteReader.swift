@@ -1,3 +1,4 @@
+import MeshgateNames
 /// Reads one item of `routes:` into a `StaticRoute`, reporting what is wrong with it.
 struct RouteReader {
     static let keys = ["name", "namespace", "port", "cluster", "gateways", "identity", "target", "listen", "requireClientTLS"]

@@ -1,3 +1,4 @@
+import MeshgateNames
 /// Reads one item of `services:` into a `RegisteredService`, reporting what is wrong with it.
 struct ServiceReader {
     static let keys = ["namespace", "name", "ports", "endpoints", "exported", "allow"]

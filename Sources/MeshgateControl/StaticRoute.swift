@@ -1,3 +1,4 @@
+import MeshgateNames
 /// Where a route's connections go inside the remote cluster.
 public struct RouteTarget: Hashable, Sendable {
     /// The remote service's namespace.

@@ -1,3 +1,4 @@
+import MeshgateNames
 import Yams
 
 /// One value in a YAML tree, with the field path and line its errors carry, and typed readers
@@ -52,6 +53,11 @@ struct YAMLValue {
     }
 
     /// A string checked and converted by `parse`; its failure message is reported.
+    /// A duration in the one grammar (`DurationText`), its problem as a config value error.
+    static func duration(_ text: String) throws(InvalidValue) -> Duration {
+        do { return try DurationText.parse(text) } catch { throw InvalidValue(error.description) }
+    }
+
     func parsed<T>(_ parse: (String) throws(InvalidValue) -> T) -> T? {
         guard let text = string else { return nil }
         do {
@@ -101,7 +107,7 @@ struct YAMLValue {
 
     /// A duration such as `5s`, which must be more than zero.
     var positiveDuration: Duration? {
-        guard let duration = parsed(ConfigDuration.parse) else { return nil }
+        guard let duration = parsed(Self.duration) else { return nil }
         guard duration > .zero else {
             report("must be more than zero")
             return nil

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 extension CertificateSummary {
     /// `CA (trust anchor, self-signed)`, `CA (path length 0)`, `CA` or `leaf`.

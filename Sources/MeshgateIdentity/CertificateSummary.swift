@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MeshgateNames
 import X509
 
 /// What `meshgate identity inspect` reports about one certificate.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MeshgateNames
 import X509
 
 /// One cluster's intermediate CA: it signs that cluster's leaf certificates and is signed by the

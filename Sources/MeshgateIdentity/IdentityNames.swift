@@ -1,3 +1,4 @@
+import MeshgateNames
 import SwiftASN1
 import X509
 

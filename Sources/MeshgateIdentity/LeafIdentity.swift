@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MeshgateNames
 import X509
 
 /// A workload's short-lived certificate, signed by its cluster's issuer, naming its identity in

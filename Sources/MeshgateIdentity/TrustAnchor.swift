@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MeshgateNames
 import X509
 
 /// The self-signed root of a meshgate trust domain: every cluster issuer is signed by it, and

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 /// The notBefore/notAfter of a certificate about to be signed, in whole seconds (what X.509
 /// stores), kept inside the signer's own validity.
@@ -23,7 +24,7 @@ public struct ValidityWindow: Equatable, Sendable {
     public init(now: Date, validity: Duration, within signer: (notBefore: Date, notAfter: Date, name: String)? = nil)
         throws(IdentityError)
     {
-        let seconds = DurationText.seconds(validity)
+        let seconds = validity.components.seconds
         guard seconds >= 1, validity <= Self.maximum else {
             throw IdentityError(.invalidArgument, "validity \(DurationText.format(seconds: seconds)): must be from 1s to 100 years")
         }

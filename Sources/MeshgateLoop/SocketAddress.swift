@@ -56,7 +56,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             let offset = family == AF_INET6 ? 8 : 4
             _ = inet_ntop(family, raw.baseAddress! + offset, &buf, socklen_t(buf.count))
         }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public var description: String {

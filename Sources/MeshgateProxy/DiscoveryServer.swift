@@ -1,6 +1,7 @@
 import Atomics
 import Foundation
 import Logging
+import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 
@@ -74,7 +75,7 @@ public final class DiscoveryServer: Sendable {
     }
 
     /// Why `peer` may not ask as `cluster`, or nil when it may (before any limit).
-    public func refusal(peer: TLSIdentity?, cluster: String) -> DiscoverRefusal? {
+    public func refusal(peer: WorkloadIdentity?, cluster: String) -> DiscoverRefusal? {
         guard let peer else { return .notGateway }
         if let own = peer.gatewayCluster {
             return own == cluster ? nil : .clusterMismatch
@@ -153,7 +154,7 @@ public final class DiscoveryServer: Sendable {
     /// `named`, with their ports' names (else every name is ""). A name that is not a `PortName`
     /// (a Kubernetes Service port may carry a longer DNS label) or that an earlier port of the
     /// service already has is sent as "" (unnamed).
-    public static func visible(_ snapshot: GatewaySnapshot, to peer: TLSIdentity?, named: Bool = false) -> [String: DiscoveredService] {
+    public static func visible(_ snapshot: GatewaySnapshot, to peer: WorkloadIdentity?, named: Bool = false) -> [String: DiscoveredService] {
         var out: [String: DiscoveredService] = [:]
         for (key, s) in snapshot.services where s.exported && s.allows(peer) {
             let ports = Array(s.endpoints.keys.sorted().prefix(DiscoveryMessage.maxPortsPerService))
@@ -170,7 +171,7 @@ public final class DiscoveryServer: Sendable {
         return out
     }
 
-    private func run(_ stream: TLSStream, cluster: String, peer: TLSIdentity?, named: Bool) {
+    private func run(_ stream: TLSStream, cluster: String, peer: WorkloadIdentity?, named: Bool) {
         defer { stream.close() }
         var snapshot = publisher.snapshot
         var sent = Self.visible(snapshot, to: peer, named: named)

@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 
 /// A service of this cluster as the inbound side sees it: whether it is exported, who may
@@ -12,7 +13,7 @@ public final class ExportedService: Sendable {
     public let exported: Bool
     /// Identities allowed to connect (the peer gateway's, and the original client's when the
     /// header carries one); nil allows any identity the trust bundle vouches for.
-    public let allowed: Set<TLSIdentity>?
+    public let allowed: Set<WorkloadIdentity>?
     /// Endpoints by service port.
     public let endpoints: [UInt16: [SocketAddress]]
     /// Port names by service port (IANA service names, checked by the registry); a port not in
@@ -20,7 +21,7 @@ public final class ExportedService: Sendable {
     public let portNames: [UInt16: String]
 
     public init(
-        namespace: String, name: String, exported: Bool, allowed: Set<TLSIdentity>?, endpoints: [UInt16: [SocketAddress]],
+        namespace: String, name: String, exported: Bool, allowed: Set<WorkloadIdentity>?, endpoints: [UInt16: [SocketAddress]],
         portNames: [UInt16: String] = [:]
     ) {
         self.key = "\(namespace)/\(name)"
@@ -33,7 +34,7 @@ public final class ExportedService: Sendable {
     }
 
     /// Whether `identity` may connect.
-    public func allows(_ identity: TLSIdentity?) -> Bool {
+    public func allows(_ identity: WorkloadIdentity?) -> Bool {
         guard let allowed else { return true }
         guard let identity else { return false }
         return allowed.contains(identity)

@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 
@@ -13,7 +14,7 @@ public final class GatewayRoute: Sendable {
     /// The remote gateways' addresses, resolved, tried round robin with fail-over.
     public let gateways: [SocketAddress]
     /// The identity the remote gateway must prove.
-    public let expectedIdentity: TLSIdentity
+    public let expectedIdentity: WorkloadIdentity
     /// What the remote gateway is asked to connect to.
     public let target: ConnectTarget
     /// Local clients must present mTLS; their verified identity travels in the header.
@@ -25,7 +26,7 @@ public final class GatewayRoute: Sendable {
 
     /// A route; `gateways` may only be empty for a route that is not alive.
     public init(
-        key: String, cluster: String, gateways: [SocketAddress], expectedIdentity: TLSIdentity, target: ConnectTarget,
+        key: String, cluster: String, gateways: [SocketAddress], expectedIdentity: WorkloadIdentity, target: ConnectTarget,
         requireClientTLS: Bool = false, fixedListen: SocketAddress? = nil, alive: Bool = true
     ) {
         precondition(!gateways.isEmpty || !alive, "a live route needs at least one gateway address")

@@ -1,3 +1,4 @@
+import MeshgateNames
 import MeshgateTLS
 
 /// Who may use the inbound port once TLS has verified the peer (docs/gateway.md, "Who is
@@ -18,7 +19,7 @@ public struct InboundPolicy: Sendable, Hashable {
 
     /// Whether `peer` may connect to `service` under this policy (the service's own allow
     /// list is checked separately): a gateway identity, or one the allow list names.
-    public func admits(_ peer: TLSIdentity?, to service: ExportedService) -> Bool {
+    public func admits(_ peer: WorkloadIdentity?, to service: ExportedService) -> Bool {
         if acceptWorkloads { return true }
         guard let peer else { return false }
         if peer.isGateway { return true }

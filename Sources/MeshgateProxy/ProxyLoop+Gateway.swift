@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 
@@ -289,7 +290,7 @@ extension ProxyLoop {
                 return
             }
             if let clientIdentity {
-                guard let client = TLSIdentity(clientIdentity) else {
+                guard let client = WorkloadIdentity(clientIdentity) else {
                     refuseGateway(conn, slot: slot, .badHeader, "client identity '\(clientIdentity)' is not an identity")
                     return
                 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CMeshgateShim
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 
 /// TLS handshakes on either side, refusals, and the switch of a finished side to kernel TLS.
@@ -31,7 +32,7 @@ extension ProxyLoop {
     private func handshakeConnection(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) -> TLSConnection? {
         if let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS { return tls }
         let context: TLSContext?
-        let expected: TLSIdentity?
+        let expected: WorkloadIdentity?
         if let gw = gateway, conn.pointee.role != .proxy {
             // The credentials current now: a rotated certificate applies to new handshakes.
             context = upstreamSide ? gw.snapshot.credentials.client : gw.snapshot.credentials.server

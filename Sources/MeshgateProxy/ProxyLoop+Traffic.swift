@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 
 /// Gateway traffic accounting: which series a connection counts in, and how it ended. A few
@@ -27,7 +28,7 @@ extension ProxyLoop {
     }
 
     /// The cluster of a peer gateway, from its identity (`…/ns/meshgate-<cluster>/sa/gateway`).
-    static func peerCluster(_ identity: TLSIdentity?) -> String {
+    static func peerCluster(_ identity: WorkloadIdentity?) -> String {
         guard let identity, identity.serviceAccount == "gateway", identity.namespace.hasPrefix("meshgate-") else { return "unknown" }
         return String(identity.namespace.dropFirst("meshgate-".count))
     }

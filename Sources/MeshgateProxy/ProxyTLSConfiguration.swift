@@ -1,3 +1,4 @@
+import MeshgateNames
 import MeshgateTLS
 
 /// How a proxy speaks TLS on each side. Both contexts nil: a plain L4 proxy.
@@ -7,7 +8,7 @@ public struct ProxyTLSConfiguration: Sendable {
     /// Client context: originate mTLS to the upstreams (`--upstream-tls`).
     public var upstream: TLSContext?
     /// The identity every upstream must prove; required with `upstream`.
-    public var expectedUpstreamIdentity: TLSIdentity?
+    public var expectedUpstreamIdentity: WorkloadIdentity?
     /// A handshake (either side) not finished within this long is refused.
     public var handshakeTimeout: Duration
     /// Switch sockets to kernel TLS after the handshake when the kernel has it.
@@ -15,7 +16,7 @@ public struct ProxyTLSConfiguration: Sendable {
 
     /// A configuration; the defaults make a plain proxy.
     public init(
-        downstream: TLSContext? = nil, upstream: TLSContext? = nil, expectedUpstreamIdentity: TLSIdentity? = nil,
+        downstream: TLSContext? = nil, upstream: TLSContext? = nil, expectedUpstreamIdentity: WorkloadIdentity? = nil,
         handshakeTimeout: Duration = .seconds(10), kernelTLS: Bool = true
     ) {
         self.downstream = downstream

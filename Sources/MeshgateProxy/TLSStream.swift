@@ -4,6 +4,7 @@ import Glibc
 import CMeshgateShim
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 
 /// Why a `TLSStream` call did not do what it was asked.
@@ -41,7 +42,7 @@ public final class TLSStream: @unchecked Sendable {
     private var isCancelled: @Sendable () -> Bool = { false }
 
     /// The peer's verified identity.
-    public var peerIdentity: TLSIdentity? { tls.peerIdentity }
+    public var peerIdentity: WorkloadIdentity? { tls.peerIdentity }
 
     /// Takes over `fd` (non-blocking, connected) and a TLS connection whose handshake is done;
     /// `leftover` is plaintext already read from it that the next `read` returns first.
@@ -57,7 +58,7 @@ public final class TLSStream: @unchecked Sendable {
     /// `deadline`; `isCancelled` is asked every 250 ms or so while waiting, and ends the
     /// attempt when it returns true (its owner is stopping).
     public static func connect(
-        to address: SocketAddress, context: TLSContext, expected: TLSIdentity, deadline: ContinuousClock.Instant,
+        to address: SocketAddress, context: TLSContext, expected: WorkloadIdentity, deadline: ContinuousClock.Instant,
         isCancelled: @escaping @Sendable () -> Bool = { false }
     ) throws(TLSStreamError) -> TLSStream {
         let fd: Int32

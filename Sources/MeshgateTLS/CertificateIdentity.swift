@@ -1,22 +1,23 @@
 import COpenSSL
+import MeshgateNames
 
 /// What a certificate's subject alternative names say about its meshgate identity.
 enum CertificateIdentity: Equatable {
     /// The SANs name exactly one identity (in DNS form, URI form, or both agreeing).
-    case identity(TLSIdentity)
+    case identity(WorkloadIdentity)
     /// No SAN has either identity form.
     case missing
     /// The SANs name more than one identity.
-    case conflicting([TLSIdentity])
+    case conflicting([WorkloadIdentity])
 
     /// Reads the SANs of `certificate` (an `X509*`).
     static func of(_ certificate: OpaquePointer) -> CertificateIdentity {
-        var found: [TLSIdentity] = []
+        var found: [WorkloadIdentity] = []
         for name in subjectAltNames(certificate) {
-            let parsed: TLSIdentity?
+            let parsed: WorkloadIdentity?
             switch name {
-            case .dns(let text): parsed = TLSIdentity(dnsName: text)
-            case .uri(let text): parsed = TLSIdentity(spiffeURI: text)
+            case .dns(let text): parsed = WorkloadIdentity(dnsName: text)
+            case .uri(let text): parsed = WorkloadIdentity(spiffeURI: text)
             }
             if let parsed, !found.contains(parsed) { found.append(parsed) }
         }
@@ -28,7 +29,7 @@ enum CertificateIdentity: Equatable {
     }
 
     /// The identity, when there is exactly one.
-    var identity: TLSIdentity? {
+    var identity: WorkloadIdentity? {
         if case .identity(let identity) = self { return identity }
         return nil
     }

@@ -1,4 +1,5 @@
 import COpenSSL
+import MeshgateNames
 
 /// The per-connection state that OpenSSL's C callbacks read and write. An `SSL*` points at its
 /// observer through ex-data (unretained: the owning ``TLSConnection`` frees the `SSL*` first).
@@ -8,7 +9,7 @@ final class HandshakeObserver {
     let context: TLSContext
     let role: TLSRole
     /// Client: the identity the server must prove.
-    let expectedPeerIdentity: TLSIdentity?
+    let expectedPeerIdentity: WorkloadIdentity?
     /// Client: where new session tickets go in the context's cache.
     let sessionCacheKey: String?
     /// Capture traffic secrets and count records for kTLS.
@@ -30,7 +31,7 @@ final class HandshakeObserver {
     /// NewSessionTicket messages read.
     var ticketsReceived = 0
 
-    init(context: TLSContext, expectedPeerIdentity: TLSIdentity?, sessionCacheKey: String?, capturesKeyMaterial: Bool) {
+    init(context: TLSContext, expectedPeerIdentity: WorkloadIdentity?, sessionCacheKey: String?, capturesKeyMaterial: Bool) {
         self.context = context
         self.role = context.configuration.role
         self.expectedPeerIdentity = expectedPeerIdentity
@@ -55,7 +56,7 @@ final class HandshakeObserver {
     /// Applies the identity policy to the peer's (chain-verified) certificate: nil when it
     /// passes, otherwise the failure.
     func checkPeer(_ found: CertificateIdentity) -> TLSError? {
-        let identity: TLSIdentity
+        let identity: WorkloadIdentity
         switch found {
         case .missing:
             return TLSError(.peerIdentityMissing, "peer certificate names no meshgate identity")

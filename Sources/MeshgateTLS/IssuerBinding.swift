@@ -1,4 +1,5 @@
 import COpenSSL
+import MeshgateNames
 
 /// Binds gateway identities to their cluster's issuer: a leaf naming `meshgate-<c>/gateway`
 /// must be signed directly by a CA whose subject common name is `meshgate issuer <c>` (the
@@ -9,11 +10,11 @@ import COpenSSL
 /// few lookups in the issuer's already-parsed subject and a byte comparison, no allocation.
 enum IssuerBinding {
     /// The common-name prefix of cluster issuers, as bytes.
-    static let issuerPrefix: [UInt8] = Array(TLSIdentity.gatewayIssuerPrefix.utf8)
+    static let issuerPrefix: [UInt8] = Array(WorkloadIdentity.gatewayIssuerPrefix.utf8)
 
     /// nil when `identity` is not a gateway identity or `chain` (an `STACK_OF(X509)`, leaf
     /// first) has it signed by its cluster's issuer; otherwise the failure.
-    static func check(_ identity: TLSIdentity, chain: OpaquePointer?) -> TLSError? {
+    static func check(_ identity: WorkloadIdentity, chain: OpaquePointer?) -> TLSError? {
         guard let cluster = identity.gatewayCluster else { return nil }
         guard let chain, mg_sk_X509_num(chain) >= 2, let issuer = mg_sk_X509_value(chain, 1) else {
             return .issuerMismatch(identity, "its chain has no issuer certificate")
@@ -38,7 +39,7 @@ enum IssuerBinding {
 
 extension TLSError {
     /// A gateway identity whose certificate was not issued by its own cluster's issuer.
-    static func issuerMismatch(_ identity: TLSIdentity, _ detail: String) -> TLSError {
+    static func issuerMismatch(_ identity: WorkloadIdentity, _ detail: String) -> TLSError {
         TLSError(.peerIssuerMismatch, "peer \(identity) is a gateway identity of cluster \(identity.gatewayCluster ?? "?") but \(detail)")
     }
 }

@@ -23,7 +23,7 @@ final class OwnedPrivateKey {
         var name = [CChar](repeating: 0, count: 64)
         var length = 0
         guard EVP_PKEY_get_group_name(raw, &name, name.count, &length) == 1 else { return false }
-        return String(cString: name) == "prime256v1"
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) == "prime256v1"
     }
 }
 

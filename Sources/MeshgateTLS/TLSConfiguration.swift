@@ -1,3 +1,4 @@
+import MeshgateNames
 /// Which end of the handshake a context serves.
 public enum TLSRole: Hashable, Sendable {
     /// Accepts connections; requires and verifies a client certificate; issues session tickets.
@@ -25,7 +26,7 @@ public struct TLSConfiguration: Sendable {
     public var applicationProtocol: String = TLSConfiguration.meshgateALPN
     /// Server: client identities allowed to connect; nil accepts any identity the trust bundle
     /// vouches for. Ignored by clients, which name their expected peer per connection.
-    public var allowedPeerIdentities: Set<TLSIdentity>? = nil
+    public var allowedPeerIdentities: Set<WorkloadIdentity>? = nil
     /// Server: NewSessionTicket messages sent after each handshake of a connection that stays
     /// in user space.
     public var ticketCount: Int = 2

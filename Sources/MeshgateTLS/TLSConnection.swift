@@ -1,4 +1,5 @@
 import COpenSSL
+import MeshgateNames
 
 /// One TLS connection as a pure state machine over two memory BIOs: no sockets, no clocks.
 ///
@@ -29,7 +30,7 @@ public final class TLSConnection {
     var inboundRecords: RecordBoundaryTracker?
 
     /// The peer's verified identity, once the handshake is complete.
-    public internal(set) var peerIdentity: TLSIdentity?
+    public internal(set) var peerIdentity: WorkloadIdentity?
     /// The peer's close_notify has been read.
     public internal(set) var receivedCloseNotify = false
     /// Application bytes ``readPlaintext(into:)`` has returned.
@@ -45,7 +46,7 @@ public final class TLSConnection {
     ///   - forKTLS: capture traffic secrets and count records so that ``ktlsKeys()`` works; a
     ///     server sends ``TLSConfiguration/ticketsForKTLS`` tickets instead of ``TLSConfiguration/ticketCount``.
     public init(
-        context: TLSContext, expectedPeerIdentity: TLSIdentity? = nil, sessionCacheKey: String? = nil, forKTLS: Bool = false
+        context: TLSContext, expectedPeerIdentity: WorkloadIdentity? = nil, sessionCacheKey: String? = nil, forKTLS: Bool = false
     ) throws(TLSError) {
         let role = context.configuration.role
         if role == .client && expectedPeerIdentity == nil {

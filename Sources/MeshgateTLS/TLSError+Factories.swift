@@ -1,3 +1,4 @@
+import MeshgateNames
 /// The named constructors used throughout the engine; each message names what it is about.
 extension TLSError {
     /// `path` could not be opened or read.
@@ -21,7 +22,7 @@ extension TLSError {
     }
 
     /// The peer's identity `got` is not `expected` (a description of the expectation or allow-list).
-    public static func peerIdentityMismatch(expected: String, got: TLSIdentity) -> TLSError {
+    public static func peerIdentityMismatch(expected: String, got: WorkloadIdentity) -> TLSError {
         TLSError(.peerIdentityMismatch, "peer identity \(got) is not \(expected)")
     }
 

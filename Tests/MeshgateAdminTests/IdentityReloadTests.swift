@@ -2,6 +2,7 @@ import Foundation
 import MeshgateControl
 import MeshgateIdentity
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import Testing
@@ -30,7 +31,7 @@ import Testing
     /// it presents a certificate that verifies and names east.
     static func probe(_ g: AdminTestGateway, _ client: TLSContext) throws {
         let address = try SocketAddress.resolve(host: "127.0.0.1", port: g.inboundPort)
-        _ = try GatewayProbe.probe(address, context: client, expected: TLSIdentity(g.pki.leaf.identity.spiffeURI)!, timeout: .seconds(5))
+        _ = try GatewayProbe.probe(address, context: client, expected: WorkloadIdentity(g.pki.leaf.identity.spiffeURI)!, timeout: .seconds(5))
     }
 
     /// Writes the bad files of `bad` over the gateway's tls.crt / tls.key; returns what the

@@ -64,14 +64,18 @@ import Testing
         #expect(p.stderr.contains("cannot listen"), "\(p.stderr)")
     }
 
-    @Test(arguments: [("250ms", 250_000_000), ("5s", 5_000_000_000), ("1h", 3_600_000_000_000), ("1h30m", 5_400_000_000_000), ("2", 2_000_000_000)] as [(String, Int64)])
-    func parsesDurations(text: String, nanoseconds: Int64) {
-        #expect(DurationParser.parse(text)?.components.seconds == nanoseconds / 1_000_000_000)
-        #expect(DurationParser.parse(text) == .nanoseconds(nanoseconds))
+    @Test(arguments: [("250ms", Duration.milliseconds(250)), ("5s", .seconds(5)), ("1h30m", .seconds(5400)), ("0", .zero)])
+    func durationFlagsUseTheOneGrammar(text: String, expected: Duration) throws {
+        #expect(try DurationFlag.parse("idle-timeout", text) == expected)
     }
 
-    @Test(arguments: ["", "soon", "5 s", "-1s", "1x", "ms", "999999999999h", "99999999999999999999", "200000d100000d"])
-    func rejectsNonDurations(text: String) {
-        #expect(DurationParser.parse(text) == nil)
+    @Test(arguments: [("5", "--idle-timeout '5' has no unit"), ("soon", "--idle-timeout 'soon' is not a duration"), ("-1s", "is not a duration")])
+    func durationFlagsNameTheFlag(text: String, message: String) {
+        #expect {
+            try DurationFlag.parse("idle-timeout", text)
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+        #expect(throws: (any Error).self) { try DurationFlag.parse("timeout", "0", positive: true) }
     }
 }

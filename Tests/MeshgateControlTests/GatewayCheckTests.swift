@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import Testing
 
@@ -33,7 +34,7 @@ import Testing
         let anchors = try PEMCertificates.parse(String(contentsOfFile: try MirrorTestPKI.directory() + "/bundle.pem", encoding: .utf8))
         return LinkBundle(
             cluster: cluster, gateways: [HostPort(host: "127.0.0.1", port: address.port)],
-            identity: TLSIdentity("spiffe://cluster.local/ns/meshgate-\(cluster)/sa/gateway")!, anchors: anchors)
+            identity: WorkloadIdentity("spiffe://cluster.local/ns/meshgate-\(cluster)/sa/gateway")!, anchors: anchors)
     }
 
     static func run(_ dir: String, now: Date = Date(), notAfter: Date = Date().addingTimeInterval(30 * 86400)) -> [CheckResult] {

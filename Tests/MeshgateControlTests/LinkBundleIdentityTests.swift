@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import Testing
 
@@ -17,7 +18,7 @@ import Glibc
         let id = identity ?? "spiffe://cluster.local/ns/meshgate-\(cluster)/sa/gateway"
         let bundle = LinkBundle(
             cluster: cluster, gateways: (0..<gateways).map { HostPort(host: "127.0.0.1", port: UInt16(20000 + $0)) },
-            identity: TLSIdentity(id)!, anchors: anchors)
+            identity: WorkloadIdentity(id)!, anchors: anchors)
         return bundle.render()
     }
 
@@ -62,7 +63,7 @@ import Glibc
         #expect(old.changes(from: old).isEmpty)
         let new = LinkBundle(
             cluster: "west", gateways: [old.gateways[1], HostPort(host: "west.example", port: 4143)],
-            identity: TLSIdentity("spiffe://cluster.local/ns/meshgate-north/sa/gateway")!, anchors: old.anchors + [Data([1, 2, 3])])
+            identity: WorkloadIdentity("spiffe://cluster.local/ns/meshgate-north/sa/gateway")!, anchors: old.anchors + [Data([1, 2, 3])])
         let lines = new.changes(from: old)
         #expect(lines.count == 4, "\(lines)")
         #expect(lines[0] == "gateways: + west.example:4143")

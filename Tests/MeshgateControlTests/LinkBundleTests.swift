@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 import Testing
 
 @testable import MeshgateControl

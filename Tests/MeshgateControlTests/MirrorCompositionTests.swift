@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -20,7 +21,7 @@ import Testing
         s.synced = synced
         s.liveGateways = [gateway]
         return MirrorSource(
-            cluster: cluster, identity: TLSIdentity("spiffe://cluster.local/ns/meshgate-\(cluster)/sa/gateway")!, state: s,
+            cluster: cluster, identity: WorkloadIdentity("spiffe://cluster.local/ns/meshgate-\(cluster)/sa/gateway")!, state: s,
             maxRoutes: maxRoutes)
     }
 

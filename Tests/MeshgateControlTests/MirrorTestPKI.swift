@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 import MeshgateTLS
 
 #if canImport(Glibc)
@@ -15,8 +16,8 @@ import Glibc
 /// - `east`: `spiffe://cluster.local/ns/meshgate-east/sa/gateway`, our gateway (the mirror's client
 ///   certificate).
 enum MirrorTestPKI {
-    static let westIdentity = TLSIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
-    static let eastIdentity = TLSIdentity("spiffe://cluster.local/ns/meshgate-east/sa/gateway")!
+    static let westIdentity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
+    static let eastIdentity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-east/sa/gateway")!
 
     struct Failure: Error, CustomStringConvertible {
         let description: String

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
@@ -11,7 +12,7 @@ import Testing
 /// aimed at `ns/name:port` behind the link's live gateways; taken names refused; a down link
 /// gives routes that are not alive and have no gateways.
 @Suite struct MirroredRoutesTests {
-    static let identity = TLSIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
+    static let identity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
     static let g1 = try! SocketAddress.resolve("127.0.0.1:4143")
     static let g2 = try! SocketAddress.resolve("127.0.0.2:4143")
 

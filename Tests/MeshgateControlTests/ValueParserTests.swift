@@ -1,3 +1,4 @@
+import MeshgateNames
 import Testing
 
 @testable import MeshgateControl
@@ -8,19 +9,19 @@ import Testing
         ("1d", .seconds(86400)), ("1h30m", .seconds(5400)), ("1.5s", .milliseconds(1500)), ("0s", .zero),
     ])
     func durationsParse(text: String, expected: Duration) throws {
-        #expect(try ConfigDuration.parse(text) == expected)
+        #expect(try YAMLValue.duration(text) == expected)
     }
 
     @Test(arguments: ["", "5", "s", "5x", "-5s", "5 s", "1e3s", "5s5"])
     func badDurationsAreRefused(text: String) {
-        #expect(throws: InvalidValue.self) { try ConfigDuration.parse(text) }
+        #expect(throws: InvalidValue.self) { try YAMLValue.duration(text) }
     }
 
     @Test func durationsFormatBack() {
-        #expect(ConfigDuration.format(.seconds(90)) == "1m30s")
-        #expect(ConfigDuration.format(.milliseconds(500)) == "500ms")
-        #expect(ConfigDuration.format(.seconds(86400 + 3600)) == "1d1h")
-        #expect(ConfigDuration.format(.zero) == "0s")
+        #expect(DurationText.format(.seconds(90)) == "1m30s")
+        #expect(DurationText.format(.milliseconds(500)) == "500ms")
+        #expect(DurationText.format(.seconds(86400 + 3600)) == "1d1h")
+        #expect(DurationText.format(.zero) == "0s")
     }
 
     @Test func hostPortsParse() throws {

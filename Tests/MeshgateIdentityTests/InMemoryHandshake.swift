@@ -1,3 +1,4 @@
+import MeshgateNames
 import MeshgateTLS
 
 /// A client and a server ``TLSConnection`` wired back to back in memory (the pattern of
@@ -29,7 +30,7 @@ enum InMemoryHandshake {
     /// Connects a client from `clientFolder` to a server from `serverFolder`, the client
     /// expecting `serverIdentity`; returns both connections after the handshake.
     static func connect(
-        clientFolder: String, serverFolder: String, expecting serverIdentity: TLSIdentity, time: Int64
+        clientFolder: String, serverFolder: String, expecting serverIdentity: WorkloadIdentity, time: Int64
     ) throws -> (client: TLSConnection, server: TLSConnection) {
         let client = try TLSConnection(
             context: context(.client, folder: clientFolder, time: time), expectedPeerIdentity: serverIdentity)

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateIdentity
+import MeshgateNames
 import MeshgateTLS
 import Testing
 
@@ -20,7 +21,7 @@ struct IssuerBindingInteropTests {
 
     @Test("the prefix the identity tooling writes is the one the TLS engine checks")
     func samePrefix() {
-        #expect(IdentityNames.issuerPrefix == TLSIdentity.gatewayIssuerPrefix)
+        #expect(IdentityNames.issuerPrefix == WorkloadIdentity.gatewayIssuerPrefix)
     }
 
     @Test("west's gateway from west's issuer passes; meshgate-west/gateway issued by east's issuer is refused")
@@ -34,7 +35,7 @@ struct IssuerBindingInteropTests {
         let eastFolder = try Fixtures.write(east.files, to: folder, "east")
         let westFolder = try Fixtures.write(west.files, to: folder, "west")
         let forgedFolder = try Fixtures.write(forged.files, to: folder, "forged")
-        let eastIdentity = try #require(TLSIdentity(spiffeURI: east.identity.spiffeURI))
+        let eastIdentity = try #require(WorkloadIdentity(spiffeURI: east.identity.spiffeURI))
         let server = try Self.context(.server, folder: eastFolder, time: time)
 
         let good = try TLSConnection(context: Self.context(.client, folder: westFolder, time: time), expectedPeerIdentity: eastIdentity)

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateIdentity
+import MeshgateNames
 import MeshgateTLS
 import Testing
 
@@ -17,8 +18,8 @@ struct TLSInteropTests {
         let east = try LeafIdentity.issueGateway(issuer: pki.east, now: Fixtures.now)
         let westFolder = try Fixtures.write(west.files, to: folder, "west")
         let eastFolder = try Fixtures.write(east.files, to: folder, "east")
-        let westIdentity = try #require(TLSIdentity(spiffeURI: "spiffe://cluster.local/ns/meshgate-west/sa/gateway"))
-        let eastIdentity = try #require(TLSIdentity(spiffeURI: "spiffe://cluster.local/ns/meshgate-east/sa/gateway"))
+        let westIdentity = try #require(WorkloadIdentity(spiffeURI: "spiffe://cluster.local/ns/meshgate-west/sa/gateway"))
+        let eastIdentity = try #require(WorkloadIdentity(spiffeURI: "spiffe://cluster.local/ns/meshgate-east/sa/gateway"))
 
         let (client, server) = try InMemoryHandshake.connect(
             clientFolder: westFolder, serverFolder: eastFolder, expecting: eastIdentity, time: time)
@@ -37,7 +38,7 @@ struct TLSInteropTests {
         let gateway = try LeafIdentity.issueGateway(issuer: pki.west, now: Fixtures.now)
         let webFolder = try Fixtures.write(web.files, to: folder, "web")
         let gatewayFolder = try Fixtures.write(gateway.files, to: folder, "gateway")
-        let gatewayIdentity = try #require(TLSIdentity(spiffeURI: gateway.identity.spiffeURI))
+        let gatewayIdentity = try #require(WorkloadIdentity(spiffeURI: gateway.identity.spiffeURI))
 
         let (client, server) = try InMemoryHandshake.connect(
             clientFolder: webFolder, serverFolder: gatewayFolder, expecting: gatewayIdentity, time: time)
@@ -60,7 +61,7 @@ struct TLSInteropTests {
             file.name == "ca.crt" ? IdentityFile(name: "ca.crt", contents: server.pemTrustBundle, isPrivateKey: false) : file
         }
         let rogueFolder = try Fixtures.write(rogueFiles, to: folder, "rogue")
-        let serverIdentity = try #require(TLSIdentity(spiffeURI: server.identity.spiffeURI))
+        let serverIdentity = try #require(WorkloadIdentity(spiffeURI: server.identity.spiffeURI))
 
         let (client, serverConnection) = try InMemoryHandshake.connect(
             clientFolder: rogueFolder, serverFolder: serverFolder, expecting: serverIdentity, time: time)
@@ -81,7 +82,7 @@ struct TLSInteropTests {
         let westFolder = try Fixtures.write(west.files, to: folder, "west")
         let eastFolder = try Fixtures.write(east.files, to: folder, "east")
         // The client wants west's gateway but reaches east's.
-        let wanted = try #require(TLSIdentity(spiffeURI: west.identity.spiffeURI))
+        let wanted = try #require(WorkloadIdentity(spiffeURI: west.identity.spiffeURI))
         let (client, _) = try InMemoryHandshake.connect(clientFolder: westFolder, serverFolder: eastFolder, expecting: wanted, time: time)
         #expect(!client.isHandshakeComplete)
         #expect(client.failure?.code == .peerIdentityMismatch, "\(String(describing: client.failure))")

@@ -15,15 +15,4 @@ struct EndpointTests {
     func rejects(_ text: String) {
         #expect(throws: LoadError.self) { try Endpoint.parse(text) }
     }
-
-    @Test("durations")
-    func durations() {
-        #expect(DurationText.parse("5s") == .seconds(5))
-        #expect(DurationText.parse("250ms") == .milliseconds(250))
-        #expect(DurationText.parse("1.5") == .milliseconds(1500))
-        #expect(DurationText.parse("2m") == .seconds(120))
-        #expect(DurationText.parse("fast") == nil)
-        #expect(DurationText.format(.seconds(5)) == "5s")
-        #expect(DurationText.format(.milliseconds(250)) == "250ms")
-    }
 }

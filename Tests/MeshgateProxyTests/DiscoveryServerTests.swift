@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 import Testing
@@ -145,7 +146,7 @@ import Glibc
     }
 
     static func exported(
-        _ ns: String, _ name: String, ports: [UInt16], exported: Bool = true, allowed: Set<TLSIdentity>? = nil
+        _ ns: String, _ name: String, ports: [UInt16], exported: Bool = true, allowed: Set<WorkloadIdentity>? = nil
     ) -> ExportedService {
         ExportedService(
             namespace: ns, name: name, exported: exported, allowed: allowed,

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateLoad
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 import Testing
@@ -71,7 +72,7 @@ import Glibc
         func counter(_ name: ProxyCounters.Name) -> UInt64 { server.stats[name] }
     }
 
-    static func echoService(_ echo: BackendServer, allowed: Set<TLSIdentity>? = nil) throws -> ExportedService {
+    static func echoService(_ echo: BackendServer, allowed: Set<WorkloadIdentity>? = nil) throws -> ExportedService {
         ExportedService(
             namespace: "default", name: "echo", exported: true, allowed: allowed,
             endpoints: [7000: [try SocketAddress.resolve(host: "127.0.0.1", port: echo.port)], 7002: []])

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 import Testing
@@ -220,7 +221,7 @@ import Glibc
 
 enum PublisherFixture {
     static let remoteGateway = try! SocketAddress.resolve("127.0.0.1:4143")
-    static let remoteIdentity = TLSIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
+    static let remoteIdentity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
 
     /// A route `default/<name>:7000` to cluster west.
     static func route(_ name: String, target: String? = nil, listen: SocketAddress? = nil) -> GatewayRoute {

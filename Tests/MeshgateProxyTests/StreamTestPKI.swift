@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateNames
 import MeshgateTLS
 @testable import MeshgateProxy
 
@@ -15,9 +16,9 @@ import Glibc
 /// - `west`: `spiffe://cluster.local/ns/meshgate-west/sa/gateway`, a linked cluster's gateway (the asking mirror);
 /// - `other`: `spiffe://cluster.local/ns/meshgate-west/sa/other`, another identity of that cluster.
 enum StreamTestPKI {
-    static let eastIdentity = TLSIdentity("spiffe://cluster.local/ns/meshgate-east/sa/gateway")!
-    static let westIdentity = TLSIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
-    static let otherIdentity = TLSIdentity("spiffe://cluster.local/ns/meshgate-west/sa/other")!
+    static let eastIdentity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-east/sa/gateway")!
+    static let westIdentity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-west/sa/gateway")!
+    static let otherIdentity = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-west/sa/other")!
 
     struct Failure: Error, CustomStringConvertible {
         let description: String

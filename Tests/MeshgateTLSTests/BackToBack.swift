@@ -1,4 +1,5 @@
 import COpenSSL
+import MeshgateNames
 
 @testable import MeshgateTLS
 
@@ -47,7 +48,7 @@ enum BackToBack {
 
     /// A client and a server connection from the given contexts, handshake pumped.
     static func connect(
-        client: TLSContext, server: TLSContext, expecting identity: TLSIdentity = TestPKI.serverIdentity,
+        client: TLSContext, server: TLSContext, expecting identity: WorkloadIdentity = TestPKI.serverIdentity,
         sessionCacheKey: String? = nil, forKTLS: Bool = false
     ) throws -> (client: TLSConnection, server: TLSConnection) {
         let c = try TLSConnection(context: client, expectedPeerIdentity: identity, sessionCacheKey: sessionCacheKey, forKTLS: forKTLS)

@@ -1,4 +1,5 @@
 import COpenSSL
+import MeshgateNames
 import Testing
 
 @testable import MeshgateTLS
@@ -8,8 +9,8 @@ import Testing
 @Suite("Gateway identities bound to their cluster's issuer")
 struct IssuerBindingTests {
     let pki = TestPKI.shared
-    static let north = TLSIdentity("spiffe://cluster.local/ns/meshgate-north/sa/gateway")!
-    static let east = TLSIdentity("spiffe://cluster.local/ns/meshgate-east/sa/gateway")!
+    static let north = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-north/sa/gateway")!
+    static let east = WorkloadIdentity("spiffe://cluster.local/ns/meshgate-east/sa/gateway")!
 
     private func failure(after connection: TLSConnection) -> TLSError? {
         if case .failed(let error) = connection.handshake() { return error }

@@ -1,4 +1,5 @@
 import COpenSSL
+import MeshgateNames
 import Testing
 
 @testable import MeshgateTLS
@@ -16,7 +17,7 @@ struct RefusalTests {
 
     @Test("client refuses a server whose identity is not the expected one")
     func wrongExpectedIdentity() throws {
-        let wanted = TLSIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "someone-else")!
+        let wanted = WorkloadIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "someone-else")!
         let (client, server) = try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext(), expecting: wanted)
         let error = try #require(failure(after: client))
         #expect(error.code == .peerIdentityMismatch)

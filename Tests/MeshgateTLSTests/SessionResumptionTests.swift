@@ -1,3 +1,4 @@
+import MeshgateNames
 import Testing
 
 @testable import MeshgateTLS
@@ -81,7 +82,7 @@ struct SessionResumptionTests {
         let client = try pki.clientContext { $0.sessionCache = cache }
         let server = try pki.serverContext()
         try primeCache(client: client, server: server, key: "link-east")
-        let other = TLSIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "impostor")!
+        let other = WorkloadIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "impostor")!
         let (c, _) = try BackToBack.connect(client: client, server: server, expecting: other, sessionCacheKey: "link-east")
         guard case .failed(let error) = c.handshake() else {
             Issue.record("resumption must not bypass the identity check")

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 @testable import MeshgateTLS
 
@@ -11,8 +12,8 @@ final class TestPKI: Sendable {
     /// 2030-06-01T12:00:00Z: inside every leaf's validity except the expired one.
     static let validationTime: Int64 = 1_906_545_600
 
-    static let serverIdentity = TLSIdentity(dnsName: "gateway.meshgate.serviceaccount.identity.cluster.local")!
-    static let clientIdentity = TLSIdentity(dnsName: "gateway.meshgate-west.serviceaccount.identity.cluster.local")!
+    static let serverIdentity = WorkloadIdentity(dnsName: "gateway.meshgate.serviceaccount.identity.cluster.local")!
+    static let clientIdentity = WorkloadIdentity(dnsName: "gateway.meshgate-west.serviceaccount.identity.cluster.local")!
 
     let directory: String
     /// Both anchors (the rotation one first).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import MeshgateControl
+import MeshgateNames
 
 /// `meshgate install`: prints the Kubernetes manifests of one cluster's gateway (like
 /// `linkerd multicluster install`); docs/kubernetes.md.
@@ -86,14 +87,14 @@ struct InstallCommand: ParsableCommand {
         func check<T>(_ flag: String, _ text: String, _ body: (String) throws(InvalidValue) -> T) throws -> T {
             do { return try body(text) } catch { throw ValidationError("\(flag) '\(text)': \(error.message)") }
         }
-        guard DNSName.isLabel(cluster), MeshgateControl.WorkloadIdentity.gateway(cluster: cluster, trustDomain: "x") != nil else {
+        guard DNSName.isLabel(cluster), WorkloadIdentity.gateway(cluster: cluster, trustDomain: "x") != nil else {
             throw ValidationError(
                 "--cluster '\(cluster)': not a DNS label of at most 54 characters (lowercase letters, digits, '-'), as meshgate-<cluster> must be a namespace"
             )
         }
         var s = InstallSettings(cluster: cluster)
         guard DNSName.isName(trustDomain) else { throw ValidationError("--trust-domain '\(trustDomain)': not a DNS name") }
-        guard MeshgateControl.WorkloadIdentity.gateway(cluster: cluster, trustDomain: trustDomain) != nil else {
+        guard WorkloadIdentity.gateway(cluster: cluster, trustDomain: trustDomain) != nil else {
             throw ValidationError("--trust-domain '\(trustDomain)': does not make a gateway identity with cluster \(cluster)")
         }
         s.trustDomain = trustDomain

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshgateControl
+import MeshgateNames
 
 /// What `meshgate install` renders, every flag checked (bad values throw a `ValidationError`
 /// naming the flag).
@@ -40,8 +41,8 @@ struct InstallSettings {
     var drainTimeoutSeconds = 30
 
     /// The gateway's identity: `spiffe://<td>/ns/meshgate-<cluster>/sa/gateway`.
-    var identity: MeshgateControl.WorkloadIdentity {
-        MeshgateControl.WorkloadIdentity.gateway(cluster: cluster, trustDomain: trustDomain)!
+    var identity: WorkloadIdentity {
+        WorkloadIdentity.gateway(cluster: cluster, trustDomain: trustDomain)!
     }
 
     /// Above the drain timeout, so that the kubelet never kills a draining gateway.

@@ -1,4 +1,6 @@
-extension TLSIdentity {
+/// Gateway identities: cluster `c`'s gateway is service account `gateway` in namespace
+/// `meshgate-<c>` (docs/identity.md). The one place these names are made and read.
+extension WorkloadIdentity {
     /// The namespace prefix of gateway identities: `meshgate-<cluster>`.
     public static let gatewayNamespacePrefix = "meshgate-"
     /// The service account of gateway identities.
@@ -17,4 +19,12 @@ extension TLSIdentity {
 
     /// Whether this is a gateway identity, `meshgate-<cluster>/gateway`.
     public var isGateway: Bool { gatewayCluster != nil }
+
+    /// The identity of cluster `cluster`'s gateway: service account `gateway` in namespace
+    /// `meshgate-<cluster>`; nil when the cluster name is not a DNS label short enough for that.
+    public static func gateway(cluster: String, trustDomain: String) -> WorkloadIdentity? {
+        guard DNSName.isLabel(cluster) else { return nil }
+        return WorkloadIdentity(
+            trustDomain: trustDomain, namespace: gatewayNamespacePrefix + cluster, serviceAccount: gatewayServiceAccount)
+    }
 }

@@ -1,9 +1,11 @@
 /// A workload identity as meshgate leaf certificates carry it: a service account in a
-/// namespace, under a trust domain (docs/identity.md).
+/// namespace, under a trust domain (docs/identity.md). The one type for it: the TLS engine
+/// checks peers against it, the identity tooling issues it, the configuration names it.
 ///
-/// The same rules as `MeshgateTLS.TLSIdentity`, kept here so that the identity tooling does not
-/// depend on the TLS engine: the trust domain is a DNS name, the namespace one DNS label, the
-/// service account a DNS name (it may contain dots).
+/// The trust domain is a DNS name, the namespace one DNS label, the service account a DNS name
+/// (it may contain dots). A leaf names it twice: DNS SAN
+/// `<sa>.<ns>.serviceaccount.identity.<trust-domain>` and URI SAN
+/// `spiffe://<trust-domain>/ns/<ns>/sa/<sa>`.
 public struct WorkloadIdentity: Hashable, Sendable, CustomStringConvertible {
     /// The trust domain, e.g. `cluster.local`.
     public let trustDomain: String
@@ -20,23 +22,23 @@ public struct WorkloadIdentity: Hashable, Sendable, CustomStringConvertible {
         self.serviceAccount = serviceAccount
     }
 
-    /// The identity of cluster `cluster`'s gateway: service account `gateway` in namespace
-    /// `meshgate-<cluster>`; nil when the cluster name is not a DNS label short enough for that.
-    public static func gateway(cluster: String, trustDomain: String) -> WorkloadIdentity? {
-        guard DNSName.isLabel(cluster) else { return nil }
-        return WorkloadIdentity(trustDomain: trustDomain, namespace: "meshgate-\(cluster)", serviceAccount: "gateway")
-    }
-
     /// Parses the DNS SAN form `<sa>.<ns>.serviceaccount.identity.<trust-domain>` (case-insensitive).
     public init?(dnsName: String) {
-        let name = dnsName.lowercased()
-        guard let marker = name.range(of: ".serviceaccount.identity.") else { return nil }
-        let prefix = name[..<marker.lowerBound]
-        guard let dot = prefix.lastIndex(of: ".") else { return nil }
+        // Labels: <sa…>.<ns>.serviceaccount.identity.<td…>; the first such marker counts.
+        let labels = dnsName.lowercased().split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 5,
+            let at = (1..<(labels.count - 2)).first(where: { labels[$0] == "serviceaccount" && labels[$0 + 1] == "identity" }),
+            at >= 2
+        else { return nil }
         self.init(
-            trustDomain: String(name[marker.upperBound...]),
-            namespace: String(prefix[prefix.index(after: dot)...]),
-            serviceAccount: String(prefix[..<dot]))
+            trustDomain: labels[(at + 2)...].joined(separator: "."),
+            namespace: String(labels[at - 1]),
+            serviceAccount: labels[..<(at - 1)].joined(separator: "."))
+    }
+
+    /// Parses either form: a `spiffe://` URI or the DNS SAN form.
+    public init?(_ text: String) {
+        if text.hasPrefix("spiffe://") { self.init(spiffeURI: text) } else { self.init(dnsName: text) }
     }
 
     /// Parses the SPIFFE form `spiffe://<trust-domain>/ns/<ns>/sa/<sa>`.

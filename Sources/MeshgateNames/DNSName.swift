@@ -1,5 +1,6 @@
-/// Checks for the DNS shapes the configuration uses: RFC 1123 labels (Kubernetes names) and
-/// dotted names (trust domains, host names).
+/// Checks for the DNS shapes meshgate uses everywhere: RFC 1123 labels (Kubernetes names,
+/// cluster names, identity namespaces) and dotted names (trust domains, service accounts, host
+/// names). The one copy of these rules.
 public enum DNSName {
     /// True when `text` is a lowercase RFC 1123 label: 1–63 of `a-z`, `0-9`, `-`, not starting
     /// or ending with `-`. Kubernetes namespaces, service names and meshgate cluster names are labels.
@@ -27,12 +28,12 @@ public enum DNSName {
         }
     }
 
-    /// Checks a label and explains a failure.
-    static func validateLabel(_ text: String) throws(InvalidValue) {
-        guard !isLabel(text) else { return }
-        if text.isEmpty { throw InvalidValue("must not be empty") }
-        if text.utf8.count > 63 { throw InvalidValue("'\(text)' is longer than 63 characters") }
-        throw InvalidValue("'\(text)' is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)")
+    /// Why `text` is not a label, or nil when it is one.
+    public static func labelProblem(_ text: String) -> String? {
+        guard !isLabel(text) else { return nil }
+        if text.isEmpty { return "must not be empty" }
+        if text.utf8.count > 63 { return "'\(text)' is longer than 63 characters" }
+        return "'\(text)' is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit)"
     }
 
     private static let hyphen = UInt8(ascii: "-")
