@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshgateShim
+import Logging
+import MeshgateLoop
+import MeshgateTLS
+
+/// Readiness of a connection's sockets, pumping both directions, giving back idle pipes
+/// and buffers, and directions that yielded for fairness.
+extension ProxyLoop {
+    func readiness(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, _ c: Completion) {
+        let r = c.readiness
+        if c.result < 0 {
+            // The watch itself failed or was cancelled; nothing to do for a live slot but re-arm.
+            if c.result != -ECANCELED {
+                backend.watch(fd: upstreamSide ? conn.pointee.upstream : conn.pointee.downstream, token: c.token)
+            }
+            return
+        }
+        if !c.more {
+            // Multishot poll ended (e.g. CQ overflow): re-arm.
+            backend.watch(fd: upstreamSide ? conn.pointee.upstream : conn.pointee.downstream, token: c.token)
+        }
+        if upstreamSide {
+            if r.contains(.readable) { conn.pointee.toDownstream.sourceReadable = true }
+            if r.contains(.writable) { conn.pointee.toUpstream.destinationWritable = true }
+        } else {
+            if r.contains(.readable) { conn.pointee.toUpstream.sourceReadable = true }
+            if r.contains(.writable) { conn.pointee.toDownstream.destinationWritable = true }
+        }
+        guard conn.pointee.state == .open else {
+            if conn.pointee.state == .readingHeader && !upstreamSide {
+                readHeader(conn, slot: slot)
+                return
+            }
+            if conn.pointee.state == .handshakingDownstream && !upstreamSide
+                || conn.pointee.state == .handshakingUpstream && upstreamSide
+            {
+                driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
+            }
+            return
+        }
+        if r.contains(.error) {
+            let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+            let err = Socket.pendingError(fd)
+            if err != 0 {
+                sideFailed(slot, upstreamSide: upstreamSide, Errno(rawValue: err))
+                return
+            }
+        }
+        pumpBoth(conn, slot: slot)
+    }
+
+    @inline(__always)
+    func pumpBoth(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        if !pump(conn, slot: slot, toUpstream: true) { return }
+        _ = pump(conn, slot: slot, toUpstream: false)
+    }
+
+    /// Gives back the pipe or buffer of an empty direction.
+    @inline(__always)
+    /// A user-space TLS source keeps its buffer while it holds part of a record, unless `force`.
+    func releaseChannel(_ f: UnsafeMutablePointer<Flow>, force: Bool = false) {
+        if f.pointee.pipeRead >= 0 {
+            if f.pointee.pending == 0 {
+                pipes.release(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
+            } else {
+                pipes.discard(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
+            }
+            f.pointee.pipeRead = -1
+            f.pointee.pipeWrite = -1
+            counters.subtract(.pipesInUse)
+        }
+        if let b = f.pointee.buffer {
+            if !force && f.pointee.cipherEnd > f.pointee.cipherStart { return }
+            buffers.release(b)
+            f.pointee.buffer = nil
+            counters.subtract(.buffersInUse)
+            f.pointee.cipherStart = 0
+            f.pointee.cipherEnd = 0
+        }
+        f.pointee.pending = 0
+        f.pointee.bufferOffset = 0
+    }
+
+    func runYielded() {
+        swap(&runList, &runListSpare)
+        for (slot, generation, toUpstream) in runListSpare {
+            guard let conn = slab.live(slot, generation: generation), conn.pointee.state == .open else { continue }
+            if toUpstream { conn.pointee.toUpstream.queued = false } else { conn.pointee.toDownstream.queued = false }
+            pump(conn, slot: slot, toUpstream: toUpstream)
+        }
+        runListSpare.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CMeshgateShim
+import MeshgateLoop
+import MeshgateTLS
+
+/// Where a pump stops: failed or blocked writes and reads, the end of a stream (close_notify,
+/// FIN, truncation) and kernel TLS control records.
+extension ProxyLoop {
+    /// A write to the destination returned `n` ≤ 0 (`e` its errno): nil to write again (EINTR);
+    /// otherwise where the pump stops (waiting for writability, or a failed destination).
+    @inline(__always)
+    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, n: Int, errno e: Int32, dst: Int32, ends: FlowEnds) -> PumpStop? {
+        if n < 0 && e == EAGAIN {
+            f.pointee.destinationWritable = false
+            if ends.destinationKernelTLS {
+                // Linux before 6.5 (no splice_eof): a kTLS record completed mid-splice goes to
+                // TCP flagged "more to come"; when the next page then finds the socket full,
+                // that record is queued but never pushed. With nothing in flight no ACK comes
+                // to push it or to wake a writer, and the stream stalls. Setting TCP_NODELAY
+                // pushes whatever TCP holds.
+                Socket.pushPendingFrames(dst)
+            }
+            return .waiting
+        }
+        if n < 0 && e == EINTR { return nil }
+        return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
+    }
+
+    /// Sends as much of the ciphertext OpenSSL has waiting as `fd` takes now: the bytes sent,
+    /// and `send`'s errno when it failed (else 0).
+    @inline(__always)
+    @discardableResult
+    func sendCiphertext(_ tls: TLSConnection, to fd: Int32) -> (sent: Int, errno: Int32) {
+        var failure: Int32 = 0
+        let sent = tls.sendOutbound { bytes in
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n < 0 { failure = errno }
+            return max(0, n)
+        }
+        return (sent, failure)
+    }
+
+    enum ReadEnd {
+        /// Read again (EINTR, or end of stream or a control record taken into account).
+        case readOn
+        /// The pump stops here.
+        case stop(PumpStop)
+        /// Any other error: the caller decides.
+        case failed
+    }
+
+    /// A read or splice from a plain or kernel TLS source returned `n` ≤ 0 (`e` is its errno).
+    /// A bare FIN on a kernel TLS socket truncates the stream (close_notify ends it first); a
+    /// read that fails with EIO (recv) or EINVAL/EIO (splice) there means a non-data record is
+    /// next, which is read and acted on.
+    @inline(__always)
+    func sourceReadEnded(_ f: UnsafeMutablePointer<Flow>, src: Int32, n: Int, errno e: Int32, ends: FlowEnds) -> ReadEnd {
+        if n == 0 {
+            if ends.sourceKernelTLS { return .stop(truncated()) }
+            f.pointee.sourceEOF = true
+            return .readOn
+        }
+        if e == EAGAIN {
+            f.pointee.sourceReadable = false
+            releaseChannel(f)
+            return .stop(.waiting)
+        }
+        if e == EINTR { return .readOn }
+        if ends.sourceKernelTLS && (e == EINVAL || e == EIO) {
+            if let stop = controlRecord(f, src: src) {
+                releaseChannel(f)
+                return .stop(stop)
+            }
+            return .readOn
+        }
+        return .failed
+    }
+
+    /// Ends the destination's stream once everything is sent: close_notify first on a kernel
+    /// TLS socket (user-space TLS queued its own already), then FIN.
+    func finish(_ f: UnsafeMutablePointer<Flow>, dst: Int32, ends: FlowEnds) -> PumpStop {
+        if ends.destinationKernelTLS && !f.pointee.closeNotifySent {
+            guard f.pointee.destinationWritable else { return .waiting }
+            let e = KernelTLS.sendCloseNotify(fd: dst)
+            if e == EAGAIN {
+                f.pointee.destinationWritable = false
+                return .waiting
+            }
+            if e != 0 { return .destinationFailed(Errno(rawValue: e)) }
+            f.pointee.closeNotifySent = true
+        }
+        Socket.shutdownWrite(dst)
+        f.pointee.finished = true
+        return .finished
+    }
+
+    /// A TLS stream ended without close_notify: never pass it on as complete.
+    func truncated() -> PumpStop {
+        counters.add(.tlsTruncated)
+        return .sourceFailed(Errno(rawValue: ECONNRESET))
+    }
+
+    /// Reads the non-data record waiting on a kernel TLS source; nil to read on.
+    func controlRecord(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> PumpStop? {
+        switch KernelTLS.readControlRecord(fd: src, scratch: tlsScratch) {
+        case .ignored:
+            counters.add(.ktlsControlRecords)
+            return nil
+        case .closeNotify:
+            counters.add(.ktlsControlRecords)
+            f.pointee.sourceEOF = true
+            return nil
+        case .keyUpdate:
+            counters.add(.ktlsControlRecords)
+            counters.add(.ktlsKeyUpdateCloses)
+            limits.warning(
+                "ktls-keyupdate", "loop \(index): peer sent a TLS KeyUpdate, which this kernel's TLS cannot follow; closing the connection")
+            return .sourceFailed(Errno(rawValue: EPROTO))
+        case .fatal(let why):
+            counters.add(.ktlsControlRecords)
+            limits.warning("ktls-record", "loop \(index): kernel TLS stream ended: \(why)")
+            return .sourceFailed(Errno(rawValue: EPROTO))
+        case .wouldBlock:
+            f.pointee.sourceReadable = false
+            return .waiting
+        case .failed(let e):
+            return .sourceFailed(e)
+        }
+    }
+}
