@@ -85,6 +85,15 @@ public enum Socket {
 
     /// Closes a descriptor, ignoring EINTR (Linux always releases the descriptor).
     @inline(__always)
+    /// The lowest free descriptor number now (a probe: an eventfd opened and closed again), or
+    /// nil when there is none (EMFILE/ENFILE).
+    public static func lowestFreeDescriptor() -> Int32? {
+        let fd = mg_eventfd()
+        guard fd >= 0 else { return nil }
+        Glibc.close(fd)
+        return fd
+    }
+
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
+import MeshgateLoop
 
 /// How many connections the process's descriptor limit can hold. Every proxied connection
 /// needs two sockets; pipes are optional (a direction copies when none can be had). Keeping the
@@ -49,10 +49,7 @@ enum DescriptorBudget {
     /// The lowest free descriptor number now (a probe: an eventfd opened and closed again), or
     /// nil when there is none (EMFILE/ENFILE).
     static func lowestFree() -> Int32? {
-        let fd = mg_eventfd()
-        guard fd >= 0 else { return nil }
-        close(fd)
-        return fd
+        Socket.lowestFreeDescriptor()
     }
 
     /// Whether the data plane is at its share: no descriptor below `ceiling` is free.

@@ -1,14 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import MeshgateLoop
-
-/// A splice pipe: read end, write end.
-struct Pipe {
-    var read: Int32
-    var write: Int32
-}
 
 /// A loop's bounded pool of splice pipes. A direction holds a pipe only while bytes are in
 /// flight, so idle connections hold none. Loop-confined.
@@ -41,23 +34,15 @@ final class PipePool {
             return p
         }
         guard inUse < limit else { return nil }
-        var fds: (Int32, Int32) = (-1, -1)
-        let rc = withUnsafeMutablePointer(to: &fds) {
-            $0.withMemoryRebound(to: Int32.self, capacity: 2) { mg_pipe_nonblock($0) }
-        }
-        guard rc == 0 else { return nil }
-        if max(fds.0, fds.1) >= ceiling {
+        guard case .success(let pipe) = Pipe.open() else { return nil }
+        if max(pipe.read, pipe.write) >= ceiling {
             // Into the control plane's reserve: a direction copies instead.
-            close(fds.0)
-            close(fds.1)
+            pipe.close()
             return nil
         }
-        if requestedSize > 0 {
-            let got = fcntl(fds.1, mg_F_SETPIPE_SZ, Int32(requestedSize))
-            if got > 0 { capacity = Int(got) }
-        }
+        if requestedSize > 0, let got = pipe.resize(to: requestedSize) { capacity = got }
         inUse += 1
-        return Pipe(read: fds.0, write: fds.1)
+        return pipe
     }
 
     /// Returns an empty pipe to the pool.
@@ -67,8 +52,7 @@ final class PipePool {
         if free.count < keep {
             free.append(p)
         } else {
-            close(p.read)
-            close(p.write)
+            p.close()
         }
     }
 
@@ -77,8 +61,7 @@ final class PipePool {
     func shed() -> Int {
         let n = free.count
         for p in free {
-            close(p.read)
-            close(p.write)
+            p.close()
         }
         free.removeAll()
         return n
@@ -87,14 +70,12 @@ final class PipePool {
     /// Closes a pipe that still holds bytes (its data is discarded).
     func discard(_ p: Pipe) {
         inUse -= 1
-        close(p.read)
-        close(p.write)
+        p.close()
     }
 
     deinit {
         for p in free {
-            close(p.read)
-            close(p.write)
+            p.close()
         }
     }
 }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import MeshgateLoop
 import MeshgateTLS
 
@@ -28,8 +27,7 @@ extension ProxyLoop {
             // 1. Whatever waits for the destination goes first.
             if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
-                let failure = sendCiphertext(d, to: dst).errno
-                if failure != 0, let stop = destinationWriteEnded(f, n: -1, errno: failure, dst: dst, ends: ends) { return stop }
+                if let stopped = sendCiphertext(d, to: dst).stopped { return destinationWriteEnded(f, stopped, dst: dst, ends: ends) }
                 continue
             }
             if f.pointee.pending > 0 {
@@ -45,15 +43,15 @@ extension ProxyLoop {
                     continue
                 }
                 guard f.pointee.destinationWritable else { return .waiting }
-                let n = send(dst, start, Int(f.pointee.pending), Int32(MSG_NOSIGNAL))
-                if n > 0 {
+                let result = SocketIO.send(dst, start, count: Int(f.pointee.pending))
+                if case .moved(let n) = result {
                     f.pointee.pending -= Int32(n)
                     f.pointee.bufferOffset += Int32(n)
                     // Records for a record-layer destination were counted (payload only) when sealed.
                     if ends.destinationRecords == nil { moved.userspace += n }
                     continue
                 }
-                if let stop = destinationWriteEnded(f, n: n, errno: errno, dst: dst, ends: ends) { return stop }
+                return destinationWriteEnded(f, result, dst: dst, ends: ends)
             }
             // 2. The destination's peer asked for new keys: answer before more data.
             if let d = ends.destinationRecords, d.keyUpdateRequested {
@@ -141,20 +139,19 @@ extension ProxyLoop {
                     releaseChannel(f)
                     return .waiting
                 }
-                let n = recv(src, f.pointee.buffer! + carry, size - carry, 0)
-                if n > 0 {
+                switch SocketIO.recv(src, into: f.pointee.buffer! + carry, count: size - carry) {
+                case .moved(let n):
                     f.pointee.cipherEnd += Int32(n)
                     continue
-                }
-                if n == 0 { return truncated() }  // close_notify would have ended the stream first
-                let e = errno
-                if e == EAGAIN {
+                case .eof:
+                    return truncated()  // close_notify would have ended the stream first
+                case .wouldBlock:
                     f.pointee.sourceReadable = false
                     releaseChannel(f)
                     return .waiting
+                case .failed(let e):
+                    return .sourceFailed(e)
                 }
-                if e == EINTR { continue }
-                return .sourceFailed(Errno(rawValue: e))
             }
             // Plaintext goes where a record-layer destination seals it in place.
             let base = ends.destinationRecords != nil ? TLSRecordLayer.headerLength : 0
@@ -188,48 +185,44 @@ extension ProxyLoop {
                     return .waiting
                 }
                 let want = ends.sourceHandingOver ? (shortfall > 0 ? shortfall : 5) : tlsScratch.count
-                let n = recv(src, tlsScratch.baseAddress, min(want, tlsScratch.count), 0)
-                if n > 0 {
+                switch SocketIO.recv(src, into: tlsScratch.baseAddress, count: min(want, tlsScratch.count)) {
+                case .moved(let n):
                     s.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                     continue
-                }
-                if n == 0 {
+                case .eof:
                     s.receiveEOF()
                     continue
-                }
-                let e = errno
-                if e == EAGAIN {
+                case .wouldBlock:
                     f.pointee.sourceReadable = false
                     releaseChannel(f)
                     return .waiting
+                case .failed(let e):
+                    return .sourceFailed(e)
                 }
-                if e == EINTR { continue }
-                return .sourceFailed(Errno(rawValue: e))
             }
             guard f.pointee.sourceReadable else {
                 releaseChannel(f)
                 return .waiting
             }
-            let n: Int
+            let result: IOResult
             if let d = ends.destinationRecords {
                 // Up to three records' worth in one readv, each straight into its record slot.
-                n = readIntoRecordSlots(f, src: src)
-                if n > 0 {
+                result = readIntoRecordSlots(f, src: src)
+                if case .moved(let n) = result {
                     sealRecordSlots(f, plaintext: n, d, moved: &moved)
                     continue
                 }
             } else {
-                n = recv(src, space.baseAddress, room, 0)
-                if n > 0 {
+                result = SocketIO.recv(src, into: space.baseAddress, count: room)
+                if case .moved(let n) = result {
                     stage(f, plaintext: n, ends: ends, moved: &moved)
                     continue
                 }
             }
-            let e = errno
-            switch sourceReadEnded(f, src: src, n: n, errno: e, ends: ends) {
+            switch sourceReadEnded(f, src: src, result, ends: ends) {
             case .readOn: continue
             case .stop(let stop): return stop
-            case .failed: return .sourceFailed(Errno(rawValue: e))
+            case .failed(let e): return .sourceFailed(e)
             }
         }
     }
@@ -248,16 +241,16 @@ extension ProxyLoop {
     }
 
     /// Reads into the plaintext areas of up to three consecutive record slots (header room
-    /// before each, tag room after) with one `readv`. Returns what `readv` returns.
+    /// before each, tag room after) with one `readv`.
     @inline(__always)
-    func readIntoRecordSlots(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> Int {
+    func readIntoRecordSlots(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> IOResult {
         let slot = TLSRecordLayer.maxPlaintext + TLSRecordLayer.overhead
         let base = f.pointee.buffer!
         var iov = (
             iovec(iov_base: base + TLSRecordLayer.headerLength, iov_len: TLSRecordLayer.maxPlaintext),
             iovec(iov_base: base + slot + TLSRecordLayer.headerLength, iov_len: TLSRecordLayer.maxPlaintext),
             iovec(iov_base: base + 2 * slot + TLSRecordLayer.headerLength, iov_len: TLSRecordLayer.maxPlaintext))
-        return withUnsafeMutableBytes(of: &iov) { readv(src, $0.baseAddress!.assumingMemoryBound(to: iovec.self), 3) }
+        return withUnsafeMutableBytes(of: &iov) { SocketIO.readv(src, $0.baseAddress!.assumingMemoryBound(to: iovec.self), count: 3) }
     }
 
     /// Seals the `n` bytes `readIntoRecordSlots` read: full slots, then the partial last one,

@@ -247,19 +247,18 @@ extension ProxyLoop {
             }
             // Record by record, so that OpenSSL holds nothing beyond what it was asked to open.
             let shortfall = tls.incompleteRecordShortfall
-            let n = recv(fd, tlsScratch.baseAddress, min(shortfall > 0 ? shortfall : 5, tlsScratch.count), 0)
-            if n > 0 {
+            switch SocketIO.recv(fd, into: tlsScratch.baseAddress, count: min(shortfall > 0 ? shortfall : 5, tlsScratch.count)) {
+            case .moved(let n):
                 tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                 continue
-            }
-            if n == 0 {
+            case .eof:
                 refuseGateway(conn, slot: slot, .badHeader, "the client closed before a whole header")
                 return
+            case .wouldBlock:
+                return
+            case .failed(let e):
+                refuseGateway(conn, slot: slot, .badHeader, "the client socket failed: \(e)")
             }
-            let e = errno
-            if e == EAGAIN { return }
-            if e == EINTR { continue }
-            refuseGateway(conn, slot: slot, .badHeader, "the client socket failed: \(Errno(rawValue: e))")
             return
         }
     }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import Logging
 import MeshgateLoop
 import MeshgateTLS

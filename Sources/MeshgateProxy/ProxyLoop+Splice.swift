@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import MeshgateLoop
 import MeshgateTLS
 
@@ -16,13 +15,13 @@ extension ProxyLoop {
         while true {
             if f.pointee.pending > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
-                let n = mg_splice(f.pointee.pipeRead, dst, Int(f.pointee.pending), K.spliceFlags)
-                if n > 0 {
+                let result = SocketIO.splice(from: f.pointee.pipeRead, to: dst, count: Int(f.pointee.pending))
+                if case .moved(let n) = result {
                     f.pointee.pending -= Int32(n)
                     moved.spliced += n
                     continue
                 }
-                if let stop = destinationWriteEnded(f, n: n, errno: errno, dst: dst, ends: ends) { return stop }
+                return destinationWriteEnded(f, result, dst: dst, ends: ends)
             }
             // The pipe is empty.
             if f.pointee.sourceEOF {
@@ -45,25 +44,25 @@ extension ProxyLoop {
                 f.pointee.pipeWrite = p.write
                 counters.add(.pipesInUse)
             }
-            let n = mg_splice(src, f.pointee.pipeWrite, pipes.capacity, K.spliceFlags)
-            if n > 0 {
+            let result = SocketIO.splice(from: src, to: f.pointee.pipeWrite, count: pipes.capacity)
+            if case .moved(let n) = result {
                 f.pointee.pending = Int32(n)
                 continue
             }
-            let e = errno
-            switch sourceReadEnded(f, src: src, n: n, errno: e, ends: ends) {
+            let e: Errno
+            switch sourceReadEnded(f, src: src, result, ends: ends) {
             case .readOn: continue
             case .stop(let stop): return stop
-            case .failed: break
+            case .failed(let failure): e = failure
             }
-            if e == EINVAL {
+            if e == .invalidArgument {
                 // This socket type cannot splice: fall back to copying for this direction.
                 releaseChannel(f)
                 f.pointee.copyPath = true
                 counters.add(.copyPathTransfers)
                 return pumpBuffered(f, src: src, dst: dst, ends: ends, moved: &moved)
             }
-            return .sourceFailed(Errno(rawValue: e))
+            return .sourceFailed(e)
         }
     }
 }

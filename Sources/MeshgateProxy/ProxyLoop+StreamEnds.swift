@@ -1,18 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import MeshgateLoop
 import MeshgateTLS
 
 /// Where a pump stops: failed or blocked writes and reads, the end of a stream (close_notify,
 /// FIN, truncation) and kernel TLS control records.
 extension ProxyLoop {
-    /// A write to the destination returned `n` ≤ 0 (`e` its errno): nil to write again (EINTR);
-    /// otherwise where the pump stops (waiting for writability, or a failed destination).
+    /// A write to the destination moved nothing (`result` is not `.moved`): where the pump
+    /// stops, waiting for writability or with a failed destination.
     @inline(__always)
-    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, n: Int, errno e: Int32, dst: Int32, ends: FlowEnds) -> PumpStop? {
-        if n < 0 && e == EAGAIN {
+    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, _ result: IOResult, dst: Int32, ends: FlowEnds) -> PumpStop {
+        switch result {
+        case .wouldBlock:
             f.pointee.destinationWritable = false
             if ends.destinationKernelTLS {
                 // Linux before 6.5 (no splice_eof): a kTLS record completed mid-splice goes to
@@ -23,59 +23,62 @@ extension ProxyLoop {
                 Socket.pushPendingFrames(dst)
             }
             return .waiting
+        case .eof, .moved:
+            return .destinationFailed(.brokenPipe)
+        case .failed(let e):
+            return .destinationFailed(e)
         }
-        if n < 0 && e == EINTR { return nil }
-        return .destinationFailed(Errno(rawValue: n == 0 ? EPIPE : e))
     }
 
     /// Sends as much of the ciphertext OpenSSL has waiting as `fd` takes now: the bytes sent,
-    /// and `send`'s errno when it failed (else 0).
+    /// and the result of the send that stopped short (nil when everything went out).
     @inline(__always)
     @discardableResult
-    func sendCiphertext(_ tls: TLSConnection, to fd: Int32) -> (sent: Int, errno: Int32) {
-        var failure: Int32 = 0
+    func sendCiphertext(_ tls: TLSConnection, to fd: Int32) -> (sent: Int, stopped: IOResult?) {
+        var stopped: IOResult? = nil
         let sent = tls.sendOutbound { bytes in
-            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-            if n < 0 { failure = errno }
-            return max(0, n)
+            let result = SocketIO.send(fd, bytes.baseAddress, count: bytes.count)
+            if case .moved(let n) = result { return n }
+            stopped = result
+            return 0
         }
-        return (sent, failure)
+        return (sent, stopped)
     }
 
     enum ReadEnd {
-        /// Read again (EINTR, or end of stream or a control record taken into account).
+        /// Read again (end of stream or a control record taken into account).
         case readOn
         /// The pump stops here.
         case stop(PumpStop)
         /// Any other error: the caller decides.
-        case failed
+        case failed(Errno)
     }
 
-    /// A read or splice from a plain or kernel TLS source returned `n` ≤ 0 (`e` is its errno).
-    /// A bare FIN on a kernel TLS socket truncates the stream (close_notify ends it first); a
-    /// read that fails with EIO (recv) or EINVAL/EIO (splice) there means a non-data record is
-    /// next, which is read and acted on.
+    /// A read or splice from a plain or kernel TLS source moved nothing (`result`). A bare FIN
+    /// on a kernel TLS socket truncates the stream (close_notify ends it first); a read that
+    /// fails with EIO (recv) or EINVAL/EIO (splice) there means a non-data record is next,
+    /// which is read and acted on.
     @inline(__always)
-    func sourceReadEnded(_ f: UnsafeMutablePointer<Flow>, src: Int32, n: Int, errno e: Int32, ends: FlowEnds) -> ReadEnd {
-        if n == 0 {
+    func sourceReadEnded(_ f: UnsafeMutablePointer<Flow>, src: Int32, _ result: IOResult, ends: FlowEnds) -> ReadEnd {
+        switch result {
+        case .eof, .moved:
             if ends.sourceKernelTLS { return .stop(truncated()) }
             f.pointee.sourceEOF = true
             return .readOn
-        }
-        if e == EAGAIN {
+        case .wouldBlock:
             f.pointee.sourceReadable = false
             releaseChannel(f)
             return .stop(.waiting)
-        }
-        if e == EINTR { return .readOn }
-        if ends.sourceKernelTLS && (e == EINVAL || e == EIO) {
-            if let stop = controlRecord(f, src: src) {
-                releaseChannel(f)
-                return .stop(stop)
+        case .failed(let e):
+            if ends.sourceKernelTLS && (e.rawValue == EINVAL || e.rawValue == EIO) {
+                if let stop = controlRecord(f, src: src) {
+                    releaseChannel(f)
+                    return .stop(stop)
+                }
+                return .readOn
             }
-            return .readOn
+            return .failed(e)
         }
-        return .failed
     }
 
     /// Ends the destination's stream once everything is sent: close_notify first on a kernel

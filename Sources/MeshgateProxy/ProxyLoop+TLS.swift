@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import MeshgateLoop
 import MeshgateNames
 import MeshgateTLS
@@ -57,9 +56,10 @@ extension ProxyLoop {
         let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
         if !upstreamSide && conn.pointee.downstreamTLS == nil {
             // Wait for the client's first byte, and look at it before paying for OpenSSL.
-            let n = recv(fd, tlsScratch.baseAddress, 1, Int32(MSG_PEEK))
-            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
-            guard n > 0 else {
+            switch SocketIO.recv(fd, into: tlsScratch.baseAddress, count: 1, flags: Int32(MSG_PEEK)) {
+            case .moved: break
+            case .wouldBlock: return
+            case .eof, .failed:
                 refuse(conn, slot: slot, upstreamSide: false, .peerClosed, "the client closed before the handshake")
                 return
             }
@@ -74,13 +74,18 @@ extension ProxyLoop {
         // tickets) is taken into OpenSSL: the record layer or the kernel reads it instead.
         while true {
             if tls.pendingOutboundCount > 0 {
-                let (sent, failure) = sendCiphertext(tls, to: fd)
-                if failure == EAGAIN { return }  // the writable event calls back
-                if failure != 0 && failure != EINTR {
-                    refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "sending the handshake failed: \(Errno(rawValue: failure))")
+                let (sent, stopped) = sendCiphertext(tls, to: fd)
+                switch stopped {
+                case .wouldBlock?: return  // the writable event calls back
+                case .failed(let e)?:
+                    refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "sending the handshake failed: \(e)")
                     return
+                case .eof?, .moved?:
+                    refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "sending the handshake failed: \(Errno.brokenPipe)")
+                    return
+                case nil:
+                    if sent > 0 { continue }
                 }
-                if sent > 0 { continue }
             }
             switch tls.handshake() {
             case .complete:
@@ -103,13 +108,12 @@ extension ProxyLoop {
                 if tls.pendingOutboundCount > 0 { continue }
             }
             let shortfall = tls.incompleteRecordShortfall
-            let n = recv(fd, tlsScratch.baseAddress, min(shortfall > 0 ? shortfall : 5, tlsScratch.count), 0)
-            if n > 0 {
+            switch SocketIO.recv(fd, into: tlsScratch.baseAddress, count: min(shortfall > 0 ? shortfall : 5, tlsScratch.count)) {
+            case .moved(let n):
                 conn.pointee.handshakeBytes &+= Int32(truncatingIfNeeded: n)
                 tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                 continue
-            }
-            if n == 0 {
+            case .eof:
                 tls.receiveEOF()
                 if case .failed(let error) = tls.handshake() {
                     refuse(conn, slot: slot, upstreamSide: upstreamSide, TLSRefusal(error), error.description)
@@ -117,12 +121,12 @@ extension ProxyLoop {
                     refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "the peer closed during the handshake")
                 }
                 return
+            case .wouldBlock:
+                return
+            case .failed(let e):
+                refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "the handshake socket failed: \(e)")
+                return
             }
-            let e = errno
-            if e == EAGAIN { return }
-            if e == EINTR { continue }
-            refuse(conn, slot: slot, upstreamSide: upstreamSide, .peerClosed, "the handshake socket failed: \(Errno(rawValue: e))")
-            return
         }
     }
 
@@ -227,7 +231,7 @@ extension ProxyLoop {
         let mode: SideMode
         let records: TLSRecordLayer?
         do {
-            if shared.kernelTLS, let failure = KernelTLS.installTX(fd: fd, keys: try tls.ktlsKeys()) {
+            if shared.kernelTLS, let failure = KernelTLS.installTX(fd: fd, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.tx)) {
                 counters.add(failure.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
                 limits.warning("ktls-refused", "loop \(index): the kernel refused TLS keys (\(failure)); this side stays in user space")
                 (mode, records) = (.records, try tls.recordLayer())
@@ -262,8 +266,8 @@ extension ProxyLoop {
         let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
         guard tls.pendingOutboundCount == 0 else { return .notYet }
         while tls.incompleteRecordShortfall > 0 {
-            let n = recv(fd, tlsScratch.baseAddress, min(tls.incompleteRecordShortfall, tlsScratch.count), 0)
-            guard n > 0 else { return .notYet }  // the data path sees EOF or errors itself
+            guard case .moved(let n) = SocketIO.recv(fd, into: tlsScratch.baseAddress, count: min(tls.incompleteRecordShortfall, tlsScratch.count))
+            else { return .notYet }  // the data path sees EOF or errors itself
             tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
         }
         guard tls.isDrainedForKTLS else { return .notYet }
@@ -271,7 +275,7 @@ extension ProxyLoop {
         switch tx {
         case .kernelTLS:
             let failure: Errno?
-            do { failure = KernelTLS.installRX(fd: fd, keys: try tls.ktlsKeys()) } catch { failure = Errno(rawValue: EPROTO) }
+            do { failure = KernelTLS.installRX(fd: fd, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.rx)) } catch { failure = Errno(rawValue: EPROTO) }
             if let failure {
                 counters.add(.ktlsFailures)
                 limits.warning("ktls-broken", "loop \(index): kernel TLS RX keys refused (\(failure)) after TX keys went in; closing")

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import MeshgateLoop
 
 /// Constants of `ProxyLoop` (generic types cannot hold static stored properties).
@@ -14,7 +13,6 @@ enum ProxyLoopConstants {
     static let resumeTimer = Token(kind: .timer, slot: 2, generation: 0)
     /// How often a loop paused at its descriptor share looks whether one below the ceiling is free.
     static let reserveRecheck: Int64 = 100_000_000
-    static let spliceFlags = mg_SPLICE_F_MOVE | mg_SPLICE_F_NONBLOCK
     /// Bytes one direction may move in one turn before yielding to others.
     static let turnBudget = 1 << 20
     /// Kernel TLS connections quiet for longer than this, but busy within `kernelTLSPokeWithin`,

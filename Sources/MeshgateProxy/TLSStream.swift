@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CMeshgateShim
 import Foundation
 import MeshgateLoop
 import MeshgateNames
@@ -205,19 +204,18 @@ public final class TLSStream: @unchecked Sendable {
     private func flush(deadline: ContinuousClock.Instant) throws(TLSStreamError) {
         while tls.pendingOutboundCount > 0 {
             guard fd >= 0 else { throw TLSStreamError("closed") }
-            var failure: Int32 = 0
+            var stopped: IOResult? = nil
             let sent = tls.sendOutbound { bytes in
-                let n = Glibc.send(fd, bytes.baseAddress, bytes.count, mg_MSG_NOSIGNAL)
-                if n < 0 { failure = errno }
-                return max(0, n)
+                let result = SocketIO.send(fd, bytes.baseAddress, count: bytes.count)
+                if case .moved(let n) = result { return n }
+                stopped = result
+                return 0
             }
             if sent > 0 { continue }
-            if failure == EINTR { continue }
-            if failure == EAGAIN || failure == 0 {
-                try waitFor(Int16(POLLOUT), deadline: deadline, what: "sending")
-                continue
+            switch stopped {
+            case .failed(let e)?: throw TLSStreamError("send: \(e)")
+            default: try waitFor(Int16(POLLOUT), deadline: deadline, what: "sending")
             }
-            throw TLSStreamError("send: \(Errno(rawValue: failure))")
         }
     }
 
@@ -226,19 +224,18 @@ public final class TLSStream: @unchecked Sendable {
         var scratch = [UInt8](repeating: 0, count: 16384 + 64)
         while true {
             guard fd >= 0 else { throw TLSStreamError("closed") }
-            let n = scratch.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
+            switch scratch.withUnsafeMutableBytes({ SocketIO.recv(fd, into: $0.baseAddress, count: $0.count) }) {
+            case .moved(let n):
                 scratch.withUnsafeBytes { tls.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 return
-            }
-            if n == 0 {
+            case .eof:
                 tls.receiveEOF()
                 return
+            case .failed(let e):
+                throw TLSStreamError("recv: \(e)")
+            case .wouldBlock:
+                try waitFor(Int16(POLLIN), deadline: deadline, what: what)
             }
-            let e = errno
-            if e == EINTR { continue }
-            guard e == EAGAIN else { throw TLSStreamError("recv: \(Errno(rawValue: e))") }
-            try waitFor(Int16(POLLIN), deadline: deadline, what: what)
         }
     }
 

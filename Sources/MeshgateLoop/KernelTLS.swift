@@ -2,21 +2,20 @@
 import Glibc
 #endif
 import CMeshgateShim
-import MeshgateLoop
-import MeshgateTLS
 
 /// Kernel TLS on a connected TCP socket: probing, installing keys, and the non-data records
-/// (alerts, session tickets, KeyUpdate) that a kTLS RX socket hands over one at a time.
-enum KernelTLS {
+/// (alerts, session tickets, KeyUpdate) that a kTLS RX socket hands over one at a time. The
+/// keys come as the kernel's `tls12_crypto_info_*` bytes (MeshgateTLS's `KTLSKeys.cryptoInfo`).
+public enum KernelTLS {
     /// Whether this kernel can take TLS over (`TCP_ULP "tls"`), and why not.
-    enum Support: Equatable {
+    public enum Support: Equatable, Sendable {
         case available
         case unavailable(Errno)
     }
 
     /// Probes with an unconnected TCP socket: ENOENT means the kernel has no TLS ULP; a
     /// kernel that has it refuses an unconnected socket with ENOTCONN instead.
-    static func probe() -> Support {
+    public static func probe() -> Support {
         guard case .success(let fd) = Socket.makeStream(family: AF_INET) else {
             return .unavailable(Errno(rawValue: errno))
         }
@@ -28,9 +27,8 @@ enum KernelTLS {
 
     /// Attaches the TLS ULP and installs the TX keys. On failure nothing changed that
     /// matters: a ULP without keys passes bytes through untouched.
-    static func installTX(fd: Int32, keys: KTLSKeys) -> Errno? {
+    public static func installTX(fd: Int32, cryptoInfo tx: [UInt8]) -> Errno? {
         if mg_ktls_attach(fd) != 0 { return Errno(rawValue: errno) }
-        let tx = keys.cryptoInfo(.tx)
         if tx.withUnsafeBytes({ mg_ktls_install(fd, 1, $0.baseAddress, UInt32($0.count)) }) != 0 {
             return Errno(rawValue: errno)
         }
@@ -38,8 +36,7 @@ enum KernelTLS {
     }
 
     /// Installs the RX keys on a socket whose TX keys are in (the order the kernel allows).
-    static func installRX(fd: Int32, keys: KTLSKeys) -> Errno? {
-        let rx = keys.cryptoInfo(.rx)
+    public static func installRX(fd: Int32, cryptoInfo rx: [UInt8]) -> Errno? {
         if rx.withUnsafeBytes({ mg_ktls_install(fd, 0, $0.baseAddress, UInt32($0.count)) }) != 0 {
             return Errno(rawValue: errno)
         }
@@ -47,14 +44,14 @@ enum KernelTLS {
     }
 
     /// Sends close_notify (alert record, level warning, description 0). Returns 0, or the errno.
-    static func sendCloseNotify(fd: Int32) -> Int32 {
+    public static func sendCloseNotify(fd: Int32) -> Int32 {
         var alert: (UInt8, UInt8) = (1, 0)
         let n = withUnsafeBytes(of: &alert) { mg_ktls_send_record(fd, 21, $0.baseAddress, 2) }
         return n == 2 ? 0 : (n < 0 ? errno : EAGAIN)
     }
 
     /// What a non-data record on a kTLS RX socket means for the stream.
-    enum ControlRecord: Equatable {
+    public enum ControlRecord: Equatable, Sendable {
         /// Nothing for the stream (a NewSessionTicket): read on.
         case ignored
         /// close_notify: the peer's stream ended cleanly.
@@ -70,7 +67,7 @@ enum KernelTLS {
     }
 
     /// Reads the non-data record that made a read or splice fail (EIO / EINVAL) and classifies it.
-    static func readControlRecord(fd: Int32, scratch: UnsafeMutableRawBufferPointer) -> ControlRecord {
+    public static func readControlRecord(fd: Int32, scratch: UnsafeMutableRawBufferPointer) -> ControlRecord {
         var type: UInt8 = 0
         let n = mg_ktls_recv_record(fd, scratch.baseAddress, scratch.count, &type)
         if n < 0 {
