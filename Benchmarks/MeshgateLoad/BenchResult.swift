@@ -24,6 +24,14 @@ public struct BenchResult: Sendable {
         self.fatal = fatal
     }
 
+    /// This result marked fatal, with `error` as its only error: the scenario could not run.
+    public func failing(_ error: String) -> BenchResult {
+        var failed = self
+        failed.errors = [error]
+        failed.fatal = true
+        return failed
+    }
+
     /// The value of result `name`, if present.
     public subscript(result name: String) -> Double? {
         results.first { $0.0 == name }?.1

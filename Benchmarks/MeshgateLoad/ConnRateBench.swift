@@ -22,11 +22,7 @@ public enum ConnRateBench {
         var result = BenchResult(scenario: "connrate", target: options.target.description,
                                  params: [("concurrency", String(concurrency))] + options.commonParams)
         let address: SocketAddress
-        do { address = try SocketAddress(resolving: options.target) } catch {
-            result.errors = ["\(error)"]
-            result.fatal = true
-            return result
-        }
+        do { address = try SocketAddress(resolving: options.target) } catch { return result.failing("\(error)") }
         ProcessResources.raiseFileLimit()
         let endAt = MonotonicTime.now() + options.duration.nanoseconds
         let progress = BenchProgress(label: "connrate", duration: options.duration, quiet: options.quiet)
@@ -146,11 +142,7 @@ public enum ConnRateBench {
                     }
                 }
             }
-            if unreported > 0 {
-                let n = unreported
-                done.withLock { $0 += n }
-                unreported = 0
-            }
+            done.flush(&unreported)
             progress?.tick {
                 let secs = Double(MonotonicTime.now() - startedAt) / 1e9
                 return "\(Int((Double(done.value) / secs).rounded())) conn/s"

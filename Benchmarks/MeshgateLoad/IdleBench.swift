@@ -26,21 +26,13 @@ public enum IdleBench {
         params.append(("settle", DurationText.format(settle)))
         var result = BenchResult(scenario: "idle", target: options.target.description, params: params)
         let address: SocketAddress
-        do { address = try SocketAddress(resolving: options.target) } catch {
-            result.errors = ["\(error)"]
-            result.fatal = true
-            return result
-        }
+        do { address = try SocketAddress(resolving: options.target) } catch { return result.failing("\(error)") }
         let limit = ProcessResources.raiseFileLimit()
         if connections + 64 > limit {
-            result.errors = ["RLIMIT_NOFILE is \(limit): too low for \(connections) connections"]
-            result.fatal = true
-            return result
+            return result.failing("RLIMIT_NOFILE is \(limit): too low for \(connections) connections")
         }
         for pid in pids where ProcessResources.residentBytes(pid: pid) == nil {
-            result.errors = ["cannot read /proc/\(pid)/status"]
-            result.fatal = true
-            return result
+            return result.failing("cannot read /proc/\(pid)/status")
         }
         let before = residentBytes(pids)
         var opener = IdleOpener(address: address, total: connections, concurrency: max(1, openConcurrency))

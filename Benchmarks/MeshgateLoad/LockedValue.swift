@@ -29,3 +29,14 @@ final class LockedValue<Value>: @unchecked Sendable {
     /// A copy of the value.
     var value: Value { withLock { $0 } }
 }
+
+extension LockedValue where Value: BinaryInteger {
+    /// Adds what a thread counted locally since its last flush to the shared total, taking the
+    /// lock only when there is something to add; `pending` is zero afterwards.
+    func flush(_ pending: inout Value) {
+        guard pending > 0 else { return }
+        let amount = pending
+        withLock { $0 += amount }
+        pending = 0
+    }
+}

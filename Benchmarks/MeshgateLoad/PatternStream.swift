@@ -83,16 +83,24 @@ public struct PatternStream: Sendable {
 
     /// The SHA-256 (hex) of the first `count` bytes of the stream for `seed`.
     public static func sha256(seed: UInt64, count: Int) -> String {
+        hashChunks(seed: seed, count: count) { _ in }
+    }
+
+    /// Generates the first `count` bytes of the stream for `seed` in chunks of up to 64 KiB,
+    /// hands each chunk to `body` in order and returns the SHA-256 (hex) of them all.
+    /// A chunk is only valid during its call.
+    static func hashChunks(seed: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows -> String {
         var stream = PatternStream(seed: seed)
         var hasher = SHA256Hasher()
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
-        defer { chunk.deallocate() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
+        defer { buffer.deallocate() }
         var left = count
         while left > 0 {
-            let n = min(left, chunk.count)
-            let part = UnsafeMutableRawBufferPointer(rebasing: chunk[0..<n])
-            stream.fill(part)
-            hasher.update(UnsafeRawBufferPointer(part))
+            let n = min(left, buffer.count)
+            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
+            stream.fill(chunk)
+            hasher.update(UnsafeRawBufferPointer(chunk))
+            try body(UnsafeRawBufferPointer(chunk))
             left -= n
         }
         return hasher.finalize()

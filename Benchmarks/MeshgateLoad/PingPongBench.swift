@@ -21,11 +21,7 @@ public enum PingPongBench {
         var result = BenchResult(scenario: "pingpong", target: options.target.description,
                                  params: [("concurrency", String(concurrency)), ("size", String(size))] + options.commonParams)
         let address: SocketAddress
-        do { address = try SocketAddress(resolving: options.target) } catch {
-            result.errors = ["\(error)"]
-            result.fatal = true
-            return result
-        }
+        do { address = try SocketAddress(resolving: options.target) } catch { return result.failing("\(error)") }
         let now = MonotonicTime.now()
         let endAt = now + options.duration.nanoseconds
         let warmupEnd = now + min(options.duration.nanoseconds / 10, 1_000_000_000)
@@ -152,11 +148,7 @@ public enum PingPongBench {
                     }
                 }
             }
-            if unreported > 0 {
-                let n = unreported
-                done.withLock { $0 += n }
-                unreported = 0
-            }
+            done.flush(&unreported)
             progress?.tick {
                 guard let s = measureStart else { return "warming up" }
                 let secs = Double(MonotonicTime.now() - s) / 1e9

@@ -112,20 +112,9 @@ public enum TestClient {
     @discardableResult
     public static func writeAll(fd: Int32, pattern seed: UInt64, count: Int, timeout: Duration = .seconds(30)) throws -> String {
         let deadline = MonotonicTime.now() + timeout.nanoseconds
-        var stream = PatternStream(seed: seed)
-        var hasher = SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 8)
-        defer { buffer.deallocate() }
-        var left = count
-        while left > 0 {
-            let n = min(left, buffer.count)
-            let chunk = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-            stream.fill(chunk)
-            hasher.update(UnsafeRawBufferPointer(chunk))
-            try writeAll(fd: fd, bytes: UnsafeRawBufferPointer(chunk), deadline: deadline)
-            left -= n
+        return try PatternStream.hashChunks(seed: seed, count: count) { chunk in
+            try writeAll(fd: fd, bytes: chunk, deadline: deadline)
         }
-        return hasher.finalize()
     }
 
     /// Writes all of `bytes` within `timeout`.

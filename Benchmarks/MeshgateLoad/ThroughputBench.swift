@@ -25,11 +25,7 @@ public enum ThroughputBench {
         var result = BenchResult(scenario: "throughput", target: options.target.description,
                                  params: [("streams", String(streams)), ("direction", direction.rawValue)] + options.commonParams)
         let address: SocketAddress
-        do { address = try SocketAddress(resolving: options.target) } catch {
-            result.errors = ["\(error)"]
-            result.fatal = true
-            return result
-        }
+        do { address = try SocketAddress(resolving: options.target) } catch { return result.failing("\(error)") }
         let endAt = MonotonicTime.now() + options.duration.nanoseconds
         let progress = BenchProgress(label: "throughput", duration: options.duration, quiet: options.quiet)
         let moved = LockedValue<Int64>(0)
@@ -133,11 +129,7 @@ public enum ThroughputBench {
                     poller.remove(s.fd)
                 }
             }
-            if unreported > 0 {
-                let delta = unreported
-                moved.withLock { $0 += delta }
-                unreported = 0
-            }
+            moved.flush(&unreported)
             progress?.tick {
                 let secs = Double(MonotonicTime.now() - startedAt) / 1e9
                 let bytes = moved.value

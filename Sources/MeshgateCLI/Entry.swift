@@ -11,13 +11,8 @@ public enum MeshgateMain {
         do {
             command = try MeshgateCommand.parseAsRoot(arguments)
         } catch {
-            let code = MeshgateCommand.exitCode(for: error)
-            if code == .success {
-                // --version (and help requests that fail parsing early).
-                let message = MeshgateCommand.fullMessage(for: error)
-                print(message.isEmpty ? helpText(for: arguments) : message)
-                exit(0)
-            }
+            // --version (and help requests that fail parsing early).
+            exitIfCleanExit(error, arguments: arguments)
             let message = MeshgateCommand.message(for: error)
             FileHandleStandardError.write("meshgate: error: \(message)\n")
             exit(2)
@@ -33,14 +28,10 @@ public enum MeshgateMain {
         } catch let exit as ExitCode {
             Glibc.exit(exit.rawValue)
         } catch {
+            // `--help` and `help SUBCOMMAND` come back as the built-in help command, whose
+            // run() throws a clean exit carrying the help request.
+            exitIfCleanExit(error, arguments: arguments)
             let code = MeshgateCommand.exitCode(for: error)
-            if code == .success {
-                // `--help` and `help SUBCOMMAND` come back as the built-in help command, whose
-                // run() throws a clean exit carrying the help request.
-                let message = MeshgateCommand.fullMessage(for: error)
-                print(message.isEmpty ? helpText(for: arguments) : message)
-                exit(0)
-            }
             FileHandleStandardError.write("meshgate: error: \(MeshgateCommand.message(for: error))\n")
             exit(code == .validationFailure ? 2 : 1)
         }
@@ -56,6 +47,15 @@ enum FileHandleStandardError {
 }
 
 extension MeshgateMain {
+    /// When `error` is a clean exit (a help or version request), prints its message (or the
+    /// help for `arguments`) and exits 0; otherwise returns.
+    static func exitIfCleanExit(_ error: Error, arguments: [String]) {
+        guard MeshgateCommand.exitCode(for: error) == .success else { return }
+        let message = MeshgateCommand.fullMessage(for: error)
+        print(message.isEmpty ? helpText(for: arguments) : message)
+        exit(0)
+    }
+
     /// Help for the subcommand named in `arguments` (`proxy --help`, `help proxy`), else the root's.
     static func helpText(for arguments: [String]) -> String {
         for word in arguments where !word.hasPrefix("-") && word != "help" {

@@ -13,30 +13,25 @@ struct IdentityInitCommand: ParsableCommand {
     @Option(name: .long, help: "The trust domain, a DNS name (e.g. cluster.local).")
     var trustDomain: String
 
-    @Option(name: .long, help: "Folder to write anchor.crt and anchor.key to (created if missing).")
-    var out: String
-
-    @Option(name: .long, help: "How long the anchor is valid (e.g. 87600h, 3650d).")
-    var valid: String = "87600h"
-
-    @Flag(name: .long, help: "Replace existing files.")
-    var force = false
+    @OptionGroup var output: IdentityOutputOptions<Self>
 
     func validate() throws {
-        _ = try IdentitySupport.validity(valid)
+        _ = try output.validity()
         guard DNSName.isName(trustDomain) else {
             throw ValidationError("--trust-domain '\(trustDomain)': not a DNS name (lowercase letters, digits, '-', dots)")
         }
     }
 
     func run() throws {
-        let validity = try IdentitySupport.validity(valid)
-        let anchor = try IdentitySupport.run { () throws(IdentityError) in
-            let anchor = try TrustAnchor.create(trustDomain: trustDomain, validity: validity)
-            try IdentityFiles.write(anchor.files, into: out, force: force)
-            return anchor
+        let anchor = try output.write { validity throws(IdentityError) in
+            try TrustAnchor.create(trustDomain: trustDomain, validity: validity)
         }
-        print("wrote \(IdentitySupport.written(anchor.files, in: out))")
-        print("trust anchor for \(anchor.trustDomain), valid until \(ValidityWindow.describe(anchor.certificate.notValidAfter))")
+        output.printSummary(anchor, "trust anchor for \(anchor.trustDomain)")
     }
+}
+
+extension IdentityInitCommand: IdentityOutputKind {
+    static let writtenFiles = "anchor.crt and anchor.key"
+    static let validHelp = "How long the anchor is valid (e.g. 87600h, 3650d)."
+    static let defaultValidity = "87600h"
 }

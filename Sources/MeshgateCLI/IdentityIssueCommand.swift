@@ -28,17 +28,10 @@ struct IdentityIssueCommand: ParsableCommand {
     @Flag(name: .long, help: "Issue the cluster gateway's identity (namespace meshgate-CLUSTER, name gateway).")
     var gateway = false
 
-    @Option(name: .long, help: "Folder to write tls.crt, tls.key and ca.crt to (created if missing).")
-    var out: String
-
-    @Option(name: .long, help: "How long the leaf is valid; never beyond the issuer (e.g. 24h).")
-    var valid: String = "24h"
-
-    @Flag(name: .long, help: "Replace existing files (rotation).")
-    var force = false
+    @OptionGroup var output: IdentityOutputOptions<Self>
 
     func validate() throws {
-        _ = try IdentitySupport.validity(valid)
+        _ = try output.validity()
         if gateway {
             if namespace != nil { throw ValidationError("--namespace cannot be combined with --gateway") }
             if name != nil { throw ValidationError("--name cannot be combined with --gateway") }
@@ -55,20 +48,21 @@ struct IdentityIssueCommand: ParsableCommand {
     }
 
     func run() throws {
-        let validity = try IdentitySupport.validity(valid)
-        let leaf = try IdentitySupport.run { () throws(IdentityError) in
+        let leaf = try output.write { validity throws(IdentityError) in
             let issuer = try IdentityFolders.loadIssuer(from: self.issuer)
-            let leaf: LeafIdentity
             if gateway {
-                leaf = try LeafIdentity.issueGateway(issuer: issuer, validity: validity)
-            } else {
-                leaf = try LeafIdentity.issue(issuer: issuer, namespace: namespace ?? "", serviceAccount: name ?? "", validity: validity)
+                return try LeafIdentity.issueGateway(issuer: issuer, validity: validity)
             }
-            try IdentityFiles.write(leaf.files, into: out, force: force)
-            return leaf
+            return try LeafIdentity.issue(issuer: issuer, namespace: namespace ?? "", serviceAccount: name ?? "", validity: validity)
         }
         IdentitySupport.clampNote(leaf.clampedFrom, signer: "the issuer", end: leaf.certificate.notValidAfter)
-        print("wrote \(IdentitySupport.written(leaf.files, in: out))")
-        print("\(leaf.identity.spiffeURI), valid until \(ValidityWindow.describe(leaf.certificate.notValidAfter))")
+        output.printSummary(leaf, leaf.identity.spiffeURI)
     }
+}
+
+extension IdentityIssueCommand: IdentityOutputKind {
+    static let writtenFiles = "tls.crt, tls.key and ca.crt"
+    static let validHelp = "How long the leaf is valid; never beyond the issuer (e.g. 24h)."
+    static let defaultValidity = "24h"
+    static let forceHelp = "Replace existing files (rotation)."
 }

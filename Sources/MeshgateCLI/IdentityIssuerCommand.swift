@@ -19,34 +19,27 @@ struct IdentityIssuerCommand: ParsableCommand {
     @Option(name: .long, help: "The cluster's name, a DNS label (e.g. west).")
     var cluster: String
 
-    @Option(name: .long, help: "Folder to write issuer.crt, issuer.key and ca.crt to (created if missing).")
-    var out: String
-
-    @Option(name: .long, help: "How long the issuer is valid; never beyond the anchor (e.g. 8760h).")
-    var valid: String = "8760h"
-
-    @Flag(name: .long, help: "Replace existing files.")
-    var force = false
+    @OptionGroup var output: IdentityOutputOptions<Self>
 
     func validate() throws {
-        _ = try IdentitySupport.validity(valid)
+        _ = try output.validity()
         guard DNSName.isLabel(cluster) else {
             throw ValidationError("--cluster '\(cluster)': not a DNS label (1-63 lowercase letters, digits, '-')")
         }
     }
 
     func run() throws {
-        let validity = try IdentitySupport.validity(valid)
-        let issuer = try IdentitySupport.run { () throws(IdentityError) in
+        let issuer = try output.write { validity throws(IdentityError) in
             let anchor = try IdentityFolders.loadAnchor(from: self.anchor)
-            let issuer = try ClusterIssuer.create(anchor: anchor, cluster: cluster, validity: validity)
-            try IdentityFiles.write(issuer.files, into: out, force: force)
-            return issuer
+            return try ClusterIssuer.create(anchor: anchor, cluster: cluster, validity: validity)
         }
         IdentitySupport.clampNote(issuer.clampedFrom, signer: "the trust anchor", end: issuer.certificate.notValidAfter)
-        print("wrote \(IdentitySupport.written(issuer.files, in: out))")
-        print(
-            "issuer for cluster \(issuer.cluster) in \(issuer.trustDomain), "
-                + "valid until \(ValidityWindow.describe(issuer.certificate.notValidAfter))")
+        output.printSummary(issuer, "issuer for cluster \(issuer.cluster) in \(issuer.trustDomain)")
     }
+}
+
+extension IdentityIssuerCommand: IdentityOutputKind {
+    static let writtenFiles = "issuer.crt, issuer.key and ca.crt"
+    static let validHelp = "How long the issuer is valid; never beyond the anchor (e.g. 8760h)."
+    static let defaultValidity = "8760h"
 }

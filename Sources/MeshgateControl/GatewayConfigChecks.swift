@@ -24,16 +24,8 @@ struct GatewayConfigChecks {
     }
 
     private func checkDuplicateRoutes() {
-        var first: [String: Int] = [:]
-        for (index, route) in config.routes.enumerated() {
-            let key = "\(route.namespace)/\(route.name)"
-            if let line = first[key] {
-                diagnostics.report(
-                    line: route.line, field: "routes[\(index)]", "duplicate route \(key) (first defined at line \(line))")
-            } else {
-                first[key] = route.line
-            }
-        }
+        diagnostics.reportDuplicateNames(
+            config.routes, noun: "route", list: "routes", namespace: \.namespace, name: \.name, line: \.line)
     }
 
     private struct Use {

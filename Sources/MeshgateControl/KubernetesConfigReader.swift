@@ -105,17 +105,7 @@ struct KubernetesConfigReader {
     }
 
     private func readNamespaces(_ map: YAMLMap) -> [String] {
-        guard let items = map.value("namespaces")?.list else { return [] }
-        var namespaces: [String] = []
-        for item in items {
-            guard let name = item.parsed(GatewayConfigReader.label) else { continue }
-            if namespaces.contains(name) {
-                item.report("namespace \(name) is listed twice")
-                continue
-            }
-            namespaces.append(name)
-        }
-        return namespaces
+        map.value("namespaces")?.list?.distinctValues("namespace") { $0.parsed(GatewayConfigReader.label) } ?? []
     }
 
     /// A mapping of label keys to values (`{app: meshgate-gateway}`), not empty.

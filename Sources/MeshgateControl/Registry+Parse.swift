@@ -13,16 +13,8 @@ extension Registry {
         }
         let reader = ServiceReader(diagnostics: diagnostics)
         let services = root.value("services", required: true)?.list?.compactMap(reader.read) ?? []
-        var first: [String: Int] = [:]
-        for (index, service) in services.enumerated() {
-            let key = "\(service.namespace)/\(service.name)"
-            if let line = first[key] {
-                diagnostics.report(
-                    line: service.line, field: "services[\(index)]", "duplicate service \(key) (first defined at line \(line))")
-            } else {
-                first[key] = service.line
-            }
-        }
+        diagnostics.reportDuplicateNames(
+            services, noun: "service", list: "services", namespace: \.namespace, name: \.name, line: \.line)
         try diagnostics.throwIfAny()
         return Registry(services: services)
     }

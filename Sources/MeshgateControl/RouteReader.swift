@@ -41,16 +41,7 @@ struct RouteReader {
     private func readGateways(_ map: YAMLMap) -> [HostPort] {
         guard let value = map.value("gateways", required: true), let items = value.list else { return [] }
         if items.isEmpty { value.report("needs at least one gateway address") }
-        var gateways: [HostPort] = []
-        for item in items {
-            guard let address = item.parsed(HostPort.parse) else { continue }
-            if gateways.contains(address) {
-                item.report("gateway \(address) is listed twice")
-                continue
-            }
-            gateways.append(address)
-        }
-        return gateways
+        return items.distinctValues("gateway") { $0.parsed(HostPort.parse) }
     }
 
     private func readTarget(_ map: YAMLMap, namespace: String?, name: String?, port: UInt16?) -> RouteTarget? {

@@ -60,22 +60,18 @@ struct ServiceReader {
     private func readEndpoints(_ map: YAMLMap, ports: [ServicePort]) -> [HostPort] {
         guard let items = map.value("endpoints")?.list else { return [] }
         let targets = Set(ports.map(\.targetPort))
-        var endpoints: [HostPort] = []
-        for item in items {
-            guard let endpoint = item.parsed(HostPort.parse) else { continue }
-            if endpoints.contains(endpoint) {
-                item.report("endpoint \(endpoint) is listed twice")
-                continue
-            }
+        // An endpoint off the target ports is refused, never kept: a repeat of it is refused the
+        // same way, not reported as listed twice.
+        return items.distinctValues("endpoint") { item -> HostPort? in
+            guard let endpoint = item.parsed(HostPort.parse) else { return nil }
             if !ports.isEmpty, !targets.contains(endpoint.port) {
                 let list = targets.sorted().map(String.init).joined(separator: ", ")
                 item.report(
                     "endpoint \(endpoint): port \(endpoint.port) is no target port of the service (\(list)), so it would never be used")
-                continue
+                return nil
             }
-            endpoints.append(endpoint)
+            return endpoint
         }
-        return endpoints
     }
 
     private func readAllow(_ map: YAMLMap) -> [String]? {

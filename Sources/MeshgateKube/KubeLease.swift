@@ -17,13 +17,9 @@ public struct KubeLease: KubeResource {
         self.spec = spec
     }
 
-    private enum CodingKeys: String, CodingKey { case metadata, spec }
-
     /// Decodes a Lease; a missing `spec` decodes as empty.
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try c.decode(KubeObjectMeta.self, forKey: .metadata)
-        spec = try c.decodeIfPresent(Spec.self, forKey: .spec) ?? Spec()
+        (metadata, spec) = try KubeObjectWithSpec.decode(from: decoder, empty: Spec())
     }
 
     /// `spec` of a Lease. Times are MicroTime text (``KubeMicroTime``).

@@ -91,8 +91,12 @@ private struct FrameReader {
 
     /// A one-byte length and a DNS label; bytes are checked as they arrive.
     private mutating func label(_ field: String) throws(Incomplete) -> String {
-        let length = Int(try byte())
-        let syntax = FieldSyntax.label
+        try text(length: Int(try byte()), syntax: .label, field: field)
+    }
+
+    /// `length` bytes of `syntax` text for `field`: the length and each byte are checked as soon
+    /// as they are in, the whole text once all of it is.
+    private mutating func text(length: Int, syntax: FieldSyntax, field: String) throws(Incomplete) -> String {
         guard syntax.allowsLength(length) else { throw .invalid(.invalidField(field)) }
         try requireRoom(length)
         let start = cursor
@@ -105,6 +109,17 @@ private struct FrameReader {
         guard syntax.isValid(value) else { throw .invalid(.invalidField(field)) }
         cursor = stop
         return String(decoding: value, as: UTF8.self)
+    }
+
+    /// A UInt16 port, non-zero and not among `earlier`; checked as soon as both its bytes are in.
+    private mutating func nextPort(distinctFrom earlier: [UInt16]) throws(Incomplete) -> UInt16 {
+        try requireRoom(2)
+        guard bytes.count - cursor >= 2 else { throw .needMoreBytes }
+        let port = UInt16(bytes[cursor]) << 8 | UInt16(bytes[cursor + 1])
+        guard port != 0 else { throw .invalid(.invalidField(DiscoveryFrame.portsField)) }
+        guard !earlier.contains(port) else { throw .invalid(.duplicatePort) }
+        cursor += 2
+        return port
     }
 
     /// A one-byte count and that many (port, port name) pairs: ports non-zero and distinct, names
@@ -119,12 +134,7 @@ private struct FrameReader {
         ports.reserveCapacity(count)
         names.reserveCapacity(count)
         for _ in 0..<count {
-            try requireRoom(2)
-            guard bytes.count - cursor >= 2 else { throw .needMoreBytes }
-            let port = UInt16(bytes[cursor]) << 8 | UInt16(bytes[cursor + 1])
-            guard port != 0 else { throw .invalid(.invalidField(DiscoveryFrame.portsField)) }
-            guard !ports.contains(port) else { throw .invalid(.duplicatePort) }
-            cursor += 2
+            let port = try nextPort(distinctFrom: ports)
             let name = try portName()
             guard name.isEmpty || !names.contains(name) else { throw .invalid(.duplicatePortName) }
             ports.append(port)
@@ -135,22 +145,9 @@ private struct FrameReader {
 
     /// A one-byte length and a port name ("" for length 0); bytes are checked as they arrive.
     private mutating func portName() throws(Incomplete) -> String {
-        let field = DiscoveryFrame.portNameField
         let length = Int(try byte())
         if length == 0 { return "" }
-        let syntax = FieldSyntax.portName
-        guard syntax.allowsLength(length) else { throw .invalid(.invalidField(field)) }
-        try requireRoom(length)
-        let start = cursor
-        let stop = start + length
-        for index in start..<min(stop, bytes.count) where !syntax.allowsByte(bytes[index], at: index - start) {
-            throw .invalid(.invalidField(field))
-        }
-        guard stop <= bytes.count else { throw .needMoreBytes }
-        let value = UnsafeRawBufferPointer(rebasing: bytes[start..<stop])
-        guard syntax.isValid(value) else { throw .invalid(.invalidField(field)) }
-        cursor = stop
-        return String(decoding: value, as: UTF8.self)
+        return try text(length: length, syntax: .portName, field: DiscoveryFrame.portNameField)
     }
 
     /// A one-byte count and that many non-zero, distinct UInt16 ports; each port is checked as
@@ -162,12 +159,7 @@ private struct FrameReader {
         var ports: [UInt16] = []
         ports.reserveCapacity(count)
         for _ in 0..<count {
-            guard bytes.count - cursor >= 2 else { throw .needMoreBytes }
-            let port = UInt16(bytes[cursor]) << 8 | UInt16(bytes[cursor + 1])
-            guard port != 0 else { throw .invalid(.invalidField(DiscoveryFrame.portsField)) }
-            guard !ports.contains(port) else { throw .invalid(.duplicatePort) }
-            ports.append(port)
-            cursor += 2
+            ports.append(try nextPort(distinctFrom: ports))
         }
         return ports
     }

@@ -3,6 +3,7 @@ import Logging
 import MeshgateAdmin
 import MeshgateControl
 import MeshgateIdentity
+import MeshgateLoop
 import MeshgateProxy
 
 #if canImport(Glibc)
@@ -90,13 +91,8 @@ enum AdminTestPorts {
         defer { close(fd) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
+        guard let address = try? SocketAddress.resolve(host: "127.0.0.1", port: port) else { return false }
+        return address.withSockAddr { bind(fd, $0, $1) } == 0
     }
 }
 
@@ -235,13 +231,7 @@ func connectIPv4(_ address: String) throws -> Int32 {
     let parts = address.split(separator: ":")
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw AdminTestFailure("socket: errno \(errno)") }
-    var sin = sockaddr_in()
-    sin.sin_family = sa_family_t(AF_INET)
-    sin.sin_port = UInt16(parts[1])!.bigEndian
-    sin.sin_addr.s_addr = inet_addr(String(parts[0]))
-    let rc = withUnsafePointer(to: &sin) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
+    let rc = try SocketAddress.resolve(host: String(parts[0]), port: UInt16(parts[1])!).withSockAddr { connect(fd, $0, $1) }
     guard rc == 0 else {
         let e = errno
         close(fd)
@@ -277,6 +267,13 @@ func rawExchange(_ address: String, _ request: [UInt8]) throws -> (status: Int?,
     var status: Int? = nil
     if text.hasPrefix("HTTP/1.1 "), let code = Int(text.dropFirst(9).prefix(3)) { status = code }
     return (status, text)
+}
+
+/// The body of the one HTTP response in `text` (everything after the blank line that ends its
+/// head; empty when there is none).
+func responseBody(_ text: String) -> String {
+    guard let end = text.range(of: "\r\n\r\n") else { return "" }
+    return String(text[end.upperBound...])
 }
 
 // MARK: - Prometheus text format

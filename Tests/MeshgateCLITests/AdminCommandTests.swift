@@ -268,13 +268,7 @@ struct AdminCommandTests {
         // Something else holds the admin port.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(holder) }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = (base + 1).bigEndian
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let bound = try LoopbackSocket.bind(holder, port: base + 1)
         #expect(bound == 0 && listen(holder, 1) == 0)
         let config =
             GatewayYAML.gateway(

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateLoop
 import MeshgateAdmin
 import Testing
 
@@ -111,21 +112,13 @@ final class BlackHoleListener {
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 4096) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard fd >= 0, ok else {
+        guard fd >= 0, try LoopbackSocket.bind(fd, port: 0) == 0, listen(fd, 4096) == 0, let local = try? Socket.localAddress(fd) else {
+            let e = errno
             if fd >= 0 { Glibc.close(fd) }
-            throw TestFailure("black hole listener: errno \(errno)")
+            throw TestFailure("black hole listener: errno \(e)")
         }
         self.fd = fd
-        port = UInt16(bigEndian: sin.sin_port)
+        port = local.port
     }
 
     func close() {
@@ -141,13 +134,7 @@ final class IdleClients {
     func connect(port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        _ = try? LoopbackSocket.connect(fd, port: port)
         fds.append(fd)
     }
 

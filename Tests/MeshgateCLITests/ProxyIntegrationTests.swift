@@ -60,20 +60,11 @@ import Glibc
         let server = try BackendServer(behavior: .resetAfter(100_000))
         defer { server.stop() }
         let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [server.endpoint], backend: backend)
-        let fd = try TestClient.connect(endpoint)
-        defer { close(fd) }
-        // The reset reaches the client either while it is still writing (the write fails
-        // with ECONNRESET) or when it reads; a clean EOF would be the bug.
-        var writeError: String?
-        do { _ = try TestClient.writeAll(fd: fd, pattern: 1, count: 200_000) } catch { writeError = "\(error)" }
-        if let writeError {
+        let seen = try ResetPropagation.fromBackend(entry: endpoint)
+        if let writeError = seen.writeError {
             #expect(writeError.contains("reset"), "write failed with \(writeError)")
         } else {
-            let (outcome, _) = TestClient.readAll(fd: fd, timeout: .seconds(10))
-            guard case .reset = outcome else {
-                Issue.record("expected a reset, got \(outcome)")
-                return
-            }
+            #expect(seen.readOutcome?.isReset == true, "expected a reset, got \(String(describing: seen.readOutcome))")
         }
         #expect(try proxy.counter("resets_from_upstream") >= 1)
     }
@@ -83,27 +74,9 @@ import Glibc
         let backendSide = try RawListener()
         let (proxy, endpoint) = try MeshgateProcess.proxy(
             upstreams: [Endpoint(host: "127.0.0.1", port: backendSide.port)], backend: backend)
-        let fd = try TestClient.connect(endpoint)
-        _ = try TestClient.writeAll(fd: fd, pattern: 3, count: 10_000)
-        let accepted = try backendSide.accept(timeout: 5)
-        defer { close(accepted) }
-        // Read what arrived, then reset the client side.
-        var buf = [UInt8](repeating: 0, count: 65536)
-        var got = 0
-        while got < 10_000 {
-            let n = read(accepted, &buf, buf.count)
-            guard n > 0 else { break }
-            got += n
-        }
-        #expect(got == 10_000)
-        var l = linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
-        close(fd)
-        let (outcome, _) = TestClient.readAll(fd: accepted, timeout: .seconds(10))
-        guard case .reset = outcome else {
-            Issue.record("expected the backend to see a reset, got \(outcome)")
-            return
-        }
+        let (first, outcome) = try ResetPropagation.fromClient(entry: endpoint, backendSide: backendSide, acceptTimeout: 5)
+        #expect(first == [UInt8].pattern(seed: 3, count: 10_000), "the backend got the first 10 000 bytes intact")
+        #expect(outcome.isReset, "expected the backend to see a reset, got \(outcome)")
         #expect(try proxy.counter("resets_from_downstream") >= 1)
     }
 
@@ -134,10 +107,7 @@ import Glibc
             let (outcome, _) = TestClient.readAll(fd: fd, timeout: .seconds(5))
             close(fd)
             let elapsed = Date().timeIntervalSince(start)
-            guard case .reset = outcome else {
-                Issue.record("expected a reset, got \(outcome)")
-                return
-            }
+            #expect(outcome.isReset, "expected a reset, got \(outcome)")
             #expect(elapsed < 0.5, "reset took \(elapsed) s")
         }
         #expect(try proxy.counter("upstreams_exhausted") == 5)
@@ -176,11 +146,7 @@ import Glibc
         defer { fillers.forEach { close($0) } }
         for _ in 0..<4 {
             let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = blackHole.port.bigEndian
-            sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            _ = try LoopbackSocket.connect(s, port: blackHole.port)
             fillers.append(s)
         }
         usleep(100_000)
@@ -277,16 +243,28 @@ import Glibc
         #expect(proxy.waitExit(timeout: 20) == 0)
     }
 
+    /// An echo backend, a proxy to it with `--drain-timeout drainTimeout`, and a connection
+    /// through the proxy that is known to flow (2 bytes echoed) and stays open.
+    static func openEchoedConnection(backend: String, drainTimeout: String) throws -> (BackendServer, MeshgateProcess, Int32) {
+        let echo = try BackendServer(behavior: .echo)
+        do {
+            let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--drain-timeout", drainTimeout])
+            let fd = try TestClient.connect(endpoint)
+            #expect(write(fd, "hi", 2) == 2)
+            var buf = [UInt8](repeating: 0, count: 8)
+            #expect(read(fd, &buf, 8) == 2)
+            return (echo, proxy, fd)
+        } catch {
+            echo.stop()
+            throw error
+        }
+    }
+
     @Test("SIGTERM with a connection that never ends: reset at --drain-timeout, exit 0", arguments: backends)
     func drainDeadline(backend: String) throws {
-        let echo = try BackendServer(behavior: .echo)
+        let (echo, proxy, fd) = try Self.openEchoedConnection(backend: backend, drainTimeout: "1s")
         defer { echo.stop() }
-        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--drain-timeout", "1s"])
-        let fd = try TestClient.connect(endpoint)
         defer { close(fd) }
-        #expect(write(fd, "hi", 2) == 2)
-        var buf = [UInt8](repeating: 0, count: 8)
-        #expect(read(fd, &buf, 8) == 2)
         let start = Date()
         proxy.signal(SIGTERM)
         let status = proxy.waitExit(timeout: 10)
@@ -294,22 +272,14 @@ import Glibc
         #expect(status == 0)
         #expect(elapsed >= 0.9 && elapsed < 5, "exited after \(elapsed) s")
         let (outcome, _) = TestClient.readAll(fd: fd, timeout: .seconds(2))
-        guard case .reset = outcome else {
-            Issue.record("a connection cut at the drain deadline must see a reset, got \(outcome)")
-            return
-        }
+        #expect(outcome.isReset, "a connection cut at the drain deadline must see a reset, got \(outcome)")
     }
 
     @Test("a second SIGTERM ends at once", arguments: backends)
     func secondSignalEndsAtOnce(backend: String) throws {
-        let echo = try BackendServer(behavior: .echo)
+        let (echo, proxy, fd) = try Self.openEchoedConnection(backend: backend, drainTimeout: "60s")
         defer { echo.stop() }
-        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--drain-timeout", "60s"])
-        let fd = try TestClient.connect(endpoint)
         defer { close(fd) }
-        #expect(write(fd, "hi", 2) == 2)
-        var buf = [UInt8](repeating: 0, count: 8)
-        #expect(read(fd, &buf, 8) == 2)
         proxy.signal(SIGTERM)
         usleep(300_000)
         #expect(proxy.process.isRunning, "draining, waiting for the open connection")
@@ -350,89 +320,5 @@ import Glibc
             #expect(total >= 1 << 30, "read \(total) bytes")
             #expect(maxRSS - rssBefore < 8 * 1024, "RSS grew \(maxRSS - rssBefore) KiB while moving 1 GiB with \(extra)")
         }
-    }
-}
-
-/// A plain blocking listener for tests that need to see exactly what a backend sees.
-final class RawListener {
-    let fd: Int32
-    let port: UInt16
-
-    init(backlog: Int32 = 64) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &sin) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bind(fd, sa, len) == 0 && listen(fd, backlog) == 0 && getsockname(fd, sa, &len) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw TestFailure("listener: \(String(cString: strerror(errno)))")
-        }
-        self.fd = fd
-        self.port = UInt16(bigEndian: sin.sin_port)
-    }
-
-    /// A blocking client socket connected to 127.0.0.1:`port`.
-    static func blockingConnect(port: UInt16) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            let e = errno
-            close(fd)
-            throw TestFailure("connect 127.0.0.1:\(port): \(String(cString: strerror(e)))")
-        }
-        return fd
-    }
-
-    /// A port on which nothing listens (bound once, then closed).
-    static func closedPort() throws -> UInt16 {
-        let l = try RawListener()
-        return l.port
-    }
-
-    func accept(timeout: Double) throws -> Int32 {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { throw TestFailure("nothing to accept") }
-        return Glibc.accept(fd, nil, nil)
-    }
-
-    deinit { close(fd) }
-}
-
-/// Carries a report from a worker thread.
-final class ReportBox: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var report: IntegrityReport?
-    func set(_ r: IntegrityReport) {
-        report = r
-        done.signal()
-    }
-    func wait(timeout: Double) -> IntegrityReport? {
-        _ = done.wait(timeout: .now() + timeout)
-        return report
-    }
-}
-
-/// SplitMix64, for reproducible test sizes.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -89,18 +89,11 @@ extension TLSEndToEnd {
             let server = try BackendServer(behavior: .resetAfter(100_000))
             defer { server.stop() }
             let chain = try TLSChain(upstream: server.endpoint, backend: backend, pki: pki)
-            let fd = try TestClient.connect(chain.entry)
-            defer { close(fd) }
-            var writeError: String?
-            do { _ = try TestClient.writeAll(fd: fd, pattern: 1, count: 200_000) } catch { writeError = "\(error)" }
-            if let writeError {
+            let seen = try ResetPropagation.fromBackend(entry: chain.entry)
+            if let writeError = seen.writeError {
                 #expect(writeError.contains("reset") || writeError.contains("EPIPE") || writeError.contains("pipe"), "write failed with \(writeError)")
             } else {
-                let (outcome, _) = TestClient.readAll(fd: fd, timeout: .seconds(10))
-                guard case .reset = outcome else {
-                    Issue.record("expected a reset, got \(outcome)\n\(chain.logs)")
-                    return
-                }
+                #expect(seen.readOutcome?.isReset == true, "expected a reset, got \(String(describing: seen.readOutcome))\n\(chain.logs)")
             }
             #expect(chain.terminator.waitCounter("resets_from_upstream") { $0 >= 1 } >= 1)
             // The terminator cut the TLS stream without close_notify; the originator passes it on as a reset.
@@ -112,18 +105,9 @@ extension TLSEndToEnd {
             let pki = try TestPKIFiles.shared()
             let backendSide = try RawListener()
             let chain = try TLSChain(upstream: Endpoint(host: "127.0.0.1", port: backendSide.port), backend: backend, pki: pki)
-            let fd = try TestClient.connect(chain.entry)
-            _ = try TestClient.writeAll(fd: fd, pattern: 3, count: 10_000)
-            let accepted = try backendSide.accept(timeout: 10)
-            defer { close(accepted) }
-            let first = TestClient.read(fd: accepted, count: 10_000, timeout: .seconds(10))
+            let (first, outcome) = try ResetPropagation.fromClient(entry: chain.entry, backendSide: backendSide, acceptTimeout: 10)
             #expect(first == [UInt8].pattern(seed: 3, count: 10_000), "the backend got the first 10 000 bytes intact")
-            TestClient.closeWithReset(fd: fd)
-            let (outcome, _) = TestClient.readAll(fd: accepted, timeout: .seconds(10))
-            guard case .reset = outcome else {
-                Issue.record("expected the backend to see a reset, got \(outcome)\n\(chain.logs)")
-                return
-            }
+            #expect(outcome.isReset, "expected the backend to see a reset, got \(outcome)\n\(chain.logs)")
             #expect(chain.originator.waitCounter("resets_from_downstream") { $0 >= 1 } >= 1)
             #expect(chain.terminator.waitCounter("resets_from_downstream") { $0 >= 1 } >= 1, "\(chain.logs)")
         }

@@ -20,18 +20,9 @@ final class TestPKIFiles: Sendable {
     let otherIdentity: String
 
     /// The PKI of this test process (written on first use).
-    static func shared() throws -> TestPKIFiles {
-        switch sharedResult {
-        case .success(let pki): return pki
-        case .failure(let error): throw error
-        }
-    }
+    static func shared() throws -> TestPKIFiles { try sharedResult.get() }
 
-    private static let sharedResult: Result<TestPKIFiles, TestFailure> = {
-        do { return .success(try TestPKIFiles()) } catch let e as TestFailure { return .failure(e) } catch {
-            return .failure(TestFailure("\(error)"))
-        }
-    }()
+    private static let sharedResult = ProcessFixture.make { try TestPKIFiles() }
 
     /// The repository root (three levels above this file).
     static var repositoryRoot: URL {

@@ -39,6 +39,13 @@ import Testing
         return dir
     }
 
+    /// An exported Service `ns/name` with one TCP port named "tcp".
+    static func exportedService(_ name: String, _ ns: String, port: Int, targetPort: KubeIntOrString) -> KubeService {
+        KubeService(
+            metadata: KubeObjectMeta(name: name, namespace: ns, labels: exported),
+            spec: .init(ports: [.init(name: "tcp", port: port, targetPort: targetPort)]))
+    }
+
     static func slice(_ service: String, _ ns: String, ready: Bool, port: Int) -> KubeEndpointSlice {
         KubeEndpointSlice(
             metadata: KubeObjectMeta(name: "\(service)-abc", namespace: ns, labels: [KubernetesRegistry.serviceNameLabel: service]),
@@ -49,6 +56,21 @@ import Testing
             ports: [.init(name: "tcp", port: port, protocol: "TCP")])
     }
 
+    /// A `GatewayController` on `dir`/gateway.yaml, logging nowhere, started; end it with `stop(_:)`.
+    static func startController(_ dir: String) throws -> GatewayController {
+        let controller = try GatewayController(
+            configPath: dir + "/gateway.yaml", logger: Logger(label: "kreg", factory: { _ in SwiftLogNoOpLogHandler() }))
+        try controller.start()
+        return controller
+    }
+
+    /// Stops what `startController` started: the file watching and the server (waiting ≤ 10 s).
+    static func stop(_ controller: GatewayController) {
+        controller.stopWatching()
+        controller.server.stop()
+        _ = controller.server.wait(timeout: .seconds(10))
+    }
+
     /// The published service `ns/name`'s endpoints on `port`, as text; nil when not published.
     static func published(_ c: GatewayController, _ key: String, port: UInt16) -> [String]? {
         guard let s = c.publisher.snapshot.services[key] else { return nil }
@@ -56,29 +78,17 @@ import Testing
     }
 
     @Test func exportedServicesAndTheirReadyEndpointsArePublishedAndUnlabelledOnesGo() async throws {
-        let cluster = try TestKubeCluster()
-        defer { cluster.stop() }
-        let client = try cluster.client()
-        defer { client.syncShutdown() }
-        let ns = "shop-\(UUID().uuidString.prefix(6).lowercased())"
-        _ = try await client.create(RegistryTestNamespace(metadata: .init(name: ns)))
+        let kube = try await RegistryTestCluster(namespacePrefix: "shop")
+        defer { kube.stop() }
+        let (cluster, client, ns) = (kube.cluster, kube.client, kube.namespace)
         // One exported Service before the gateway starts, one after.
-        _ = try await client.create(
-            KubeService(
-                metadata: .init(name: "cart", namespace: ns, labels: Self.exported),
-                spec: .init(ports: [.init(name: "tcp", port: 7000, targetPort: .string("tcp"))])))
+        _ = try await client.create(Self.exportedService("cart", ns, port: 7000, targetPort: .string("tcp")))
         _ = try await client.create(Self.slice("cart", ns, ready: true, port: 7001))
 
         let dir = try Self.gateway(kubeconfig: cluster.kubeconfig, namespace: ns)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let controller = try GatewayController(
-            configPath: dir + "/gateway.yaml", logger: Logger(label: "kreg", factory: { _ in SwiftLogNoOpLogHandler() }))
-        try controller.start()
-        defer {
-            controller.stopWatching()
-            controller.server.stop()
-            _ = controller.server.wait(timeout: .seconds(10))
-        }
+        let controller = try Self.startController(dir)
+        defer { Self.stop(controller) }
         #expect(
             await eventually { Self.published(controller, "\(ns)/cart", port: 7000) == ["127.0.0.1:7001", "127.0.0.2:7001"] })
         #expect(await eventually { controller.readiness().isReady }, "\(controller.readiness().reasons)")
@@ -87,10 +97,7 @@ import Testing
         #expect(status.syncAgeSeconds != nil && status.lastSync != nil)
 
         // A new exported Service (numbered targetPort) and an endpoint going not ready.
-        _ = try await client.create(
-            KubeService(
-                metadata: .init(name: "pay", namespace: ns, labels: Self.exported),
-                spec: .init(ports: [.init(name: "tcp", port: 8000, targetPort: .int(8001))])))
+        _ = try await client.create(Self.exportedService("pay", ns, port: 8000, targetPort: .int(8001)))
         _ = try await client.create(Self.slice("pay", ns, ready: true, port: 8001))
         var cartSlice = try await client.get(KubeEndpointSlice.self, namespace: ns, name: "cart-abc")
         cartSlice.endpoints?[0].conditions = .init(ready: false)
@@ -120,16 +127,10 @@ import Testing
     @Test func aConnectionFromAPeerGatewayReachesTheEndpointFromTheSlice() async throws {
         let echo = try RegistryEchoServer()
         defer { echo.stop() }
-        let cluster = try TestKubeCluster()
-        defer { cluster.stop() }
-        let client = try cluster.client()
-        defer { client.syncShutdown() }
-        let ns = "echo-\(UUID().uuidString.prefix(6).lowercased())"
-        _ = try await client.create(RegistryTestNamespace(metadata: .init(name: ns)))
-        _ = try await client.create(
-            KubeService(
-                metadata: .init(name: "echo", namespace: ns, labels: Self.exported),
-                spec: .init(ports: [.init(name: "tcp", port: 9000, targetPort: .string("echo"))])))
+        let kube = try await RegistryTestCluster(namespacePrefix: "echo")
+        defer { kube.stop() }
+        let (cluster, client, ns) = (kube.cluster, kube.client, kube.namespace)
+        _ = try await client.create(Self.exportedService("echo", ns, port: 9000, targetPort: .string("echo")))
         _ = try await client.create(
             KubeEndpointSlice(
                 metadata: .init(name: "echo-1", namespace: ns, labels: [KubernetesRegistry.serviceNameLabel: "echo"]),
@@ -137,14 +138,8 @@ import Testing
                 ports: [.init(name: "tcp", port: Int(echo.port), protocol: "TCP")]))
         let dir = try Self.gateway(kubeconfig: cluster.kubeconfig, namespace: ns)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let controller = try GatewayController(
-            configPath: dir + "/gateway.yaml", logger: Logger(label: "kreg", factory: { _ in SwiftLogNoOpLogHandler() }))
-        try controller.start()
-        defer {
-            controller.stopWatching()
-            controller.server.stop()
-            _ = controller.server.wait(timeout: .seconds(10))
-        }
+        let controller = try Self.startController(dir)
+        defer { Self.stop(controller) }
         #expect(await eventually { Self.published(controller, "\(ns)/echo", port: 9000) == ["127.0.0.1:\(echo.port)"] })
         let payload = Array("hello through the gateway \(UUID())".utf8)
         let target = ConnectTarget(namespace: ns, name: "echo", port: 9000)
@@ -168,25 +163,16 @@ import Testing
     }
 
     @Test func aServiceExportExportsAnUnlabelledService() async throws {
-        let cluster = try TestKubeCluster()
-        defer { cluster.stop() }
-        let client = try cluster.client()
-        defer { client.syncShutdown() }
-        let ns = "mcs-\(UUID().uuidString.prefix(6).lowercased())"
-        _ = try await client.create(RegistryTestNamespace(metadata: .init(name: ns)))
+        let kube = try await RegistryTestCluster(namespacePrefix: "mcs")
+        defer { kube.stop() }
+        let (cluster, client, ns) = (kube.cluster, kube.client, kube.namespace)
         _ = try await client.create(
             KubeService(metadata: .init(name: "db", namespace: ns), spec: .init(ports: [.init(name: "tcp", port: 5432)])))
         _ = try await client.create(Self.slice("db", ns, ready: true, port: 5432))
         let dir = try Self.gateway(kubeconfig: cluster.kubeconfig, namespace: ns)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let controller = try GatewayController(
-            configPath: dir + "/gateway.yaml", logger: Logger(label: "kreg", factory: { _ in SwiftLogNoOpLogHandler() }))
-        try controller.start()
-        defer {
-            controller.stopWatching()
-            controller.server.stop()
-            _ = controller.server.wait(timeout: .seconds(10))
-        }
+        let controller = try Self.startController(dir)
+        defer { Self.stop(controller) }
         #expect(await eventually { controller.status(traffic: nil).registry?.synced == true })
         #expect(Self.published(controller, "\(ns)/db", port: 5432) == nil)
         _ = try await client.create(KubeServiceExport(metadata: .init(name: "db", namespace: ns)))
@@ -207,14 +193,8 @@ import Testing
              "contexts": [{"name": "c", "context": {"cluster": "t", "user": "u"}}]}
             """
         try kubeconfig.write(toFile: dir + "/kubeconfig", atomically: true, encoding: .utf8)
-        let controller = try GatewayController(
-            configPath: dir + "/gateway.yaml", logger: Logger(label: "kreg", factory: { _ in SwiftLogNoOpLogHandler() }))
-        try controller.start()
-        defer {
-            controller.stopWatching()
-            controller.server.stop()
-            _ = controller.server.wait(timeout: .seconds(10))
-        }
+        let controller = try Self.startController(dir)
+        defer { Self.stop(controller) }
         let waiting = controller.readiness().reasons.filter { $0.hasPrefix("registry: waiting for the first sync from https://127.0.0.1:\(port)") }
         #expect(waiting.count == 1, "\(controller.readiness().reasons)")
         #expect(await eventually { controller.status(traffic: nil).registry?.lastError != nil })
@@ -226,12 +206,9 @@ import Testing
     }
 
     @Test func checkReportsTheSourceAndTheAPIServer() async throws {
-        let cluster = try TestKubeCluster()
-        defer { cluster.stop() }
-        let client = try cluster.client()
-        defer { client.syncShutdown() }
-        let ns = "chk-\(UUID().uuidString.prefix(6).lowercased())"
-        _ = try await client.create(RegistryTestNamespace(metadata: .init(name: ns)))
+        let kube = try await RegistryTestCluster(namespacePrefix: "chk")
+        defer { kube.stop() }
+        let (cluster, client, ns) = (kube.cluster, kube.client, kube.namespace)
         _ = try await client.create(
             KubeService(metadata: .init(name: "a", namespace: ns, labels: Self.exported), spec: .init(ports: [.init(port: 1)])))
         let dir = try Self.gateway(kubeconfig: cluster.kubeconfig, namespace: ns)

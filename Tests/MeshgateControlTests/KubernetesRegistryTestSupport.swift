@@ -13,8 +13,8 @@ import MeshgateWire
 #endif
 
 // Helpers of KubernetesRegistryIntegrationTests (the test cluster is TestKubeCluster): a free
-// port, a Namespace type, a TCP echo server and a connection through a gateway's inbound port as
-// a peer gateway.
+// port, a cluster with a fresh namespace, a TCP echo server and a connection through a gateway's
+// inbound port as a peer gateway.
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to 0, read back, closed).
 func freeLoopbackPort() -> UInt16 {
@@ -33,10 +33,36 @@ func freeLoopbackPort() -> UInt16 {
     return UInt16(bigEndian: sin.sin_port)
 }
 
-/// A Namespace (cluster-scoped): the test API server refuses objects in a namespace that does not exist.
-struct RegistryTestNamespace: KubeResource {
-    static let kind = KubeKind(group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
-    var metadata: KubeObjectMeta
+/// A test cluster with an admin client and a fresh namespace `<prefix>-<6 random characters>`
+/// (the test API server refuses objects in a namespace that does not exist). `stop()` shuts the
+/// client down and stops the cluster.
+struct RegistryTestCluster {
+    let cluster: TestKubeCluster
+    let client: KubeClient
+    let namespace: String
+
+    init(namespacePrefix: String) async throws {
+        let cluster = try TestKubeCluster()
+        do {
+            let client = try cluster.client()
+            let namespace = "\(namespacePrefix)-\(UUID().uuidString.prefix(6).lowercased())"
+            do {
+                _ = try await client.create(TestNamespace(metadata: .init(name: namespace)))
+            } catch {
+                client.syncShutdown()
+                throw error
+            }
+            (self.cluster, self.client, self.namespace) = (cluster, client, namespace)
+        } catch {
+            cluster.stop()
+            throw error
+        }
+    }
+
+    func stop() {
+        client.syncShutdown()
+        cluster.stop()
+    }
 }
 
 /// A TCP echo server on 127.0.0.1 (an endpoint for the gateway to connect to): each connection

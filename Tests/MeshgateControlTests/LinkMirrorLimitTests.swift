@@ -36,25 +36,23 @@ import Testing
             server.stop()
         }
         let observed = LinkMirrorTests.Observed()
-        let settings = LinkSettings(
-            probeInterval: .seconds(5), probeTimeout: .seconds(1), failureThreshold: 3, maxServices: 3, maxUpdatesPerSecond: 100)
-        let mirror = try LinkMirrorTests.mirror(gateways: [server.address], settings: settings, observed: observed)
-        mirror.start()
+        let settings = LinkMirrorTests.slowProbes(maxServices: 3)
+        let mirror = try LinkMirrorTests.startedMirror(gateways: [server.address], settings: settings, observed: observed)
         defer { mirror.stop() }
 
-        #expect(await mirrorEventually { mirror.state.services == LinkMirrorTests.byKey([web]) })
+        #expect(await waitUntil { mirror.state.services == LinkMirrorTests.byKey([web]) })
         step.open()
         let expected = LinkMirrorTests.byKey([web, flood[0], flood[1]])
-        #expect(await mirrorEventually { mirror.state.services == expected }, "\(mirror.state.services.keys.sorted())")
+        #expect(await waitUntil { mirror.state.services == expected }, "\(mirror.state.services.keys.sorted())")
         #expect(mirror.health.refusedServices == 4)
         #expect(mirror.health.lastError?.contains("limits.services") == true, "\(String(describing: mirror.health.lastError))")
         #expect(observed.log.all.filter { $0.contains("links limits.services") }.count == 1, "\(observed.log.all)")
 
         // Cut the stream: the reconnect's first snapshot keeps the same three.
         cut.open()
-        #expect(await mirrorEventually(seconds: 20) { server.discoverConnections >= 2 })
+        #expect(await waitUntil(seconds: 20) { server.discoverConnections >= 2 })
         // Generous waits: a loaded machine (other suites' gateways) slows handshakes down.
-        #expect(await mirrorEventually(seconds: 20) { mirror.health.refusedServices >= 8 }, "\(mirror.health.refusedServices)")
+        #expect(await waitUntil(seconds: 20) { mirror.health.refusedServices >= 8 }, "\(mirror.health.refusedServices)")
         #expect(mirror.health.refusedServices == 8, "the reconnect's snapshot refused the same four")
         #expect(mirror.state.services == expected, "\(mirror.state.services.keys.sorted())")
     }

@@ -28,8 +28,7 @@ import Testing
         let server = try MirrorTestServer(scripts: Self.floodingScripts(count: 60))
         defer { server.stop() }
         let observed = LinkMirrorTests.Observed()
-        let settings = LinkSettings(
-            probeInterval: .seconds(5), probeTimeout: .seconds(1), failureThreshold: 3, maxServices: 1000, maxUpdatesPerSecond: 1)
+        let settings = LinkMirrorTests.slowProbes(maxServices: 1000, maxUpdatesPerSecond: 1)
         let mirror = try LinkMirrorTests.mirror(gateways: [server.address], settings: settings, observed: observed)
         let started = ContinuousClock.now
         mirror.start()

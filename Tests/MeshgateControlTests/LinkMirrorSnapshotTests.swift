@@ -24,11 +24,10 @@ import Testing
         ])
         defer { server.stop() }
         let observed = T.Observed()
-        let mirror = try T.mirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
-        mirror.start()
+        let mirror = try T.startedMirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
         defer { mirror.stop() }
-        #expect(await mirrorEventually { observed.log.contains("inside snapshot 2") }, "\(observed.log.all)")
-        #expect(await mirrorEventually { ended.value }, "the mirror closed the stream")
+        #expect(await waitUntil { observed.log.contains("inside snapshot 2") }, "\(observed.log.all)")
+        #expect(await waitUntil { ended.value }, "the mirror closed the stream")
         #expect(mirror.state.services == T.byKey([web]), "the broken snapshot is not applied")
     }
 }

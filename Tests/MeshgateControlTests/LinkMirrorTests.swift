@@ -20,6 +20,13 @@ import Glibc
         probeInterval: .milliseconds(200), probeTimeout: .milliseconds(150), failureThreshold: 2, maxServices: 100,
         maxUpdatesPerSecond: 100)
 
+    /// Probes every 5 s (1 s timeout, down after 3 failed rounds), out of the way of a stream test.
+    static func slowProbes(maxServices: Int = 100, maxUpdatesPerSecond: Int = 100) -> LinkSettings {
+        LinkSettings(
+            probeInterval: .seconds(5), probeTimeout: .seconds(1), failureThreshold: 3, maxServices: maxServices,
+            maxUpdatesPerSecond: maxUpdatesPerSecond)
+    }
+
     /// Everything one test's mirror reports.
     final class Observed: @unchecked Sendable {
         let log = MirrorLogRecorder()
@@ -55,6 +62,17 @@ import Glibc
                 let s = mirror.state
                 observed.states.modify { $0.append(s) }
             })
+    }
+
+    /// `mirror(…)`, started; stop it.
+    static func startedMirror(
+        gateways: [SocketAddress], settings: LinkSettings = fastProbes, initial: MirrorState? = nil,
+        connectTimeout: Duration = .seconds(2), observed: Observed
+    ) throws -> LinkMirror {
+        let mirror = try mirror(
+            gateways: gateways, settings: settings, initial: initial, connectTimeout: connectTimeout, observed: observed)
+        mirror.start()
+        return mirror
     }
 
     /// An address nothing listens on (connections refused).
@@ -101,26 +119,26 @@ import Glibc
         mirror.start()
         defer { mirror.stop() }
 
-        #expect(await mirrorEventually { mirror.state.synced }, "the snapshot arrived")
+        #expect(await waitUntil { mirror.state.synced }, "the snapshot arrived")
         #expect(mirror.state.services == Self.byKey([web, db]))
         #expect(mirror.state.streaming)
         #expect(mirror.state.liveGateways == [server.address])
         #expect(server.clusters == ["east"], "the discover header names our cluster")
         #expect(
-            await mirrorEventually { observed.states.value.contains { $0.synced && $0.services == Self.byKey([web, db]) } },
+            await waitUntil { observed.states.value.contains { $0.synced && $0.services == Self.byKey([web, db]) } },
             "onChange saw the snapshot")
 
         changes.open()
-        #expect(await mirrorEventually { mirror.state.services == Self.byKey([api, web80]) }, "\(mirror.state.services)")
+        #expect(await waitUntil { mirror.state.services == Self.byKey([api, web80]) }, "\(mirror.state.services)")
         #expect(
-            await mirrorEventually { observed.states.value.contains { $0.services == Self.byKey([api, web80]) } },
+            await waitUntil { observed.states.value.contains { $0.services == Self.byKey([api, web80]) } },
             "onChange reported the changes")
 
         resnapshot.open()
         try await Task.sleep(for: .milliseconds(300))
         #expect(mirror.state.services == Self.byKey([api, web80]), "an unfinished snapshot changes nothing")
         finish.open()
-        #expect(await mirrorEventually { mirror.state.services == Self.byKey([only, later]) }, "\(mirror.state.services)")
+        #expect(await waitUntil { mirror.state.services == Self.byKey([only, later]) }, "\(mirror.state.services)")
         #expect(mirror.state.synced)
         #expect(server.discoverConnections == 1, "no reconnect under the limits")
 
@@ -158,77 +176,46 @@ import Glibc
             server.stop()
         }
         let observed = Observed()
-        let settings = LinkSettings(
-            probeInterval: .seconds(5), probeTimeout: .seconds(1), failureThreshold: 3, maxServices: 2, maxUpdatesPerSecond: 100)
-        let mirror = try Self.mirror(gateways: [server.address], settings: settings, observed: observed)
-        mirror.start()
+        let settings = Self.slowProbes(maxServices: 2)
+        let mirror = try Self.startedMirror(gateways: [server.address], settings: settings, observed: observed)
         defer { mirror.stop() }
 
-        #expect(await mirrorEventually { mirror.state.synced })
+        #expect(await waitUntil { mirror.state.synced })
         #expect(mirror.state.services.count == 2)
         #expect(mirror.state.services == Self.byKey([a, b]), "the first two of the snapshot are kept")
         #expect(observed.log.contains("more than 2 services"), "\(observed.log.all)")
 
         step.open()
-        #expect(await mirrorEventually { mirror.state.services["default/b"] == b2 }, "an existing service is still updated")
+        #expect(await waitUntil { mirror.state.services["default/b"] == b2 }, "an existing service is still updated")
         #expect(mirror.state.services.count == 2)
         #expect(mirror.state.services["default/d"] == nil, "a third service is refused")
         #expect(
-            await mirrorEventually { mirror.health.lastError?.contains("default/d") == true }, "\(String(describing: mirror.health.lastError))")
+            await waitUntil { mirror.health.lastError?.contains("default/d") == true }, "\(String(describing: mirror.health.lastError))")
         #expect(observed.log.all.filter { $0.contains("links limits.services") }.count == 1, "logged once: \(observed.log.all)")
         #expect(mirror.health.refusedServices == 2, "c in the snapshot, d in the update")
 
         step2.open()
-        #expect(await mirrorEventually { mirror.state.services == Self.byKey([b2, d]) }, "room again after a remove: \(mirror.state.services)")
+        #expect(await waitUntil { mirror.state.services == Self.byKey([b2, d]) }, "room again after a remove: \(mirror.state.services)")
         #expect(server.discoverConnections == 1, "the limit refuses services, it does not end the stream")
     }
 
     @Test("more updates than maxUpdatesPerSecond × 10 in a burst: the mirror closes the stream and reconnects; services stay as last known")
     func updateRateLimit() async throws {
-        let web = Self.service("default", "web", [80])
-        let db = Self.service("ops", "db", [5432])
-        let api = Self.service("default", "api", [8080])
-        let flood = MirrorGate()
-        let second = MirrorGate()
-        let firstEnded = MirrorBox(false)
-        let server = try MirrorTestServer(scripts: [
-            { session in
-                session.send(Self.snapshot(1, [web, db]))
-                guard flood.wait() else { return }
-                // Burst of 10 (rate 1/s), one token taken by the snapshot: 15 updates are over it.
-                // They change nothing, so the state must not move whether or not some were applied.
-                session.send(Array(repeating: DiscoveryMessage.upsert(web), count: 15))
-                firstEnded.value = session.waitForPeerEnd(seconds: 5)
-            },
-            { session in
-                guard second.wait() else { return }
-                session.send(Self.snapshot(2, [api]))
-            },
-        ])
-        defer {
-            flood.open(); second.open()
-            server.stop()
+        let stream = try OffendingStream { session, web in
+            // Burst of 10 (rate 1/s), one token taken by the snapshot: 15 updates are over it.
+            // They change nothing, so the state must not move whether or not some were applied.
+            session.send(Array(repeating: DiscoveryMessage.upsert(web), count: 15))
         }
+        defer { stream.stop() }
         let observed = Observed()
-        let settings = LinkSettings(
-            probeInterval: .seconds(5), probeTimeout: .seconds(1), failureThreshold: 3, maxServices: 100, maxUpdatesPerSecond: 1)
-        let mirror = try Self.mirror(gateways: [server.address], settings: settings, observed: observed)
-        mirror.start()
+        let mirror = try Self.startedMirror(gateways: [stream.server.address], settings: Self.slowProbes(maxUpdatesPerSecond: 1), observed: observed)
         defer { mirror.stop() }
 
-        #expect(await mirrorEventually { mirror.state.synced })
-        #expect(mirror.state.services == Self.byKey([web, db]))
-        flood.open()
-        #expect(await mirrorEventually(seconds: 5) { server.discoverConnections == 2 }, "the mirror reconnected")
-        #expect(await mirrorEventually { firstEnded.value }, "the mirror ended the flooding stream")
+        await stream.expectEndedByTheMirror(mirror)
         #expect(observed.log.contains("updates a second"), "\(observed.log.all)")
         #expect(observed.log.contains("closed by us"), "\(observed.log.all)")
-        #expect(mirror.state.services == Self.byKey([web, db]), "the services stay as last known while reconnecting")
-        #expect(mirror.state.synced)
-
-        second.open()
-        #expect(await mirrorEventually { mirror.state.services == Self.byKey([api]) }, "the new stream's snapshot replaces them")
-        #expect(server.discoverConnections == 2)
+        await stream.expectSecondSnapshotReplaces(mirror)
+        #expect(stream.server.discoverConnections == 2)
     }
 
     @Test("a burst within maxUpdatesPerSecond × 10 is taken without reconnecting")
@@ -248,14 +235,12 @@ import Glibc
             server.stop()
         }
         let observed = Observed()
-        let settings = LinkSettings(
-            probeInterval: .seconds(5), probeTimeout: .seconds(1), failureThreshold: 3, maxServices: 100, maxUpdatesPerSecond: 1)
-        let mirror = try Self.mirror(gateways: [server.address], settings: settings, observed: observed)
-        mirror.start()
+        let settings = Self.slowProbes(maxUpdatesPerSecond: 1)
+        let mirror = try Self.startedMirror(gateways: [server.address], settings: settings, observed: observed)
         defer { mirror.stop() }
-        #expect(await mirrorEventually { mirror.state.synced })
+        #expect(await waitUntil { mirror.state.synced })
         go.open()
-        #expect(await mirrorEventually { mirror.state.services.count == 9 }, "\(mirror.state.services.keys.sorted())")
+        #expect(await waitUntil { mirror.state.services.count == 9 }, "\(mirror.state.services.keys.sorted())")
         try await Task.sleep(for: .milliseconds(700))
         #expect(server.discoverConnections == 1)
         #expect(!observed.log.contains("updates a second"), "\(observed.log.all)")
@@ -263,42 +248,18 @@ import Glibc
 
     @Test("a malformed frame: the mirror closes the stream and reconnects; the last known services are kept")
     func malformedFrame() async throws {
-        let web = Self.service("default", "web", [80])
-        let db = Self.service("ops", "db", [5432])
-        let api = Self.service("default", "api", [8080])
-        let garbage = MirrorGate()
-        let second = MirrorGate()
-        let firstEnded = MirrorBox(false)
-        let server = try MirrorTestServer(scripts: [
-            { session in
-                session.send(Self.snapshot(1, [web, db]))
-                guard garbage.wait() else { return }
-                session.sendRaw([0x00, 0x01, 0x09])  // a frame of unknown type 9
-                firstEnded.value = session.waitForPeerEnd(seconds: 5)
-            },
-            { session in
-                guard second.wait() else { return }
-                session.send(Self.snapshot(2, [api]))
-            },
-        ])
-        defer {
-            garbage.open(); second.open()
-            server.stop()
+        let stream = try OffendingStream { session, _ in
+            session.sendRaw([0x00, 0x01, 0x09])  // a frame of unknown type 9
         }
+        defer { stream.stop() }
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
-        mirror.start()
+        let mirror = try Self.startedMirror(
+            gateways: [stream.server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
         defer { mirror.stop() }
 
-        #expect(await mirrorEventually { mirror.state.synced })
-        garbage.open()
-        #expect(await mirrorEventually(seconds: 5) { server.discoverConnections == 2 }, "the mirror reconnected")
-        #expect(await mirrorEventually { firstEnded.value }, "the mirror ended the stream")
+        await stream.expectEndedByTheMirror(mirror)
         #expect(observed.log.contains("malformed frame"), "\(observed.log.all)")
-        #expect(mirror.state.services == Self.byKey([web, db]), "last known services kept")
-        #expect(mirror.state.synced)
-        second.open()
-        #expect(await mirrorEventually { mirror.state.services == Self.byKey([api]) })
+        await stream.expectSecondSnapshotReplaces(mirror)
     }
 
     @Test("a gateway that closes the stream: reconnect; services stay; a snapshotEnd without a begin is refused")
@@ -324,16 +285,15 @@ import Glibc
             server.stop()
         }
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
-        mirror.start()
+        let mirror = try Self.startedMirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
         defer { mirror.stop() }
-        #expect(await mirrorEventually { server.discoverConnections == 3 }, "reconnected twice: \(server.discoverConnections)")
+        #expect(await waitUntil { server.discoverConnections == 3 }, "reconnected twice: \(server.discoverConnections)")
         #expect(mirror.state.services == Self.byKey([web]))
         #expect(mirror.state.synced)
         #expect(observed.log.contains("closed by west's gateway"), "\(observed.log.all)")
         #expect(observed.log.contains("never began"), "\(observed.log.all)")
         third.open()
-        #expect(await mirrorEventually { mirror.state.services.isEmpty }, "an empty snapshot empties the mirror")
+        #expect(await waitUntil { mirror.state.services.isEmpty }, "an empty snapshot empties the mirror")
     }
 
     @Test("an initial state carries over: its services stay until the new mirror's first snapshot")
@@ -361,10 +321,10 @@ import Glibc
         #expect(mirror.state.services == Self.byKey([old]))
         mirror.start()
         defer { mirror.stop() }
-        #expect(await mirrorEventually { mirror.state.streaming })
+        #expect(await waitUntil { mirror.state.streaming })
         #expect(mirror.state.services == Self.byKey([old]), "kept while the snapshot has not arrived")
         go.open()
-        #expect(await mirrorEventually { mirror.state.services == Self.byKey([fresh]) })
+        #expect(await waitUntil { mirror.state.services == Self.byKey([fresh]) })
     }
 
     // MARK: - Probes
@@ -374,11 +334,10 @@ import Glibc
         let server = try MirrorTestServer()
         defer { server.stop() }
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [server.address], observed: observed)
-        mirror.start()
+        let mirror = try Self.startedMirror(gateways: [server.address], observed: observed)
         defer { mirror.stop() }
 
-        #expect(await mirrorEventually { mirror.state.lastRoundTrip != nil }, "a probe was answered")
+        #expect(await waitUntil { mirror.state.lastRoundTrip != nil }, "a probe was answered")
         let rtt = try #require(mirror.state.lastRoundTrip)
         #expect(rtt > .zero && rtt < .milliseconds(150), "\(rtt)")
         #expect(mirror.state.alive)
@@ -387,18 +346,18 @@ import Glibc
 
         server.closeListener()
         let closed = ContinuousClock.now
-        #expect(await mirrorEventually(seconds: 4) { !mirror.state.alive }, "down")
+        #expect(await waitUntil(seconds: 4) { !mirror.state.alive }, "down")
         let downAfter = ContinuousClock.now - closed
         #expect(observed.log.contains("probe round 1 of 2 failed"), "one failed round is not enough: \(observed.log.all)")
-        #expect(await mirrorEventually { observed.log.contains("down after 2 failed probe round(s)") }, "\(observed.log.all)")
+        #expect(await waitUntil { observed.log.contains("down after 2 failed probe round(s)") }, "\(observed.log.all)")
         #expect(downAfter >= .milliseconds(150), "two rounds take at least one interval (less jitter): \(downAfter)")
-        #expect(await mirrorEventually { observed.states.value.contains { !$0.alive } }, "onChange reported the link down")
+        #expect(await waitUntil { observed.states.value.contains { !$0.alive } }, "onChange reported the link down")
         #expect(mirror.state.liveGateways == [server.address], "live gateways stay as last known while down")
 
         try server.reopenListener()
-        #expect(await mirrorEventually(seconds: 4) { mirror.state.alive }, "back up")
-        #expect(await mirrorEventually { observed.log.contains("up (probe answered") }, "\(observed.log.all)")
-        let upAgain = await mirrorEventually {
+        #expect(await waitUntil(seconds: 4) { mirror.state.alive }, "back up")
+        #expect(await waitUntil { observed.log.contains("up (probe answered") }, "\(observed.log.all)")
+        let upAgain = await waitUntil {
             let states = observed.states.value
             let lastUp = states.lastIndex(where: { $0.alive }) ?? -1
             let lastDown = states.lastIndex(where: { !$0.alive }) ?? -1
@@ -412,15 +371,14 @@ import Glibc
         let server = try MirrorTestServer()
         defer { server.stop() }
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [server.address], observed: observed)
-        mirror.start()
+        let mirror = try Self.startedMirror(gateways: [server.address], observed: observed)
         defer { mirror.stop() }
-        #expect(await mirrorEventually { mirror.state.lastRoundTrip != nil })
+        #expect(await waitUntil { mirror.state.lastRoundTrip != nil })
         server.answerProbes = false
-        #expect(await mirrorEventually(seconds: 4) { !mirror.state.alive })
-        #expect(await mirrorEventually { observed.log.contains("closed before answering") }, "\(observed.log.all)")
+        #expect(await waitUntil(seconds: 4) { !mirror.state.alive })
+        #expect(await waitUntil { observed.log.contains("closed before answering") }, "\(observed.log.all)")
         server.answerProbes = true
-        #expect(await mirrorEventually(seconds: 4) { mirror.state.alive })
+        #expect(await waitUntil(seconds: 4) { mirror.state.alive })
     }
 
     @Test("two gateway addresses, one dead: liveGateways holds only the live one; the stream uses it")
@@ -429,14 +387,13 @@ import Glibc
         defer { server.stop() }
         let dead = try Self.deadAddress()
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [dead, server.address], observed: observed)
-        mirror.start()
+        let mirror = try Self.startedMirror(gateways: [dead, server.address], observed: observed)
         defer { mirror.stop() }
         #expect(mirror.state.liveGateways == [dead, server.address], "all resolved addresses until a round answers")
-        #expect(await mirrorEventually { mirror.state.liveGateways == [server.address] }, "\(mirror.state.liveGateways)")
+        #expect(await waitUntil { mirror.state.liveGateways == [server.address] }, "\(mirror.state.liveGateways)")
         #expect(mirror.state.alive)
         #expect(mirror.state.lastRoundTrip != nil)
-        #expect(await mirrorEventually { mirror.state.synced }, "the discover stream got past the dead address")
+        #expect(await waitUntil { mirror.state.synced }, "the discover stream got past the dead address")
         // Several more rounds: the dead one never comes back.
         try await Task.sleep(for: .milliseconds(700))
         #expect(mirror.state.liveGateways == [server.address])
@@ -448,13 +405,12 @@ import Glibc
         let server = try MirrorTestServer(mode: .hung)
         defer { server.stop() }
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [server.address], connectTimeout: .seconds(1), observed: observed)
-        mirror.start()
-        #expect(await mirrorEventually(seconds: 4) { !mirror.state.alive }, "down")
+        let mirror = try Self.startedMirror(gateways: [server.address], connectTimeout: .seconds(1), observed: observed)
+        #expect(await waitUntil(seconds: 4) { !mirror.state.alive }, "down")
         #expect(mirror.state.lastRoundTrip == nil)
         #expect(mirror.state.streaming == false)
         #expect(mirror.state.synced == false)
-        #expect(await mirrorEventually { observed.log.contains("timed out") }, "\(observed.log.all)")
+        #expect(await waitUntil { observed.log.contains("timed out") }, "\(observed.log.all)")
         let started = ContinuousClock.now
         mirror.stop()
         let took = ContinuousClock.now - started
@@ -466,9 +422,8 @@ import Glibc
         let server = try MirrorTestServer(mode: .hung)
         defer { server.stop() }
         let observed = Observed()
-        let mirror = try Self.mirror(gateways: [server.address], connectTimeout: .seconds(5), observed: observed)
-        mirror.start()
-        #expect(await mirrorEventually(seconds: 4) { !mirror.state.alive }, "down")
+        let mirror = try Self.startedMirror(gateways: [server.address], connectTimeout: .seconds(5), observed: observed)
+        #expect(await waitUntil(seconds: 4) { !mirror.state.alive }, "down")
         let started = ContinuousClock.now
         mirror.stop()
         let took = ContinuousClock.now - started

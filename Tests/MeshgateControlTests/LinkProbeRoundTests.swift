@@ -68,10 +68,9 @@ import Testing
             probeInterval: .milliseconds(150), probeTimeout: .milliseconds(300), failureThreshold: 2, maxServices: 100,
             maxUpdatesPerSecond: 100)
         let observed = LinkMirrorTests.Observed()
-        let mirror = try LinkMirrorTests.mirror(gateways: [hung.address, live.address], settings: settings, observed: observed)
-        mirror.start()
+        let mirror = try LinkMirrorTests.startedMirror(gateways: [hung.address, live.address], settings: settings, observed: observed)
         defer { mirror.stop() }
-        #expect(await mirrorEventually(seconds: 5) { mirror.health.probesAnswered >= 4 }, "\(mirror.health)")
+        #expect(await waitUntil(seconds: 5) { mirror.health.probesAnswered >= 4 }, "\(mirror.health)")
         #expect(mirror.state.alive)
         #expect(mirror.state.liveGateways == [live.address])
         #expect(!observed.log.contains("down after"), "\(observed.log.all)")
@@ -92,7 +91,7 @@ import Testing
             logger: observed.log.logger(), onChange: { _ in })
         mirror.start()
         defer { mirror.stop() }
-        #expect(await mirrorEventually(seconds: 5) { mirror.health.probesAnswered >= 5 }, "\(mirror.health)")
+        #expect(await waitUntil(seconds: 5) { mirror.health.probesAnswered >= 5 }, "\(mirror.health)")
         let warnings = observed.log.all.filter { $0.contains("\(host):4143 does not resolve") }
         #expect(warnings.count == 1, "\(warnings)")
         #expect(mirror.state.alive)

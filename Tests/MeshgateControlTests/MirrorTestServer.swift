@@ -295,16 +295,6 @@ struct MirrorLogHandler: LogHandler {
     }
 }
 
-/// Polls `condition` every 10 ms for at most `seconds`; whether it held.
-func mirrorEventually(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date(timeIntervalSinceNow: seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
-
 /// A one-shot gate a script waits on and a test opens.
 final class MirrorGate: @unchecked Sendable {
     private let semaphore = DispatchSemaphore(value: 0)

@@ -5,18 +5,18 @@ import Testing
 
 /// The error lines `parse` reports for a gateway config, or [] when it parses.
 func gatewayErrors(_ yaml: String) -> [String] {
-    do {
-        _ = try GatewayConfig.parse(yaml: yaml, fileName: "gateway.yaml")
-        return []
-    } catch {
-        return error.errors.map(\.description)
-    }
+    errorLines { () throws(ConfigErrors) in _ = try GatewayConfig.parse(yaml: yaml, fileName: "gateway.yaml") }
 }
 
 /// The error lines `parse` reports for a registry, or [] when it parses.
 func registryErrors(_ yaml: String) -> [String] {
+    errorLines { () throws(ConfigErrors) in _ = try Registry.parse(yaml: yaml, fileName: "registry.yaml") }
+}
+
+/// The error lines `parse` throws, or [] when it does not throw.
+func errorLines(_ parse: () throws(ConfigErrors) -> Void) -> [String] {
     do {
-        _ = try Registry.parse(yaml: yaml, fileName: "registry.yaml")
+        try parse()
         return []
     } catch {
         return error.errors.map(\.description)

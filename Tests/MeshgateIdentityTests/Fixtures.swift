@@ -37,6 +37,27 @@ enum Fixtures {
         try IdentityFiles.write(files, into: folder, force: false)
         return folder
     }
+
+    /// A leaf and the folder its files were written to.
+    struct WrittenLeaf {
+        let leaf: LeafIdentity
+        let folder: String
+    }
+
+    /// `issuer`'s gateway leaf, issued at ``now`` and written to a new folder `parent/name`.
+    static func gateway(of issuer: ClusterIssuer, in parent: String, _ name: String) throws -> WrittenLeaf {
+        let leaf = try LeafIdentity.issueGateway(issuer: issuer, now: now)
+        return WrittenLeaf(leaf: leaf, folder: try write(leaf.files, to: parent, name))
+    }
+
+    /// The leaf of `namespace`/`serviceAccount` from `issuer`, issued at ``now`` and written to a
+    /// new folder `parent/name`.
+    static func workload(
+        _ namespace: String, _ serviceAccount: String, of issuer: ClusterIssuer, in parent: String, _ name: String
+    ) throws -> WrittenLeaf {
+        let leaf = try LeafIdentity.issue(issuer: issuer, namespace: namespace, serviceAccount: serviceAccount, now: now)
+        return WrittenLeaf(leaf: leaf, folder: try write(leaf.files, to: parent, name))
+    }
 }
 
 /// Runs a program and captures its output.
@@ -62,4 +83,10 @@ enum Subprocess {
 
     /// `/usr/bin/openssl`.
     static let openssl = "/usr/bin/openssl"
+
+    /// `openssl verify -attime TIME -CAfile CA_FILE -untrusted UNTRUSTED CERTIFICATE`: checks
+    /// `certificate` at `time` (seconds since 1970) against the anchors in `caFile`.
+    static func opensslVerify(at time: String, caFile: String, untrusted: String, _ certificate: String) throws -> Result {
+        try run(openssl, ["verify", "-attime", time, "-CAfile", caFile, "-untrusted", untrusted, certificate])
+    }
 }

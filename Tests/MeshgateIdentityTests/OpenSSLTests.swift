@@ -14,33 +14,25 @@ struct OpenSSLTests {
         defer { Fixtures.removeFolder(folder) }
         let pki = try Fixtures.PKI()
         let issuerFolder = try Fixtures.write(pki.west.files, to: folder, "issuer-west")
-        let leaf = try LeafIdentity.issue(issuer: pki.west, namespace: "shop", serviceAccount: "web", now: Fixtures.now)
-        let leafFolder = try Fixtures.write(leaf.files, to: folder, "leaf")
+        let leafFolder = try Fixtures.workload("shop", "web", of: pki.west, in: folder, "leaf").folder
 
-        let good = try Subprocess.run(Subprocess.openssl, [
-            "verify", "-attime", atTime, "-CAfile", leafFolder + "/ca.crt", "-untrusted", issuerFolder + "/issuer.crt",
-            leafFolder + "/tls.crt",
-        ])
+        let good = try Subprocess.opensslVerify(
+            at: atTime, caFile: leafFolder + "/ca.crt", untrusted: issuerFolder + "/issuer.crt", leafFolder + "/tls.crt")
         #expect(good.status == 0, "\(good.output)")
         #expect(good.output.contains(": OK"))
 
         // The same leaf checked against another trust domain's anchor.
         let other = try Fixtures.PKI(trustDomain: "other.example")
         let otherFolder = try Fixtures.write(other.west.files, to: folder, "other-west")
-        let bad = try Subprocess.run(Subprocess.openssl, [
-            "verify", "-attime", atTime, "-CAfile", otherFolder + "/ca.crt", "-untrusted", issuerFolder + "/issuer.crt",
-            leafFolder + "/tls.crt",
-        ])
+        let bad = try Subprocess.opensslVerify(
+            at: atTime, caFile: otherFolder + "/ca.crt", untrusted: issuerFolder + "/issuer.crt", leafFolder + "/tls.crt")
         #expect(bad.status != 0)
         #expect(bad.output.contains("unable to get"), "\(bad.output)")
 
         // A leaf of the other anchor, checked against ours.
-        let stranger = try LeafIdentity.issue(issuer: other.west, namespace: "shop", serviceAccount: "web", now: Fixtures.now)
-        let strangerFolder = try Fixtures.write(stranger.files, to: folder, "stranger")
-        let refused = try Subprocess.run(Subprocess.openssl, [
-            "verify", "-attime", atTime, "-CAfile", leafFolder + "/ca.crt", "-untrusted", strangerFolder + "/tls.crt",
-            strangerFolder + "/tls.crt",
-        ])
+        let strangerFolder = try Fixtures.workload("shop", "web", of: other.west, in: folder, "stranger").folder
+        let refused = try Subprocess.opensslVerify(
+            at: atTime, caFile: leafFolder + "/ca.crt", untrusted: strangerFolder + "/tls.crt", strangerFolder + "/tls.crt")
         #expect(refused.status != 0, "\(refused.output)")
     }
 
@@ -49,13 +41,10 @@ struct OpenSSLTests {
         let folder = Fixtures.makeFolder()
         defer { Fixtures.removeFolder(folder) }
         let pki = try Fixtures.PKI()
-        let leaf = try LeafIdentity.issue(issuer: pki.west, namespace: "shop", serviceAccount: "web", now: Fixtures.now)
-        let leafFolder = try Fixtures.write(leaf.files, to: folder, "leaf")
+        let leafFolder = try Fixtures.workload("shop", "web", of: pki.west, in: folder, "leaf").folder
         let dayLater = String(Int64(Fixtures.now.timeIntervalSince1970) + 86_400 + 60)
-        let result = try Subprocess.run(Subprocess.openssl, [
-            "verify", "-attime", dayLater, "-CAfile", leafFolder + "/ca.crt", "-untrusted", leafFolder + "/tls.crt",
-            leafFolder + "/tls.crt",
-        ])
+        let result = try Subprocess.opensslVerify(
+            at: dayLater, caFile: leafFolder + "/ca.crt", untrusted: leafFolder + "/tls.crt", leafFolder + "/tls.crt")
         #expect(result.status != 0)
         #expect(result.output.contains("certificate has expired"), "\(result.output)")
     }
@@ -67,8 +56,7 @@ struct OpenSSLTests {
         let pki = try Fixtures.PKI()
         let anchorFolder = try Fixtures.write(pki.anchor.files, to: folder, "anchor")
         let issuerFolder = try Fixtures.write(pki.west.files, to: folder, "issuer")
-        let leaf = try LeafIdentity.issueGateway(issuer: pki.west, now: Fixtures.now)
-        let leafFolder = try Fixtures.write(leaf.files, to: folder, "leaf")
+        let leafFolder = try Fixtures.gateway(of: pki.west, in: folder, "leaf").folder
 
         let anchorText = try Subprocess.run(Subprocess.openssl, ["x509", "-noout", "-text", "-in", anchorFolder + "/anchor.crt"]).output
         #expect(anchorText.contains("X509v3 Basic Constraints: critical\n                CA:TRUE\n"))

@@ -14,15 +14,13 @@ struct TLSInteropTests {
         let folder = Fixtures.makeFolder()
         defer { Fixtures.removeFolder(folder) }
         let pki = try Fixtures.PKI()
-        let west = try LeafIdentity.issueGateway(issuer: pki.west, now: Fixtures.now)
-        let east = try LeafIdentity.issueGateway(issuer: pki.east, now: Fixtures.now)
-        let westFolder = try Fixtures.write(west.files, to: folder, "west")
-        let eastFolder = try Fixtures.write(east.files, to: folder, "east")
+        let west = try Fixtures.gateway(of: pki.west, in: folder, "west")
+        let east = try Fixtures.gateway(of: pki.east, in: folder, "east")
         let westIdentity = try #require(WorkloadIdentity(spiffeURI: "spiffe://cluster.local/ns/meshgate-west/sa/gateway"))
         let eastIdentity = try #require(WorkloadIdentity(spiffeURI: "spiffe://cluster.local/ns/meshgate-east/sa/gateway"))
 
         let (client, server) = try InMemoryHandshake.connect(
-            clientFolder: westFolder, serverFolder: eastFolder, expecting: eastIdentity, time: time)
+            clientFolder: west.folder, serverFolder: east.folder, expecting: eastIdentity, time: time)
         #expect(client.isHandshakeComplete && server.isHandshakeComplete, "\(String(describing: client.failure ?? server.failure))")
         #expect(client.peerIdentity == eastIdentity)
         #expect(server.peerIdentity == westIdentity)
@@ -34,14 +32,12 @@ struct TLSInteropTests {
         let folder = Fixtures.makeFolder()
         defer { Fixtures.removeFolder(folder) }
         let pki = try Fixtures.PKI()
-        let web = try LeafIdentity.issue(issuer: pki.west, namespace: "shop", serviceAccount: "web", now: Fixtures.now)
-        let gateway = try LeafIdentity.issueGateway(issuer: pki.west, now: Fixtures.now)
-        let webFolder = try Fixtures.write(web.files, to: folder, "web")
-        let gatewayFolder = try Fixtures.write(gateway.files, to: folder, "gateway")
-        let gatewayIdentity = try #require(WorkloadIdentity(spiffeURI: gateway.identity.spiffeURI))
+        let web = try Fixtures.workload("shop", "web", of: pki.west, in: folder, "web")
+        let gateway = try Fixtures.gateway(of: pki.west, in: folder, "gateway")
+        let gatewayIdentity = try #require(WorkloadIdentity(spiffeURI: gateway.leaf.identity.spiffeURI))
 
         let (client, server) = try InMemoryHandshake.connect(
-            clientFolder: webFolder, serverFolder: gatewayFolder, expecting: gatewayIdentity, time: time)
+            clientFolder: web.folder, serverFolder: gateway.folder, expecting: gatewayIdentity, time: time)
         #expect(server.isHandshakeComplete)
         #expect(server.peerIdentity?.spiffeURI == "spiffe://cluster.local/ns/shop/sa/web")
         #expect(client.peerIdentity == gatewayIdentity)
@@ -53,18 +49,17 @@ struct TLSInteropTests {
         defer { Fixtures.removeFolder(folder) }
         let ours = try Fixtures.PKI()
         let theirs = try Fixtures.PKI()  // same trust domain and names, different keys
-        let server = try LeafIdentity.issueGateway(issuer: ours.east, now: Fixtures.now)
+        let server = try Fixtures.gateway(of: ours.east, in: folder, "server")
         let rogue = try LeafIdentity.issueGateway(issuer: theirs.west, now: Fixtures.now)
-        let serverFolder = try Fixtures.write(server.files, to: folder, "server")
         // The rogue client trusts our anchor, so only the server's check can stop it.
         let rogueFiles = rogue.files.map { file in
-            file.name == "ca.crt" ? IdentityFile(name: "ca.crt", contents: server.pemTrustBundle, isPrivateKey: false) : file
+            file.name == "ca.crt" ? IdentityFile(name: "ca.crt", contents: server.leaf.pemTrustBundle, isPrivateKey: false) : file
         }
         let rogueFolder = try Fixtures.write(rogueFiles, to: folder, "rogue")
-        let serverIdentity = try #require(WorkloadIdentity(spiffeURI: server.identity.spiffeURI))
+        let serverIdentity = try #require(WorkloadIdentity(spiffeURI: server.leaf.identity.spiffeURI))
 
         let (client, serverConnection) = try InMemoryHandshake.connect(
-            clientFolder: rogueFolder, serverFolder: serverFolder, expecting: serverIdentity, time: time)
+            clientFolder: rogueFolder, serverFolder: server.folder, expecting: serverIdentity, time: time)
         #expect(!serverConnection.isHandshakeComplete)
         #expect(serverConnection.peerIdentity == nil)
         #expect(serverConnection.failure?.code == .unknownCA, "\(String(describing: serverConnection.failure))")
@@ -77,13 +72,11 @@ struct TLSInteropTests {
         let folder = Fixtures.makeFolder()
         defer { Fixtures.removeFolder(folder) }
         let pki = try Fixtures.PKI()
-        let west = try LeafIdentity.issueGateway(issuer: pki.west, now: Fixtures.now)
-        let east = try LeafIdentity.issueGateway(issuer: pki.east, now: Fixtures.now)
-        let westFolder = try Fixtures.write(west.files, to: folder, "west")
-        let eastFolder = try Fixtures.write(east.files, to: folder, "east")
+        let west = try Fixtures.gateway(of: pki.west, in: folder, "west")
+        let east = try Fixtures.gateway(of: pki.east, in: folder, "east")
         // The client wants west's gateway but reaches east's.
-        let wanted = try #require(WorkloadIdentity(spiffeURI: west.identity.spiffeURI))
-        let (client, _) = try InMemoryHandshake.connect(clientFolder: westFolder, serverFolder: eastFolder, expecting: wanted, time: time)
+        let wanted = try #require(WorkloadIdentity(spiffeURI: west.leaf.identity.spiffeURI))
+        let (client, _) = try InMemoryHandshake.connect(clientFolder: west.folder, serverFolder: east.folder, expecting: wanted, time: time)
         #expect(!client.isHandshakeComplete)
         #expect(client.failure?.code == .peerIdentityMismatch, "\(String(describing: client.failure))")
     }

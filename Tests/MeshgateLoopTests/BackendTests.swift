@@ -19,13 +19,7 @@ import Glibc
 
     func blockingConnect(_ port: UInt16) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let rc = try SocketAddress.resolve(host: "127.0.0.1", port: port).withSockAddr { Glibc.connect(fd, $0, $1) }
         guard rc == 0 else { throw Errno.current }
         return fd
     }

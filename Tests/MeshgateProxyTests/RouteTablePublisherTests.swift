@@ -310,13 +310,7 @@ enum PublisherPorts {
         defer { close(fd) }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_port = port.bigEndian
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return rc == 0 ? 0 : errno
+        guard let address = try? SocketAddress.resolve(host: "127.0.0.1", port: port) else { return EINVAL }
+        return address.withSockAddr { Glibc.connect(fd, $0, $1) } == 0 ? 0 : errno
     }
 }

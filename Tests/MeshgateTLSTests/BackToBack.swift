@@ -56,6 +56,17 @@ enum BackToBack {
         pump(c, s)
         return (c, s)
     }
+
+    /// A kTLS-ready client of `pki` against a raw server that offers only TLS_AES_256_GCM_SHA384,
+    /// handshake pumped; the server's tickets are still unread.
+    static func connectAES256(_ pki: TestPKI) throws -> (client: TLSConnection, server: RawPeer) {
+        let raw = RawPeer(
+            server: true, selectsALPN: true, cipherSuites: "TLS_AES_256_GCM_SHA384",
+            chain: pki.path("server.pem"), key: pki.path("server.key"))
+        let client = try TLSConnection(context: pki.clientContext(), expectedPeerIdentity: TestPKI.serverIdentity, forKTLS: true)
+        pump(client, raw)
+        return (client, raw)
+    }
 }
 
 /// A bare OpenSSL endpoint over memory BIOs, configured the ways meshgate's own contexts

@@ -59,11 +59,7 @@ struct KTLSKeysTests {
 
     @Test("AES-256-GCM with SHA-384 keys decrypt a record of a server that prefers it")
     func aes256() throws {
-        let raw = RawPeer(
-            server: true, selectsALPN: true, cipherSuites: "TLS_AES_256_GCM_SHA384",
-            chain: pki.path("server.pem"), key: pki.path("server.key"))
-        let client = try TLSConnection(context: pki.clientContext(), expectedPeerIdentity: TestPKI.serverIdentity, forKTLS: true)
-        BackToBack.pump(client, raw)
+        let (client, raw) = try BackToBack.connectAES256(pki)
         #expect(client.handshake() == .complete)
         #expect(client.cipherSuite == "TLS_AES_256_GCM_SHA384")
         _ = BackToBack.readAll(client)  // the raw server's tickets

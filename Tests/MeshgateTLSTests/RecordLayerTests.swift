@@ -154,11 +154,7 @@ struct RecordLayerTests {
 
     @Test("AES-256-GCM / SHA-384, client side, against a server that prefers it")
     func aes256() throws {
-        let raw = RawPeer(
-            server: true, selectsALPN: true, cipherSuites: "TLS_AES_256_GCM_SHA384",
-            chain: pki.path("server.pem"), key: pki.path("server.key"))
-        let client = try TLSConnection(context: pki.clientContext(), expectedPeerIdentity: TestPKI.serverIdentity, forKTLS: true)
-        BackToBack.pump(client, raw)
+        let (client, raw) = try BackToBack.connectAES256(pki)
         #expect(client.cipherSuite == "TLS_AES_256_GCM_SHA384")
         _ = BackToBack.readAll(client)  // the raw server's tickets
         let layer = try client.recordLayer()

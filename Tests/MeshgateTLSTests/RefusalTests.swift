@@ -15,6 +15,13 @@ struct RefusalTests {
         return nil
     }
 
+    /// The error a server of ``pki`` ended with after a handshake with `raw`, a raw client.
+    private func serverFailure(against raw: RawPeer) throws -> TLSError? {
+        let server = try TLSConnection(context: pki.serverContext())
+        BackToBack.pump(raw, server)
+        return failure(after: server)
+    }
+
     @Test("client refuses a server whose identity is not the expected one")
     func wrongExpectedIdentity() throws {
         let wanted = WorkloadIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "someone-else")!
@@ -61,10 +68,7 @@ struct RefusalTests {
 
     @Test("server refuses a client without a certificate")
     func noClientCertificate() throws {
-        let raw = RawPeer(server: false, alpn: "meshgate/1")
-        let server = try TLSConnection(context: pki.serverContext())
-        BackToBack.pump(raw, server)
-        #expect(failure(after: server)?.code == .peerCertificateRequired)
+        #expect(try serverFailure(against: RawPeer(server: false, alpn: "meshgate/1"))?.code == .peerCertificateRequired)
     }
 
     @Test("an expired client certificate is refused")
@@ -75,21 +79,12 @@ struct RefusalTests {
         #expect(failure(after: client)?.code == .alertReceived)
     }
 
-    @Test("a TLS 1.2-only client is refused")
-    func tls12Client() throws {
-        let raw = RawPeer(server: false, maxVersion: TLS1_2_VERSION, alpn: "meshgate/1")
-        let server = try TLSConnection(context: pki.serverContext())
-        BackToBack.pump(raw, server)
-        #expect(failure(after: server)?.code == .protocolVersion)
-        #expect(raw.failed)
-    }
-
-    @Test("a TLS 1.2-only client without ALPN is refused for its protocol version, not for ALPN")
-    func tls12ClientWithoutALPN() throws {
-        let raw = RawPeer(server: false, maxVersion: TLS1_2_VERSION)
-        let server = try TLSConnection(context: pki.serverContext())
-        BackToBack.pump(raw, server)
-        #expect(failure(after: server)?.code == .protocolVersion)
+    @Test(
+        "a TLS 1.2-only client is refused for its protocol version, with meshgate/1 or without ALPN (not for ALPN)",
+        arguments: ["meshgate/1", nil] as [String?])
+    func tls12Client(alpn: String?) throws {
+        let raw = RawPeer(server: false, maxVersion: TLS1_2_VERSION, alpn: alpn)
+        #expect(try serverFailure(against: raw)?.code == .protocolVersion)
         #expect(raw.failed)
     }
 
@@ -100,9 +95,7 @@ struct RefusalTests {
         #expect(failure(after: server)?.code == .alpnMismatch)
 
         let raw = RawPeer(server: false)
-        let bare = try TLSConnection(context: pki.serverContext())
-        BackToBack.pump(raw, bare)
-        #expect(failure(after: bare)?.code == .alpnMismatch)
+        #expect(try serverFailure(against: raw)?.code == .alpnMismatch)
         #expect(raw.failed)
     }
 

@@ -32,17 +32,24 @@ func invariantViolation(_ bytes: [UInt8], allPrefixes: Bool = false) -> String? 
             return "first byte \(first) gave \(error), not bad_magic"
         }
     }
-    if allPrefixes {
-        var settled: TransportHeaderDecoding?
-        for length in 0...bytes.count {
-            let partial = decodePrefix(bytes, length)
-            if let settled {
-                if partial != settled { return "prefix \(length) gave \(partial) after \(settled)" }
-            } else if partial != .needMoreBytes {
-                settled = partial
-            }
+    return allPrefixes ? prefixViolation(bytes, whole: result, needMoreBytes: .needMoreBytes, decodePrefix: decodePrefix) : nil
+}
+
+/// Decodes every prefix of `bytes` (the empty one to all of them) with `decodePrefix`: they must
+/// give `needMoreBytes`… then one constant result, the one of the `whole` input (errors are found
+/// in wire order, so more bytes never turn an error into another outcome). The first violation,
+/// or nil.
+func prefixViolation<Decoding: Equatable>(
+    _ bytes: [UInt8], whole: Decoding, needMoreBytes: Decoding, decodePrefix: ([UInt8], Int) -> Decoding
+) -> String? {
+    var settled: Decoding?
+    for length in 0...bytes.count {
+        let partial = decodePrefix(bytes, length)
+        if let settled {
+            if partial != settled { return "prefix \(length) gave \(partial) after \(settled)" }
+        } else if partial != needMoreBytes {
+            settled = partial
         }
-        if (settled ?? .needMoreBytes) != result { return "prefix results end differently from \(result)" }
     }
-    return nil
+    return (settled ?? needMoreBytes) != whole ? "prefix results end differently from \(whole)" : nil
 }

@@ -89,12 +89,21 @@ import Testing
 
     @Test(arguments: decodeErrorCases)
     func decodeErrors(bytes: [UInt8], error: DiscoveryFrameError) {
-        #expect(DiscoveryMessage.decode(bytes) == .invalid(error))
         // More bytes never change the outcome; shorter prefixes need more bytes or fail the same way.
-        #expect(DiscoveryMessage.decode(bytes + [0x00, 0x61, 0xFF]) == .invalid(error))
+        Self.expectDecodeError(bytes, error)
+    }
+
+    /// Expects `error` from `bytes`, from `bytes` with more after them, and from no shorter prefix
+    /// anything but `needMoreBytes` or `error`.
+    static func expectDecodeError(
+        _ bytes: [UInt8], _ error: DiscoveryFrameError, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let invalid = DiscoveryDecoding.invalid(error)
+        #expect(DiscoveryMessage.decode(bytes) == invalid, sourceLocation: sourceLocation)
+        #expect(DiscoveryMessage.decode(bytes + [0x00, 0x61, 0xFF]) == invalid, sourceLocation: sourceLocation)
         for length in 0..<bytes.count {
-            let partial = Self.decodePrefix(bytes, length)
-            #expect(partial == .needMoreBytes || partial == .invalid(error), "prefix \(length): \(partial)")
+            let partial = decodePrefix(bytes, length)
+            #expect(partial == .needMoreBytes || partial == invalid, "prefix \(length): \(partial)", sourceLocation: sourceLocation)
         }
     }
 
@@ -268,19 +277,7 @@ import Testing
         case .invalid(let error):
             guard !error.reason.isEmpty else { return "empty reason" }
         }
-        if allPrefixes {
-            var settled: DiscoveryDecoding?
-            for length in 0...bytes.count {
-                let partial = decodePrefix(bytes, length)
-                if let settled {
-                    if partial != settled { return "prefix \(length) gave \(partial) after \(settled)" }
-                } else if partial != .needMoreBytes {
-                    settled = partial
-                }
-            }
-            if (settled ?? .needMoreBytes) != result { return "prefix results end differently from \(result)" }
-        }
-        return nil
+        return allPrefixes ? prefixViolation(bytes, whole: result, needMoreBytes: .needMoreBytes, decodePrefix: decodePrefix) : nil
     }
 }
 

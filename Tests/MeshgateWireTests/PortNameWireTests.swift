@@ -128,12 +128,7 @@ import Testing
 
     @Test(arguments: decodeErrorCases)
     func upsertNamedDecodeErrors(bytes: [UInt8], error: DiscoveryFrameError) {
-        #expect(DiscoveryMessage.decode(bytes) == .invalid(error))
-        #expect(DiscoveryMessage.decode(bytes + [0x00, 0x61, 0xFF]) == .invalid(error))
-        for length in 0..<bytes.count {
-            let partial = DiscoveryMessageTests.decodePrefix(bytes, length)
-            #expect(partial == .needMoreBytes || partial == .invalid(error), "prefix \(length): \(partial)")
-        }
+        DiscoveryMessageTests.expectDecodeError(bytes, error)
     }
 
     static let encodeErrorCases: [(DiscoveredService, DiscoveryFrameError)] = [

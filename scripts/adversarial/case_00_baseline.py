@@ -1,12 +1,11 @@
 """The control for every other case: two linked gateways carry a mirrored route end to end, so a
 refusal seen by a later case is the gateway's doing, not the harness's."""
 
-from harness import Case, Fail, service
+from harness import Case, Fail
 
 
 def baseline(h) -> str:
-    backend = h.tagged_server("echo-west")
-    west = h.gateway("west", [service("echo", [(7000, backend)], [f"127.0.0.1:{backend}"])])
+    west = h.echo_gateway("west", "echo", "echo-west")
     east = h.gateway("east")
     east.link(west)
     port = east.wait_route("default/echo-west:7000")

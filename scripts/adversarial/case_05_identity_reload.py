@@ -8,7 +8,7 @@ config whose certificate belongs to another cluster exits 2."""
 import re
 import time
 
-from harness import Case, Fail, eventually, service, write_atomically
+from harness import Case, Fail, eventually, write_atomically
 
 BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", re.S)
 
@@ -19,8 +19,7 @@ def refused(east) -> tuple[int, str]:
 
 
 def identity_reload(h) -> str:
-    web = h.tagged_server("east-web")
-    east = h.gateway("east", [service("web", [(7000, web)], [f"127.0.0.1:{web}"])])
+    east = h.echo_gateway("east", "web", "east-web")
     west = h.gateway("west")
     west.link(east)
     port = west.wait_route("default/web-east:7000")

@@ -15,14 +15,13 @@ import os
 import socket
 import time
 
-from harness import Case, Fail, eventually, service, write_atomically
+from harness import Case, Fail, eventually, write_atomically
 
 KEY = "default/echo-west:7000"
 
 
 def linked_pair(h, links_yaml=None):
-    backend = h.tagged_server("echo-west")
-    west = h.gateway("west", [service("echo", [(7000, backend)], [f"127.0.0.1:{backend}"])])
+    west = h.echo_gateway("west", "echo", "echo-west")
     east = h.gateway("east", links_yaml=links_yaml)
     return west, east
 

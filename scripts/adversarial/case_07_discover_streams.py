@@ -9,7 +9,9 @@ from harness import Case, Fail, eventually
 from tlspeer import discover_header, ending, established, expect_snapshot_begin, open_tls
 
 
-def _refused_at_once(west, identity, cluster: str, what: str) -> str:
+def _refused_at_once(west, identity, cluster: str, what: str, counter: str) -> str:
+    """Opens a discover stream as `identity` asking for `cluster`'s routes; it must be reset
+    within a second, leave no socket open on the gateway's side, and be counted under `counter`."""
     s = open_tls(west.inbound, identity)
     local = s.getsockname()[1]
     try:
@@ -23,22 +25,22 @@ def _refused_at_once(west, identity, cluster: str, what: str) -> str:
         s.close()
     # Nothing of it stays open on the gateway's side.
     eventually(lambda: not established(west.inbound, local), 1.0, what=f"{what}: the gateway's socket is gone")
+    eventually(lambda: west.counter(counter) >= 1, 5, what=f"counted {counter}")
     return f"{took * 1000:.0f} ms"
 
 
 def workload_refused(h) -> str:
     west = h.gateway("west")
     workload = h.pki.workload("west", "shop", "web")
-    took = _refused_at_once(west, workload, "west", "a workload identity")
-    eventually(lambda: west.counter("gateway_refused_discover_not_gateway") >= 1, 5, what="counted not_gateway")
+    took = _refused_at_once(west, workload, "west", "a workload identity", "gateway_refused_discover_not_gateway")
     return f"workload's discover stream reset in {took}, counted"
 
 
 def cluster_mismatch(h) -> str:
     west = h.gateway("west")
     east_identity = h.pki.gateway("east")
-    took = _refused_at_once(west, east_identity, "north", "meshgate-east/gateway asking as north")
-    eventually(lambda: west.counter("gateway_refused_discover_cluster_mismatch") >= 1, 5, what="counted cluster_mismatch")
+    took = _refused_at_once(west, east_identity, "north", "meshgate-east/gateway asking as north",
+                            "gateway_refused_discover_cluster_mismatch")
     return f"east asking as north reset in {took}"
 
 
@@ -52,8 +54,7 @@ def per_identity_cap(h) -> str:
             s.sendall(discover_header("north"))
             expect_snapshot_begin(s)
             held.append(s)
-        _refused_at_once(west, north, "north", "north's fifth stream")
-        eventually(lambda: west.counter("gateway_refused_discover_per_identity_limit") >= 1, 5, what="counted per_identity_limit")
+        _refused_at_once(west, north, "north", "north's fifth stream", "gateway_refused_discover_per_identity_limit")
         # Another identity is not starved: east's own mirror gets its stream and its routes.
         east = h.gateway("east")
         east.link(west)

@@ -42,6 +42,23 @@ def _echo(port: int, identity, service_port: int = 7000, name: str = "echo") -> 
         s.close()
 
 
+def _served(west, identity, what: str) -> None:
+    """`identity` must get default/echo's answer through west's inbound port."""
+    got = _echo(west.inbound, identity)
+    if got != "echo-west:hello\n":
+        raise Fail(f"{what} through default/echo: {got!r}\n{west.log_tail()}")
+
+
+def _refused(west, identity, what: str, counter: str) -> str:
+    """`identity` must not reach default/echo, and the refusal is counted under `counter`;
+    returns how the attempt ended."""
+    got = _echo(west.inbound, identity)
+    if "echo-west" in got:
+        raise Fail(f"{what} was accepted: {got!r}")
+    eventually(lambda: west.counter(counter) >= 1, 5, what=f"counted {counter}")
+    return got
+
+
 def _west(h, allow=None, extra_inbound: str = ""):
     backend = h.tagged_server("echo-west")
     west = h.gateway("west", [service("echo", [(7000, backend), (7002, 7002)], [f"127.0.0.1:{backend}"], allow=allow)],
@@ -57,31 +74,23 @@ def workload_refused(h) -> str:
     west = _west(h)
     gateway = h.pki.gateway("east")
     workload = h.pki.workload("east", "shop", "web")
-    got = _echo(west.inbound, gateway)
-    if got != "echo-west:hello\n":
-        raise Fail(f"east's gateway identity through default/echo: {got!r}")
-    got = _echo(west.inbound, workload)
-    if "echo-west" in got:
-        raise Fail(f"a workload identity reached default/echo (no allow:) by default: {got!r}")
-    eventually(lambda: west.counter("gateway_refused_not_allowed") >= 1, 5, what="counted not_allowed")
+    _served(west, gateway, "east's gateway identity")
+    got = _refused(west, workload, "a workload identity, to default/echo (no allow:) by default,",
+                   "gateway_refused_not_allowed")
     return f"gateway identity served; workload {got}"
 
 
 def workload_named_by_allow(h) -> str:
     workload = h.pki.workload("east", "shop", "web")
     west = _west(h, allow=[h.pki.identity("shop", "web")])
-    got = _echo(west.inbound, workload)
-    if got != "echo-west:hello\n":
-        raise Fail(f"shop/web, named by allow:, through default/echo: {got!r}\n{west.log_tail()}")
+    _served(west, workload, "shop/web, named by allow:,")
     return "a workload the service's allow: names is served"
 
 
 def accept_workloads(h) -> str:
     workload = h.pki.workload("east", "shop", "web")
     west = _west(h, extra_inbound="  acceptWorkloads: true\n")
-    got = _echo(west.inbound, workload)
-    if got != "echo-west:hello\n":
-        raise Fail(f"with acceptWorkloads: true, shop/web through default/echo: {got!r}\n{west.log_tail()}")
+    _served(west, workload, "with acceptWorkloads: true, shop/web")
     return "acceptWorkloads: true serves a workload identity"
 
 
@@ -89,13 +98,8 @@ def issuer_mismatch(h) -> str:
     west = _west(h)
     forged = h.pki.gateway("north", out=h.work / "pki" / "north-by-east", issuer_of="east")
     real = h.pki.gateway("north")
-    got = _echo(west.inbound, real)
-    if got != "echo-west:hello\n":
-        raise Fail(f"north's real gateway identity: {got!r}")
-    got = _echo(west.inbound, forged)
-    if "echo-west" in got:
-        raise Fail(f"meshgate-north/gateway minted by east's issuer was accepted: {got!r}")
-    eventually(lambda: west.counter("tls_refused_identity_issuer_mismatch") >= 1, 5, what="counted identity_issuer_mismatch")
+    _served(west, real, "north's real gateway identity")
+    got = _refused(west, forged, "meshgate-north/gateway minted by east's issuer", "tls_refused_identity_issuer_mismatch")
     eventually(lambda: west.metric("meshgate_tls_refusals_total", reason="identity_issuer_mismatch") >= 1, 5,
                what="meshgate_tls_refusals_total{reason=identity_issuer_mismatch}")
     return f"forged north ({got}) refused and counted"

@@ -294,6 +294,16 @@ class Gateway:
         except (OSError, http.client.HTTPException) as e:
             return 0, str(e)
 
+    def probe(self, path: str, timeout: float = 1.0) -> tuple[Optional[str], float]:
+        """A timed GET on the admin endpoint: (None, seconds) for a 200 within `timeout`, else
+        (what went wrong, seconds)."""
+        started = time.monotonic()
+        code, body = self.get(path, timeout=timeout)
+        took = time.monotonic() - started
+        if code != 200 or took > timeout:
+            return f"{path}: {code} {body[:80]!r} after {took:.2f} s", took
+        return None, took
+
     def status(self) -> dict:
         code, body = self.get("/status")
         if code != 200:
@@ -435,6 +445,12 @@ class Harness:
         return g
 
     # -- TCP helpers ---------------------------------------------------------------------------
+    def echo_gateway(self, cluster: str, service_name: str, tag: str, **kw) -> Gateway:
+        """A gateway for `cluster` (further arguments as for `gateway`) exporting `service_name`
+        on port 7000, backed by a `tagged_server(tag)`: a line comes back as `TAG:<line>`."""
+        backend = self.tagged_server(tag)
+        return self.gateway(cluster, [service(service_name, [(7000, backend)], [f"127.0.0.1:{backend}"])], **kw)
+
     def tagged_server(self, tag: str, host: str = "127.0.0.1") -> int:
         """A TCP server that answers every connection with `tag:` followed by what it read
         (up to the client's half-close or 64 KiB), then closes. Returns its port."""

@@ -52,6 +52,8 @@ note() { echo "NOTE $MODE/$1: $2"; }
 check() {
   if [ -z "$3" ]; then pass "$1" "$2"; else fail "$1" "$2 -- $3"; fi
 }
+# add_problem TEXT: appends TEXT to $problems ("; " between problems), for `check`.
+add_problem() { problems="$problems${problems:+; }$1"; }
 
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null; done
@@ -69,49 +71,41 @@ listening() {
   awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
+# wait_until SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds (true); false when time
+# runs out or COMMAND exits 2 (it gave up).
+wait_until() {
+  t=0
+  ticks=$(($1 * 10))
+  shift
+  while [ "$t" -lt "$ticks" ]; do
+    "$@"
+    case $? in 0) return 0 ;; 2) return 1 ;; esac
+    sleep 0.1
+    t=$((t + 1))
+  done
+  return 1
+}
+# listening_while PORT PID: PORT listens (0), PID died (2), or not yet (1).
+listening_while() {
+  listening "$1" && return 0
+  kill -0 "$2" 2>/dev/null || return 2
+  return 1
+}
+# The conditions below answer 0 (true) or 1 (not yet), never 2, so wait_until keeps waiting on errors.
+# holds_bytes FILE BYTES: FILE holds at least BYTES.
+holds_bytes() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] || return 1; }
+# holds_text FILE STRING: FILE exists and contains STRING.
+holds_text() { grep -qF "$2" "$1" 2>/dev/null || return 1; }
+# gone PID: PID has exited (a zombie child of this shell still answers kill -0: look at its state).
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null || return 1; }
 # wait_listen PORT PID SECONDS: wait until PORT listens (false if PID died or time ran out).
-wait_listen() {
-  t=0
-  while [ "$t" -lt $(($3 * 10)) ]; do
-    listening "$1" && return 0
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.1
-    t=$((t + 1))
-  done
-  return 1
-}
+wait_listen() { wait_until "$3" listening_while "$1" "$2"; }
 # wait_size FILE BYTES SECONDS: wait until FILE holds at least BYTES.
-wait_size() {
-  t=0
-  while [ "$t" -lt $(($3 * 10)) ]; do
-    [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-    sleep 0.1
-    t=$((t + 1))
-  done
-  return 1
-}
+wait_size() { wait_until "$3" holds_bytes "$1" "$2"; }
 # wait_grep FILE STRING SECONDS
-wait_grep() {
-  t=0
-  while [ "$t" -lt $(($3 * 10)) ]; do
-    grep -qF "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-    t=$((t + 1))
-  done
-  return 1
-}
-# wait_exit PID SECONDS: wait until PID is gone (not reaped: use `wait` afterwards for the status).
-wait_gone() {
-  t=0
-  while [ "$t" -lt $(($2 * 10)) ]; do
-    kill -0 "$1" 2>/dev/null || return 0
-    # a zombie child of this shell still answers kill -0; look at its state
-    grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && return 0
-    sleep 0.1
-    t=$((t + 1))
-  done
-  return 1
-}
+wait_grep() { wait_until "$3" holds_text "$1" "$2"; }
+# wait_gone PID SECONDS: wait until PID is gone (not reaped: use `wait` afterwards for the status).
+wait_gone() { wait_until "$2" gone "$1"; }
 # to_server LINE: a line on s_server's stdin (fd 3, a FIFO). s_server may be gone already (it exits once
 # meshgate drops the connection): ignore SIGPIPE here so that does not end this script.
 to_server() { (trap '' PIPE; printf '%s\n' "$1" >&3) 2>/dev/null; }
@@ -130,13 +124,27 @@ jnum() {
 expect() {
   a=$(jnum "$1" "$2")
   if [ "$a" = missing ]; then
-    problems="$problems${problems:+; }$2 missing from $(basename "$1")"
+    add_problem "$2 missing from $(basename "$1")"
     return
   fi
   if ! [ "$a" "$3" "$4" ]; then
     case "$3" in -ge) o='>=' ;; -gt) o='>' ;; -eq) o='==' ;; -le) o='<=' ;; -lt) o='<' ;; *) o=$3 ;; esac
-    problems="$problems${problems:+; }$2=$a (want $o $4)"
+    add_problem "$2=$a (want $o $4)"
   fi
+}
+# expect_ktls FILE SIDES: at least SIDES sockets sent and received through kTLS, none fell back to
+# user-space TLS, no kTLS install failed.
+expect_ktls() {
+  expect "$1" ktls_tx_sides -ge "$2"
+  expect "$1" ktls_rx_sides -ge "$2"
+  expect "$1" tls_userspace_sides -eq 0
+  expect "$1" ktls_failures -eq 0
+}
+# expect_userspace FILE SIDES: kTLS was unavailable and user-space TLS carried at least SIDES sockets.
+expect_userspace() {
+  expect "$1" ktls_unavailable -gt 0
+  expect "$1" tls_userspace_sides -ge "$2"
+  expect "$1" ktls_tx_sides -eq 0
 }
 # show FILE KEYS...: "k=v k=v" for a summary line.
 show() {
@@ -171,6 +179,12 @@ stop_mg() {
   echo "COUNTERS $MODE/$1 $(cat "$W/$1.json" 2>/dev/null)"
   return $rc
 }
+# stop_checked NAME: stop_mg NAME; an exit status other than 0 is added to $problems.
+stop_checked() {
+  stop_mg "$1"
+  rc=$?
+  [ "$rc" -eq 0 ] || add_problem "$1 exit $rc"
+}
 # dump_log NAME [LINES]: the tail of a log, indented, for a FAIL.
 dump_log() {
   [ -f "$W/$1" ] || return 0
@@ -200,8 +214,8 @@ start_mg east --listen 127.0.0.1:7200 --upstream 127.0.0.1:7100 $(tls_east)
 start_mg west --listen 127.0.0.1:7300 --upstream 127.0.0.1:7200 $(tls_west)
 problems=""
 wait_listen 7100 "$pid_backend" 20 || problems="backend did not listen on 7100"
-wait_listen 7200 "$pid_east" 20 || problems="$problems${problems:+; }east did not listen on 7200"
-wait_listen 7300 "$pid_west" 20 || problems="$problems${problems:+; }west did not listen on 7300"
+wait_listen 7200 "$pid_east" 20 || add_problem "east did not listen on 7200"
+wait_listen 7300 "$pid_west" 20 || add_problem "west did not listen on 7300"
 if [ -n "$problems" ]; then
   fail chain/start "$problems"
   dump_log east.log
@@ -222,10 +236,10 @@ else
   problems=""
   for r in small big; do
     f="$W/int-$r.json"
-    [ -s "$f" ] || { problems="$problems${problems:+; }integrity ($r) printed no result: $(head -c 300 "$W/int-$r.err")"; continue; }
-    grep -q '"ok":true' "$f" || problems="$problems${problems:+; }integrity ($r): $(head -c 400 "$f")"
+    [ -s "$f" ] || { add_problem "integrity ($r) printed no result: $(head -c 300 "$W/int-$r.err")"; continue; }
+    grep -q '"ok":true' "$f" || add_problem "integrity ($r): $(head -c 400 "$f")"
   done
-  [ "$rc_small" -eq 0 ] && [ "$rc_big" -eq 0 ] || problems="$problems${problems:+; }meshgate-bench exit $rc_small/$rc_big"
+  [ "$rc_small" -eq 0 ] && [ "$rc_big" -eq 0 ] || add_problem "meshgate-bench exit $rc_small/$rc_big"
   each_way=$(($(jnum "$W/int-small.json" bytes_each_way) + $(jnum "$W/int-big.json" bytes_each_way))) 2>/dev/null || each_way=0
   ok=$(($(jnum "$W/int-small.json" ok) + $(jnum "$W/int-big.json" ok))) 2>/dev/null || ok=0
   total_streams=$((STREAMS + 1))
@@ -251,9 +265,9 @@ else
   wait "$pid_backend" 2>/dev/null
   problems=""
   [ "$rc_west" -eq 0 ] || problems="west exit $rc_west"
-  [ "$rc_east" -eq 0 ] || problems="$problems${problems:+; }east exit $rc_east"
-  [ -s "$W/west.json" ] || problems="$problems${problems:+; }west wrote no --stats-file"
-  [ -s "$W/east.json" ] || problems="$problems${problems:+; }east wrote no --stats-file"
+  [ "$rc_east" -eq 0 ] || add_problem "east exit $rc_east"
+  [ -s "$W/west.json" ] || add_problem "west wrote no --stats-file"
+  [ -s "$W/east.json" ] || add_problem "east wrote no --stats-file"
   check chain/shutdown "both gateways drained on SIGTERM, exited 0 and wrote --stats-file" "$problems"
   [ -z "$problems" ] || { dump_log west.log; dump_log east.log; }
 
@@ -268,10 +282,7 @@ else
       ktls)
         expect "$f" "$hs" -ge "$total_streams"
         expect "$f" "$refused" -eq 0
-        expect "$f" ktls_tx_sides -ge "$total_streams"
-        expect "$f" ktls_rx_sides -ge "$total_streams"
-        expect "$f" tls_userspace_sides -eq 0
-        expect "$f" ktls_failures -eq 0
+        expect_ktls "$f" "$total_streams"
         expect "$f" ktls_unavailable -eq 0
         check "chain/$gw-ktls" "$(show "$f" "$hs" ktls_tx_sides ktls_rx_sides tls_userspace_sides ktls_failures ktls_unavailable ktls_control_records) (want TX and RX kTLS on all $total_streams streams)" "$problems"
         # Missed kTLS wake-ups on Linux 6.1 that meshgate's sweep recovered (not a failure: reported).
@@ -281,9 +292,7 @@ else
       fallback)
         expect "$f" "$hs" -ge "$total_streams"
         expect "$f" "$refused" -eq 0
-        expect "$f" ktls_unavailable -gt 0
-        expect "$f" tls_userspace_sides -ge "$total_streams"
-        expect "$f" ktls_tx_sides -eq 0
+        expect_userspace "$f" "$total_streams"
         expect "$f" ktls_rx_sides -eq 0
         expect "$f" ktls_failures -eq 0
         check "chain/$gw-fallback" "$(show "$f" "$hs" ktls_unavailable tls_userspace_sides ktls_tx_sides ktls_rx_sides ktls_failures) (want user-space TLS on all $total_streams streams)" "$problems"
@@ -306,8 +315,8 @@ else
       case "$MODE" in
         ktls | plain)
           [ "$us" -le "$allowance" ] || problems="bytes_userspace=$us (want <= $allowance = $total_streams streams x $ALLOW_PER_STREAM)"
-          [ "$((sp + us))" -ge "$payload" ] || problems="$problems${problems:+; }bytes_spliced+bytes_userspace=$((sp + us)) (want >= $payload)"
-          [ "$sp" -ge "$((payload - us))" ] || problems="$problems${problems:+; }bytes_spliced=$sp (want >= $payload - $us)"
+          [ "$((sp + us))" -ge "$payload" ] || add_problem "bytes_spliced+bytes_userspace=$((sp + us)) (want >= $payload)"
+          [ "$sp" -ge "$((payload - us))" ] || add_problem "bytes_spliced=$sp (want >= $payload - $us)"
           check "chain/$gw-splice" "bytes_spliced=$sp bytes_userspace=$us for $payload payload bytes (both directions)" "$problems"
           [ "$us" -eq 0 ] || note "chain/$gw-splice" "$us payload bytes ($((us / total_streams)) per stream on average) went through user space: read with the handshake (left in OpenSSL's read BIO at the switch); allowance $ALLOW_PER_STREAM per stream"
           ;;
@@ -367,30 +376,23 @@ else
   rc=$?
   problems=""
   [ "$rc" -eq 0 ] || problems="s_client exit $rc"
-  [ "$(size "$W/sc.out")" -eq "$want" ] || problems="$problems${problems:+; }got $(size "$W/sc.out") bytes back, want $want"
-  [ "$(sha "$W/sc.out")" = "$(sha "$W/sc.want")" ] || problems="$problems${problems:+; }SHA-256 differs"
-  grep -q 'Verification: OK' "$W/sc.err" || problems="$problems${problems:+; }s_client did not verify the server: $(grep -i -m2 -E 'verif|error' "$W/sc.err" | tr '\n' ' ')"
+  [ "$(size "$W/sc.out")" -eq "$want" ] || add_problem "got $(size "$W/sc.out") bytes back, want $want"
+  [ "$(sha "$W/sc.out")" = "$(sha "$W/sc.want")" ] || add_problem "SHA-256 differs"
+  grep -q 'Verification: OK' "$W/sc.err" || add_problem "s_client did not verify the server: $(grep -i -m2 -E 'verif|error' "$W/sc.err" | tr '\n' ' ')"
   proto=$(sed -n 's/^Ciphersuite: //p' "$W/sc.err" | head -1)
   if [ "$MODE" = plain ]; then
     check interop/s_client "s_client <-> s_server -rev in the VM ($proto): $want bytes reversed line by line and back unchanged" "$problems"
     wait "$pid_e2" 2>/dev/null
   else
-    stop_mg east2
-    rc=$?
-    [ "$rc" -eq 0 ] || problems="$problems${problems:+; }east2 exit $rc"
+    stop_checked east2
     f="$W/east2.json"
     expect "$f" tls_handshakes_downstream -ge 1
     if [ "$MODE" = ktls ]; then
-      expect "$f" ktls_tx_sides -ge 1
-      expect "$f" ktls_rx_sides -ge 1
-      expect "$f" tls_userspace_sides -eq 0
-      expect "$f" ktls_failures -eq 0
+      expect_ktls "$f" 1
       expect "$f" tls_truncated -eq 0
       check interop/s_client "openssl s_client -> meshgate --listen-tls (kTLS) -> echo: $want random bytes back unchanged ($proto); $(show "$f" ktls_tx_sides ktls_rx_sides tls_userspace_sides ktls_failures ktls_control_records bytes_spliced bytes_userspace)" "$problems"
     else
-      expect "$f" ktls_unavailable -gt 0
-      expect "$f" tls_userspace_sides -ge 1
-      expect "$f" ktls_tx_sides -eq 0
+      expect_userspace "$f" 1
       expect "$f" tls_truncated -eq 0
       check interop/s_client "openssl s_client -> meshgate --listen-tls (user-space TLS) -> echo: $want random bytes back unchanged ($proto); $(show "$f" ktls_unavailable tls_userspace_sides ktls_tx_sides bytes_userspace)" "$problems"
     fi
@@ -428,29 +430,22 @@ else
   fi
   problems=""
   [ "$(size "$W/rev.out")" -eq "$want" ] || problems="got $(size "$W/rev.out") bytes back, want $want"
-  [ "$(sha "$W/rev.out")" = "$(sha "$W/rev.want")" ] || problems="$problems${problems:+; }SHA-256 differs from the reversed input"
+  [ "$(sha "$W/rev.out")" = "$(sha "$W/rev.want")" ] || add_problem "SHA-256 differs from the reversed input"
   wait_gone "$pid_rev" 10 || kill "$pid_rev" 2>/dev/null
   wait "$pid_rev" 2>/dev/null
-  grep -q 'Verification: OK' "$W/rev-server.out" || problems="$problems${problems:+; }s_server did not verify the client certificate: $(grep -i -m2 -E 'verif|error' "$W/rev-server.out" | tr '\n' ' ')"
+  grep -q 'Verification: OK' "$W/rev-server.out" || add_problem "s_server did not verify the client certificate: $(grep -i -m2 -E 'verif|error' "$W/rev-server.out" | tr '\n' ' ')"
   if [ "$MODE" = plain ]; then
     check interop/s_server "s_server -rev <- s_client: $want bytes of lines reversed and back unchanged" "$problems"
   else
-    stop_mg west2
-    rc=$?
-    [ "$rc" -eq 0 ] || problems="$problems${problems:+; }west2 exit $rc"
+    stop_checked west2
     f="$W/west2.json"
     expect "$f" tls_handshakes_upstream -ge 1
     if [ "$MODE" = ktls ]; then
-      expect "$f" ktls_tx_sides -ge 1
-      expect "$f" ktls_rx_sides -ge 1
+      expect_ktls "$f" 1
       expect "$f" ktls_control_records -gt 0
-      expect "$f" tls_userspace_sides -eq 0
-      expect "$f" ktls_failures -eq 0
       check interop/s_server "meshgate --upstream-tls (kTLS) -> openssl s_server -rev: $want bytes of lines back reversed and unchanged; session tickets read as control records: $(show "$f" ktls_tx_sides ktls_rx_sides ktls_control_records tls_userspace_sides ktls_failures tls_truncated)" "$problems"
     else
-      expect "$f" ktls_unavailable -gt 0
-      expect "$f" tls_userspace_sides -ge 1
-      expect "$f" ktls_tx_sides -eq 0
+      expect_userspace "$f" 1
       check interop/s_server "meshgate --upstream-tls (user-space TLS) -> openssl s_server -rev: $want bytes of lines back reversed and unchanged: $(show "$f" ktls_unavailable tls_userspace_sides ktls_tx_sides tls_truncated)" "$problems"
     fi
   fi
@@ -507,13 +502,13 @@ else
         if wait_gone "$pid_kc" 20; then closed=yes; else closed=no; fi
         [ "$closed" = yes ] || problems="meshgate did not close the connection within 20 s after the KeyUpdate"
         if [ "$(sha "$W/ku.out")" != "$(sha "$W/ku.want-before")" ]; then
-          problems="$problems${problems:+; }client received $(size "$W/ku.out") bytes, want exactly the $(size "$W/ku.want-before") sent before the KeyUpdate: $(head -c 200 "$W/ku.out" | od -An -c | head -4 | tr -s ' \n' ' ')"
+          add_problem "client received $(size "$W/ku.out") bytes, want exactly the $(size "$W/ku.want-before") sent before the KeyUpdate: $(head -c 200 "$W/ku.out" | od -An -c | head -4 | tr -s ' \n' ' ')"
         fi
       else
         # user-space TLS (fallback) and openssl itself follow the KeyUpdate: the next line arrives.
         wait_grep "$W/ku.out" "data-after-ku-$tag" 20 || problems="the line sent after the KeyUpdate did not arrive"
         sleep 0.3
-        [ "$(sha "$W/ku.out")" = "$(sha "$W/ku.want-both")" ] || problems="$problems${problems:+; }client received $(size "$W/ku.out") bytes, want the $(size "$W/ku.want-both") bytes of both lines"
+        [ "$(sha "$W/ku.out")" = "$(sha "$W/ku.want-both")" ] || add_problem "client received $(size "$W/ku.out") bytes, want the $(size "$W/ku.want-both") bytes of both lines"
       fi
     fi
   fi
@@ -588,17 +583,17 @@ EOF
   "$MG" gateway --config "$G/east.yaml" --stats-file "$W/gweast.json" >"$W/gweast.log" 2>&1 &
   pid_gweast=$!
   pids="$pids $pid_gweast"
-  wait_listen 7140 "$pid_gwwest" 20 || problems="$problems${problems:+; }west gateway did not listen on 7140"
-  wait_listen 7340 "$pid_gweast" 20 || problems="$problems${problems:+; }east's route did not listen on 7340"
+  wait_listen 7140 "$pid_gwwest" 20 || add_problem "west gateway did not listen on 7140"
+  wait_listen 7340 "$pid_gweast" 20 || add_problem "east's route did not listen on 7340"
   if [ -z "$problems" ]; then
     "$BENCH" integrity --target 127.0.0.1:7340 --connections 4 --size 2097152 --duration 120s --json --quiet \
       >"$W/int-gw.json" 2>"$W/int-gw.err" || problems="integrity: $(head -c 300 "$W/int-gw.err")"
-    grep -q '"ok":true' "$W/int-gw.json" 2>/dev/null || problems="$problems${problems:+; }integrity: $(head -c 300 "$W/int-gw.json")"
+    grep -q '"ok":true' "$W/int-gw.json" 2>/dev/null || add_problem "integrity: $(head -c 300 "$W/int-gw.json")"
   fi
   check gateway/data "4 streams of 2 MiB echoed through east's route and west's inbound (SHA-256 both ways) in $(since "$t0") s" "$problems"
   problems=""
   stop_mg gwwest || problems="west gateway did not drain and exit 0"
-  stop_mg gweast || problems="$problems${problems:+; }east gateway did not drain and exit 0"
+  stop_mg gweast || add_problem "east gateway did not drain and exit 0"
   expect "$W/gweast.json" gateway_outbound_connections -ge 4
   expect "$W/gwwest.json" gateway_inbound_connections -ge 4
   expect "$W/gwwest.json" gateway_refused -eq 0
