@@ -46,23 +46,6 @@ enum SideMode: UInt8 {
     case kernelTLS
 }
 
-/// Lifecycle of a slot.
-enum ConnectionState: UInt8 {
-    case free
-    /// Client accepted; connecting to an upstream.
-    case connecting
-    /// Both sockets open; bytes flowing.
-    case open
-    /// Client accepted, but no descriptor was free for the upstream socket yet.
-    case waitingForDescriptor
-    /// Client accepted; its TLS handshake is running (before any upstream connect).
-    case handshakingDownstream
-    /// Upstream connected; the TLS handshake with it is running.
-    case handshakingUpstream
-    /// Gateway inbound: the client's TLS handshake is done; its transport header is being read.
-    case readingHeader
-}
-
 /// Which listener took a connection, and so what happens before bytes flow.
 enum ConnectionRole: UInt8 {
     /// `meshgate proxy`: the configured upstreams, TLS as configured.
@@ -77,7 +60,10 @@ enum ConnectionRole: UInt8 {
 /// two directions between them.
 struct Connection {
     var generation: UInt32 = 0
-    var state: ConnectionState = .free
+    /// Where the connection is in its life (`ConnectionLifecycle` moves it).
+    var phase: ConnectionPhase = .free
+    /// Its optional steps, fixed at admission.
+    var plan = ConnectionPlan(clientTLS: false, readsHeader: false, upstreamTLS: false)
     var downstream: Int32 = -1
     var upstream: Int32 = -1
     /// Index of the upstream being tried or used.
@@ -106,8 +92,6 @@ struct Connection {
     var downstreamRX: SideMode = .plain
     var upstreamTX: SideMode = .plain
     var upstreamRX: SideMode = .plain
-    /// A handshake not complete by this time (loop clock, ns) is refused.
-    var handshakeDeadline: Int64 = 0
     /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
     var handshakeBytes: Int32 = 0
     /// Sides (1 client, 2 upstream) whose reading cannot hand over from OpenSSL and stays there.
@@ -128,6 +112,4 @@ struct Connection {
     /// Payload bytes moved each way, added to the series at close.
     var bytesUp: UInt64 = 0
     var bytesDown: UInt64 = 0
-    /// When the running TLS handshake or TCP connect began (monotonic ns), for the histograms.
-    var phaseStart: Int64 = 0
 }

@@ -20,7 +20,8 @@ final class ConnectionSlab {
         base.deallocate()
     }
 
-    /// A free slot's index, or nil when full. The slot's generation is already bumped.
+    /// A free slot's index, or nil when full. The slot's generation is already bumped and its
+    /// phase is `accepted`.
     @inline(__always)
     func allocate() -> UInt32? {
         let index: Int
@@ -34,6 +35,7 @@ final class ConnectionSlab {
         } else {
             return nil
         }
+        base[index].phase = .accepted
         count += 1
         return UInt32(index)
     }
@@ -58,7 +60,8 @@ final class ConnectionSlab {
     func live(_ slot: UInt32, generation: UInt32) -> UnsafeMutablePointer<Connection>? {
         guard Int(slot) < highWater else { return nil }
         let c = base + Int(slot)
-        guard c.pointee.state != .free, c.pointee.generation == generation else { return nil }
+        guard c.pointee.generation == generation else { return nil }
+        if case .free = c.pointee.phase { return nil }
         return c
     }
 }

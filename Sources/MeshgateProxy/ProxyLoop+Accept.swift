@@ -211,7 +211,6 @@ extension ProxyLoop {
         }
         counters.add(.active)
         let conn = slab[slot]
-        conn.pointee.state = .connecting
         conn.pointee.downstream = fd
         conn.pointee.lastActivity = now
         conn.pointee.toUpstream.copyPath = !config.splice
@@ -222,19 +221,11 @@ extension ProxyLoop {
             startOutbound(conn, slot: slot, route: route)
             return true
         }
-        if let gw = gateway {
-            // Inbound: the peer gateway proves its identity, then sends a transport header.
-            conn.pointee.role = .inbound
-            startHandshake(conn, slot: slot, upstreamSide: false, context: gw.snapshot.credentials.server)
-            return true
-        }
-        if let context = config.tls.downstream {
-            // Terminating: the client proves its identity before any upstream is contacted.
-            startHandshake(conn, slot: slot, upstreamSide: false, context: context)
-            return true
-        }
-        let first = balancer.first(now: now)
-        connect(conn, slot: slot, upstream: first)
+        // Gateway inbound: the peer gateway proves its identity, then sends a transport header.
+        // A TLS terminating proxy: the client proves its identity before any upstream is contacted.
+        if gateway != nil { conn.pointee.role = .inbound }
+        conn.pointee.plan = plan(for: conn)
+        advance(conn, slot: slot, .admitted)
         return true
     }
 

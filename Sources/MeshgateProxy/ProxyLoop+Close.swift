@@ -16,9 +16,9 @@ extension ProxyLoop {
 
     func close(_ slot: UInt32, resetDownstream: Bool, resetUpstream: Bool) {
         let conn = slab[slot]
-        if conn.pointee.state == .handshakingDownstream || conn.pointee.state == .handshakingUpstream {
+        if conn.pointee.phase.handshakingSide != nil {
             counters.subtract(.tlsHandshakesActive)
-        } else if conn.pointee.state == .open {
+        } else if conn.pointee.phase.isOpen {
             // Sides that never handed over still carried their bytes in user space.
             if conn.pointee.downstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
             if conn.pointee.upstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
@@ -63,7 +63,7 @@ extension ProxyLoop {
         resetWaitingClients()
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
-            if slab[slot].pointee.state != .free {
+            if slab[slot].pointee.phase != .free {
                 counters.add(.forcedCloses)
                 close(slot, resetDownstream: reset, resetUpstream: reset)
             }

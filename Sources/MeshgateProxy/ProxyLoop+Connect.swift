@@ -17,8 +17,7 @@ extension ProxyLoop {
         case .success(let fd):
             Socket.setNoDelay(fd)
             conn.pointee.upstream = fd
-            conn.pointee.state = .connecting
-            conn.pointee.phaseStart = MonotonicClock.nanoseconds()
+            advance(conn, slot: slot, .connectStarted)
             backend.connect(fd: fd, address: balancer.address(i), length: balancer.lengths[i],
                             timeoutNanoseconds: connectTimeout,
                             token: Token(kind: .connect, slot: slot, generation: conn.pointee.generation))
@@ -29,19 +28,8 @@ extension ProxyLoop {
                 Socket.close(fd)
                 return connect(conn, slot: slot, upstream: i)
             }
-            // Keep the client; retry when a connection closes (or shortly), and stop taking
-            // new clients meanwhile.
-            if conn.pointee.state != .waitingForDescriptor {
-                conn.pointee.state = .waitingForDescriptor
-                conn.pointee.lastActivity = now
-                parked.append((slot, conn.pointee.generation))
-                counters.add(.descriptorWaits)
-                // Accepting pauses for want of descriptors, as when an accept fails or lands in
-                // the reserve: counted the same way, whichever of the three comes first.
-                if !acceptPaused { counters.add(.acceptPausesDescriptors) }
-            }
-            limits.warning("socket-emfile", "loop \(index): out of descriptors for an upstream socket (\(e)); client waits")
-            pauseAccepting(resumeAfter: 100_000_000)
+            // Keep the client; retry when a connection closes (or shortly).
+            advance(conn, slot: slot, .outOfDescriptors)
             return false
         case .failure(let e):
             counters.add(.socketFailures)
@@ -57,7 +45,7 @@ extension ProxyLoop {
         retryingParked = true
         defer { retryingParked = false }
         while let (slot, generation) = parked.first {
-            guard let conn = slab.live(slot, generation: generation), conn.pointee.state == .waitingForDescriptor else {
+            guard let conn = slab.live(slot, generation: generation), case .waitingForDescriptor = conn.pointee.phase else {
                 parked.removeFirst()
                 continue
             }
@@ -72,15 +60,11 @@ extension ProxyLoop {
         if result == 0 {
             balancer.markUp(i)
             conn.pointee.lastActivity = now
-            traffic.observeConnect(nanoseconds: MonotonicClock.nanoseconds() &- conn.pointee.phaseStart)
-            backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
-            if conn.pointee.role == .outbound, let gw = gateway {
-                startHandshake(conn, slot: slot, upstreamSide: true, context: gw.snapshot.credentials.client)
-            } else if let context = config.tls.upstream {
-                startHandshake(conn, slot: slot, upstreamSide: true, context: context)
-            } else {
-                open(conn, slot: slot)
+            if case .connecting(let startedAt) = conn.pointee.phase {
+                traffic.observeConnect(nanoseconds: MonotonicClock.nanoseconds() &- startedAt)
             }
+            backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
+            advance(conn, slot: slot, .connected)  // the upstream handshake, or open
             return
         }
         let e = Errno(rawValue: -result)
@@ -92,13 +76,8 @@ extension ProxyLoop {
         backend.close(fd: conn.pointee.upstream)
         conn.pointee.upstream = -1
         conn.pointee.attempts += 1
-        if Int(conn.pointee.attempts) < balancer.count {
-            counters.add(.upstreamFailovers)
-            connect(conn, slot: slot, upstream: balancer.after(i, now: now))
-        } else {
-            counters.add(.upstreamsExhausted)
-            limits.warning("exhausted", "loop \(index): every upstream failed; resetting the client connection")
-            close(slot, resetDownstream: true, resetUpstream: false)
-        }
+        let more = Int(conn.pointee.attempts) < balancer.count
+        if more { counters.add(.upstreamFailovers) }
+        advance(conn, slot: slot, .connectFailed(moreUpstreams: more))  // the next upstream, or the end
     }
 }

@@ -168,13 +168,9 @@ extension ProxyLoop {
             refuseGateway(conn, slot: slot, .linkDown, "\(route.key): the link to cluster \(route.cluster) is down")
             return
         }
-        let balancer = routeBalancer(route)
-        conn.pointee.upstreams = balancer
-        if route.requireClientTLS {
-            startHandshake(conn, slot: slot, upstreamSide: false, context: gateway!.snapshot.credentials.server)
-            return
-        }
-        connect(conn, slot: slot, upstream: balancer.first(now: now))
+        conn.pointee.upstreams = routeBalancer(route)
+        conn.pointee.plan = plan(for: conn)
+        advance(conn, slot: slot, .admitted)
     }
 
     /// Outbound, upstream handshake done: the transport header goes out as the first
@@ -187,14 +183,6 @@ extension ProxyLoop {
     }
 
     // MARK: - Inbound
-
-    /// Inbound, client TLS done: the transport header is read next, under its own deadline.
-    func startReadingHeader(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
-        counters.add(.gatewayInbound)
-        conn.pointee.state = .readingHeader
-        conn.pointee.handshakeDeadline = now &+ (gateway?.headerTimeout ?? handshakeTimeout)
-        readHeader(conn, slot: slot)
-    }
 
     /// Reads the client's first plaintext until a whole header is there. Bytes after the
     /// header stay in the client→upstream buffer and go to the endpoint first.
@@ -315,9 +303,8 @@ extension ProxyLoop {
                 gw.serviceBalancers[key] = (service, balancer)
             }
             conn.pointee.upstreams = balancer
-            conn.pointee.state = .connecting
             conn.pointee.lastActivity = now
-            connect(conn, slot: slot, upstream: balancer.first(now: now))
+            advance(conn, slot: slot, .headerAccepted)
         case .probe(let nonce):
             // The answer is the same header back; its round trip is the gateway latency.
             if let bytes = try? TransportHeader.probe(nonce: nonce).encoded(), case .written = tls.writePlaintext(bytes) {

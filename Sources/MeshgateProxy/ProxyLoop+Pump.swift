@@ -93,12 +93,8 @@ extension ProxyLoop {
             }
             return true
         case .finished:
-            if conn.pointee.toUpstream.finished && conn.pointee.toDownstream.finished {
-                counters.add(.closedOk)
-                close(slot, resetDownstream: false, resetUpstream: false)
-                return false
-            }
-            return true
+            // Half-closed, or (the other way finished too) the end.
+            return advance(conn, slot: slot, .finished(toUpstream ? .toUpstream : .toDownstream))
         case .sourceFailed(let e):
             sideFailed(slot, upstreamSide: !toUpstream, e)
             return false

@@ -28,15 +28,14 @@ extension ProxyLoop {
             if r.contains(.readable) { conn.pointee.toUpstream.sourceReadable = true }
             if r.contains(.writable) { conn.pointee.toDownstream.destinationWritable = true }
         }
-        guard conn.pointee.state == .open else {
-            if conn.pointee.state == .readingHeader && !upstreamSide {
+        guard conn.pointee.phase.isOpen else {
+            switch conn.pointee.phase {
+            case .readingHeader where !upstreamSide:
                 readHeader(conn, slot: slot)
-                return
-            }
-            if conn.pointee.state == .handshakingDownstream && !upstreamSide
-                || conn.pointee.state == .handshakingUpstream && upstreamSide
-            {
+            case .handshaking(let side, _, _) where (side == .upstream) == upstreamSide:
                 driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
+            default:
+                break  // the flags above wait for the phase that reads them
             }
             return
         }
@@ -86,7 +85,7 @@ extension ProxyLoop {
     func runYielded() {
         swap(&runList, &runListSpare)
         for (slot, generation, toUpstream) in runListSpare {
-            guard let conn = slab.live(slot, generation: generation), conn.pointee.state == .open else { continue }
+            guard let conn = slab.live(slot, generation: generation), conn.pointee.phase.isOpen else { continue }
             if toUpstream { conn.pointee.toUpstream.queued = false } else { conn.pointee.toDownstream.queued = false }
             pump(conn, slot: slot, toUpstream: toUpstream)
         }

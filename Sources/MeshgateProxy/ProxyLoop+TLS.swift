@@ -7,22 +7,19 @@ import MeshgateTLS
 
 /// TLS handshakes on either side, refusals, and the switch of a finished side to kernel TLS.
 extension ProxyLoop {
-    /// Starts the handshake of one side: the client side as server (terminating), the upstream
-    /// side as client (originating). A client's `SSL` object is only made once its first
-    /// bytes arrive, so a connection that sends nothing costs a slot, not OpenSSL state.
-    func startHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, context: TLSContext) {
+    /// Starts the handshake of one side (the lifecycle is already `handshaking`): the client
+    /// side as server (terminating), the upstream side as client (originating). A client's
+    /// `SSL` object is only made once its first bytes arrive, so a connection that sends
+    /// nothing costs a slot, not OpenSSL state.
+    func startHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) {
         if upstreamSide {
             conn.pointee.upstreamTX = .openSSL
             conn.pointee.upstreamRX = .openSSL
-            conn.pointee.state = .handshakingUpstream
         } else {
             conn.pointee.downstreamTX = .openSSL
             conn.pointee.downstreamRX = .openSSL
-            conn.pointee.state = .handshakingDownstream
         }
-        conn.pointee.handshakeDeadline = now &+ handshakeTimeout
         conn.pointee.handshakeBytes = 0
-        conn.pointee.phaseStart = MonotonicClock.nanoseconds()
         counters.add(.tlsHandshakesActive)
         driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
     }
@@ -135,26 +132,19 @@ extension ProxyLoop {
     func handshakeComplete(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) {
         counters.subtract(.tlsHandshakesActive)
         conn.pointee.lastActivity = now
-        traffic.observeHandshake(nanoseconds: MonotonicClock.nanoseconds() &- conn.pointee.phaseStart)
+        if case .handshaking(_, let startedAt, _) = conn.pointee.phase {
+            traffic.observeHandshake(nanoseconds: MonotonicClock.nanoseconds() &- startedAt)
+        }
         if upstreamSide {
             counters.add(.tlsHandshakesUpstream)
             if tls.isSessionReused { counters.add(.tlsSessionsResumed) }
-            open(conn, slot: slot)
         } else {
             counters.add(.tlsHandshakesDownstream)
-            switch conn.pointee.role {
-            case .inbound:
-                startReadingHeader(conn, slot: slot)
-            case .outbound:
-                // The local client's verified identity travels in the header.
-                conn.pointee.clientIdentity = tls.peerIdentity?.spiffeURI
-                conn.pointee.state = .connecting
-                connect(conn, slot: slot, upstream: (conn.pointee.upstreams ?? balancer).first(now: now))
-            case .proxy:
-                conn.pointee.state = .connecting
-                connect(conn, slot: slot, upstream: balancer.first(now: now))
-            }
+            // Outbound: the local client's verified identity travels in the header.
+            if conn.pointee.role == .outbound { conn.pointee.clientIdentity = tls.peerIdentity?.spiffeURI }
         }
+        // Upstream: open. Client: the header (gateway inbound) or the upstream connect.
+        advance(conn, slot: slot, .handshakeDone(upstreamSide ? .upstream : .downstream))
     }
 
     /// Ends a connection whose handshake failed: counted per side and per reason, logged once
@@ -173,7 +163,6 @@ extension ProxyLoop {
     /// the record layer), and their reading where nothing is left for OpenSSL to read; then
     /// bytes start to move.
     func open(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
-        conn.pointee.state = .open
         conn.pointee.lastActivity = now
         for upstreamSide in [false, true] {
             guard let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS else { continue }
@@ -299,13 +288,5 @@ extension ProxyLoop {
             conn.pointee.downstreamTLS = nil
         }
         return .done
-    }
-
-    /// Refuses handshakes past their deadline (called from the sweep).
-    func expireHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
-        let upstreamSide = conn.pointee.state == .handshakingUpstream
-        refuse(
-            conn, slot: slot, upstreamSide: upstreamSide, .handshakeTimeout,
-            "not finished within \(config.tls.handshakeTimeout) (\(conn.pointee.handshakeBytes) bytes received)")
     }
 }

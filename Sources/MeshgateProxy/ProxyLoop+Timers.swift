@@ -37,25 +37,16 @@ extension ProxyLoop {
         }
     }
 
-    /// Closes connections idle for longer than the idle timeout.
+    /// Ends connections past a deadline of their phase (idle, handshake, header, descriptor
+    /// wait: `ConnectionLifecycle.expiry`).
     func sweep() {
-        let limit = now &- idleTimeout
+        let limits = lifecycleLimits
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
             let c = slab[slot]
-            if c.pointee.state == .open && c.pointee.lastActivity < limit {
-                counters.add(.idleTimeouts)
-                close(slot, resetDownstream: false, resetUpstream: false)
-            } else if (c.pointee.state == .handshakingDownstream || c.pointee.state == .handshakingUpstream)
-                && c.pointee.handshakeDeadline < now
-            {
-                expireHandshake(c, slot: slot)
-            } else if c.pointee.state == .readingHeader && c.pointee.handshakeDeadline < now {
-                refuseGateway(c, slot: slot, .headerTimeout, "no whole transport header in time")
-            } else if c.pointee.state == .waitingForDescriptor && c.pointee.lastActivity < now &- connectTimeout {
-                counters.add(.connectTimeouts)
-                close(slot, resetDownstream: true, resetUpstream: false)
-            }
+            guard ConnectionLifecycle.expiry(c.pointee.phase, lastActivity: c.pointee.lastActivity, limits: limits, now: now) != nil
+            else { continue }
+            advance(c, slot: slot, .tick(lastActivity: c.pointee.lastActivity))
         }
     }
 
@@ -67,7 +58,7 @@ extension ProxyLoop {
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
             let c = slab[slot]
-            if c.pointee.state == .open && c.pointee.lastActivity < quietSince && c.pointee.lastActivity > busySince
+            if c.pointee.phase.isOpen && c.pointee.lastActivity < quietSince && c.pointee.lastActivity > busySince
                 && (c.pointee.downstreamRX == .kernelTLS || c.pointee.upstreamRX == .kernelTLS
                     || c.pointee.downstreamTX == .kernelTLS || c.pointee.upstreamTX == .kernelTLS)
             {

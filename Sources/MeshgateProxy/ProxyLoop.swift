@@ -143,7 +143,7 @@ final class ProxyLoop<Backend: EventBackend> {
             guard let conn = slab.live(t.slot, generation: t.generation) else { return }
             readiness(conn, slot: t.slot, upstreamSide: t.kind == .upstreamReady, c)
         case .connect:
-            guard let conn = slab.live(t.slot, generation: t.generation), conn.pointee.state == .connecting else { return }
+            guard let conn = slab.live(t.slot, generation: t.generation), case .connecting = conn.pointee.phase else { return }
             connected(conn, slot: t.slot, result: c.result)
         case .accept:
             if t.slot == 0 { accepted(c) } else { routeAccepted(c) }

@@ -5,14 +5,15 @@ import Testing
     @Test func reusedSlotsGetANewGeneration() throws {
         let slab = ConnectionSlab(capacity: 4)
         let a = try #require(slab.allocate())
-        slab[a].pointee.state = .open
+        #expect(slab[a].pointee.phase == .accepted, "an allocated slot is live at once")
         let g = slab[a].pointee.generation
         #expect(slab.live(a, generation: g) != nil)
+        slab[a].pointee.phase = .open
         slab.free(a)
         #expect(slab.live(a, generation: g) == nil, "a stale token no longer resolves")
         let b = try #require(slab.allocate())
         #expect(b == a, "the free list reuses the slot")
-        slab[b].pointee.state = .open
+        slab[b].pointee.phase = .open
         #expect(slab[b].pointee.generation == (g + 1) & 0xFF_FFFF)
         #expect(slab.live(b, generation: g) == nil)
     }
@@ -34,11 +35,12 @@ import Testing
     @Test func freedSlotsAreReset() throws {
         let slab = ConnectionSlab(capacity: 2)
         let a = try #require(slab.allocate())
-        slab[a].pointee.state = .open
+        slab[a].pointee.phase = .open
         slab[a].pointee.downstream = 42
         slab[a].pointee.toUpstream.pending = 7
         slab.free(a)
         let b = try #require(slab.allocate())
+        #expect(slab[b].pointee.phase == .accepted)
         #expect(slab[b].pointee.downstream == -1)
         #expect(slab[b].pointee.toUpstream.pending == 0)
     }

@@ -1,0 +1,100 @@
+import MeshgateLoop
+
+/// Drives `ConnectionLifecycle`: feeds it a connection's events and performs the actions it
+/// returns. The decisions (what follows a handshake, a connect, a failure, a timeout) are the
+/// lifecycle's; this file only does them.
+extension ProxyLoop {
+    /// The loop's timeouts as the lifecycle takes them.
+    var lifecycleLimits: ConnectionLimits {
+        ConnectionLimits(
+            handshakeTimeout: handshakeTimeout, headerTimeout: gateway?.headerTimeout ?? handshakeTimeout,
+            connectTimeout: connectTimeout, idleTimeout: idleTimeout)
+    }
+
+    /// The optional steps of a connection with the role it has now.
+    func plan(for conn: UnsafeMutablePointer<Connection>) -> ConnectionPlan {
+        switch conn.pointee.role {
+        case .inbound:
+            return ConnectionPlan(clientTLS: true, readsHeader: true, upstreamTLS: false)
+        case .outbound:
+            return ConnectionPlan(clientTLS: conn.pointee.route?.requireClientTLS ?? false, readsHeader: false, upstreamTLS: true)
+        case .proxy:
+            return ConnectionPlan(clientTLS: config.tls.downstream != nil, readsHeader: false, upstreamTLS: config.tls.upstream != nil)
+        }
+    }
+
+    /// Feeds `event` to the connection's lifecycle and performs the action. Returns false when
+    /// the connection was closed (by the action or anything it led to).
+    @discardableResult
+    func advance(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ event: ConnectionEvent) -> Bool {
+        let generation = conn.pointee.generation
+        let action = ConnectionLifecycle.handle(
+            event, phase: &conn.pointee.phase, plan: conn.pointee.plan, limits: lifecycleLimits, now: now,
+            clock: MonotonicClock.nanoseconds())
+        perform(action, conn, slot: slot)
+        return slab.live(slot, generation: generation) != nil
+    }
+
+    /// Does what the lifecycle said.
+    private func perform(_ action: ConnectionAction, _ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        switch action {
+        case .none:
+            return
+        case .handshake(let side):
+            startHandshake(conn, slot: slot, upstreamSide: side == .upstream)
+        case .readHeader:
+            counters.add(.gatewayInbound)
+            readHeader(conn, slot: slot)
+        case .connect:
+            let balancer = conn.pointee.upstreams ?? self.balancer
+            let i = conn.pointee.attempts == 0 ? balancer.first(now: now) : balancer.after(Int(conn.pointee.upstreamIndex), now: now)
+            connect(conn, slot: slot, upstream: i)
+        case .park(let first):
+            park(conn, slot: slot, first: first)
+        case .open:
+            open(conn, slot: slot)
+        case .end(let end):
+            self.end(conn, slot: slot, end)
+        }
+    }
+
+    /// Out of descriptors for the upstream socket: the client waits (retried when a connection
+    /// closes, or shortly), and new clients are not taken meanwhile.
+    private func park(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, first: Bool) {
+        if first {
+            conn.pointee.lastActivity = now
+            parked.append((slot, conn.pointee.generation))
+            counters.add(.descriptorWaits)
+            // Accepting pauses for want of descriptors, as when an accept fails or lands in
+            // the reserve: counted the same way, whichever of the three comes first.
+            if !acceptPaused { counters.add(.acceptPausesDescriptors) }
+        }
+        limits.warning("socket-emfile", "loop \(index): out of descriptors for an upstream socket; client waits")
+        pauseAccepting(resumeAfter: 100_000_000)
+    }
+
+    /// Ends a connection for a reason of its lifecycle: counted, logged where it is news.
+    private func end(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ end: ConnectionEnd) {
+        switch end {
+        case .done:
+            counters.add(.closedOk)
+            close(slot, resetDownstream: false, resetUpstream: false)
+        case .upstreamsExhausted:
+            counters.add(.upstreamsExhausted)
+            limits.warning("exhausted", "loop \(index): every upstream failed; resetting the client connection")
+            close(slot, resetDownstream: true, resetUpstream: false)
+        case .descriptorWaitTimeout:
+            counters.add(.connectTimeouts)
+            close(slot, resetDownstream: true, resetUpstream: false)
+        case .handshakeTimeout(let side):
+            refuse(
+                conn, slot: slot, upstreamSide: side == .upstream, .handshakeTimeout,
+                "not finished within \(config.tls.handshakeTimeout) (\(conn.pointee.handshakeBytes) bytes received)")
+        case .headerTimeout:
+            refuseGateway(conn, slot: slot, .headerTimeout, "no whole transport header in time")
+        case .idle:
+            counters.add(.idleTimeouts)
+            close(slot, resetDownstream: false, resetUpstream: false)
+        }
+    }
+}
