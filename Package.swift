@@ -3,8 +3,10 @@
 // docs/development.md (what each target holds, how to test).
 //
 // Layering (arrows point down only; every edge is in docs/architecture.md):
-//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateKube, MeshgateProxy
-//     → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;  MeshgateLoop → CMeshgateShim → CURing;
+//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateKube,
+//     MeshgateDiscovery → MeshgateProxy → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;
+//     MeshgateLoop → CMeshgateShim → CURing;  MeshgateProxy hands discover streams to MeshgateDiscovery through
+//     its DiscoverStreamHandler protocol (no edge upwards);
 //   MeshgateNames (names, identities, durations) is the leaf under MeshgateTLS, MeshgateIdentity and up
 //   meshgate-bench → MeshgateLoad (load harness; independent of the proxy) → CMeshgateShim / COpenSSL
 import PackageDescription
@@ -74,6 +76,18 @@ let package = Package(
             ],
             swiftSettings: v5),
 
+        // Off-loop control transport (TLSStream, GatewayProbe) and both halves of the discover
+        // protocol: the pure sessions (DiscoverServerSession, DiscoverClientSession) and the
+        // DiscoveryServer that runs the serving half for the loops.
+        .target(
+            name: "MeshgateDiscovery",
+            dependencies: [
+                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateNames",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: v5),
+
         // Identity tooling: trust anchor, per-cluster issuer, leaf certificates (PEM files).
         .target(
             name: "MeshgateIdentity",
@@ -104,7 +118,8 @@ let package = Package(
         .target(
             name: "MeshgateControl",
             dependencies: [
-                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity", "MeshgateKube", "MeshgateNames",
+                "MeshgateDiscovery", "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity", "MeshgateKube",
+                "MeshgateNames",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -174,7 +189,7 @@ let package = Package(
         .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire"]),
         .testTarget(
             name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS"], swiftSettings: v5),
-        .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl"], swiftSettings: v5),
+        .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl", "MeshgateDiscovery"], swiftSettings: v5),
         .testTarget(
             name: "MeshgateKubeTests",
             dependencies: [
@@ -188,13 +203,17 @@ let package = Package(
         .testTarget(
             name: "MeshgateAdminTests",
             dependencies: [
-                "MeshgateAdmin", "MeshgateControl", "MeshgateProxy", "MeshgateIdentity",
+                "MeshgateAdmin", "MeshgateControl", "MeshgateDiscovery", "MeshgateProxy", "MeshgateIdentity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
+        .testTarget(
+            name: "MeshgateDiscoveryTests",
+            dependencies: ["MeshgateDiscovery", "MeshgateProxy", "MeshgateLoad", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: v5),
         .testTarget(
             name: "MeshgateCLITests",
             dependencies: ["MeshgateCLI", "MeshgateLoad", .product(name: "Yams", package: "Yams")], swiftSettings: v5),

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateDiscovery
 import MeshgateLoop
 import MeshgateNames
 import MeshgateProxy

@@ -25,7 +25,7 @@ struct ServicePortKey: Hashable {
 final class GatewayLoopState {
     let publisher: RouteTablePublisher
     /// Serves `discover` streams (nil: they are refused as unsupported).
-    let discovery: DiscoveryServer?
+    let discovery: (any DiscoverStreamHandler)?
     /// Loop-clock nanoseconds a client has to send its transport header after TLS.
     let headerTimeout: Int64
     /// Who may connect to services.
@@ -40,7 +40,7 @@ final class GatewayLoopState {
     var routeBalancers: [String: (GatewayRoute, UpstreamBalancer)] = [:]
     var serviceBalancers: [ServicePortKey: (ExportedService, UpstreamBalancer)] = [:]
 
-    init(publisher: RouteTablePublisher, discovery: DiscoveryServer?, headerTimeout: Duration, inbound: InboundPolicy = InboundPolicy()) {
+    init(publisher: RouteTablePublisher, discovery: (any DiscoverStreamHandler)?, headerTimeout: Duration, inbound: InboundPolicy = InboundPolicy()) {
         self.publisher = publisher
         self.discovery = discovery
         self.inbound = inbound

@@ -63,13 +63,13 @@ public struct GatewaySettings: Sendable {
     public var publisher: RouteTablePublisher
     /// A client must send its whole transport header within this long after TLS.
     public var headerTimeout: Duration
-    /// Serves `discover` streams; nil refuses them (`unsupported_kind`).
-    public var discovery: DiscoveryServer?
+    /// Serves `discover` streams (MeshgateDiscovery's `DiscoveryServer`); nil refuses them (`unsupported_kind`).
+    public var discovery: (any DiscoverStreamHandler)?
     /// Who may connect to services (the discover part is the discovery server's).
     public var inbound: InboundPolicy
 
     public init(
-        publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5), discovery: DiscoveryServer? = nil,
+        publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5), discovery: (any DiscoverStreamHandler)? = nil,
         inbound: InboundPolicy = InboundPolicy()
     ) {
         self.publisher = publisher

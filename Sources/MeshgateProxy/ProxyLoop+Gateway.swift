@@ -325,10 +325,9 @@ extension ProxyLoop {
             let fd = conn.pointee.downstream
             backend.release(fd: fd)
             conn.pointee.downstream = -1
-            let stream = TLSStream(adopting: fd, tls: tls)
             counters.add(.gatewayDiscoverStreams)
             close(slot, resetDownstream: false, resetUpstream: false)
-            server.serve(stream, cluster: cluster, options: options)
+            server.takeOver(fd: fd, tls: tls, peer: tls.peerIdentity, cluster: cluster, options: options)
         }
     }
 

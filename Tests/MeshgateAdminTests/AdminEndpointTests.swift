@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateAdmin
 import MeshgateControl
+import MeshgateDiscovery
 import MeshgateProxy
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MeshgateControl
+import MeshgateDiscovery
 import Metrics
 import Prometheus
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateControl
+import MeshgateDiscovery
 import MeshgateIdentity
 import MeshgateLoop
 import MeshgateNames

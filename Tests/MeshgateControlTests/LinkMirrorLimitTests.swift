@@ -3,6 +3,7 @@ import MeshgateWire
 import Testing
 
 @testable import MeshgateControl
+@testable import MeshgateDiscovery
 
 /// `links.limits.services` against the scripted gateway: an export over the limit refuses only
 /// the new services; the ones the mirror has (working routes) stay, in a new snapshot of the

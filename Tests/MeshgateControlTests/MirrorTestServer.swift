@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MeshgateDiscovery
 import MeshgateLoop
 import MeshgateProxy
 import MeshgateTLS

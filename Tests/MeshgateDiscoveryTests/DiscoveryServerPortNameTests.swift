@@ -3,6 +3,7 @@ import MeshgateLoop
 import MeshgateTLS
 import MeshgateWire
 import Testing
+@testable import MeshgateDiscovery
 @testable import MeshgateProxy
 
 /// Port names on `discover` streams: a mirror that asked (`DiscoverOptions.portNames`) gets
@@ -83,10 +84,10 @@ import Testing
     func visibleNames() throws {
         let h = try T.Harness()
         h.publisher.publish(routes: [], services: [Self.named("redis", [9121: "metrics", 6379: "redis"], extra: [26379])])
-        let named = DiscoveryServer.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity, named: true)
+        let named = DiscoverServerSession.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity, named: true)
         #expect(named["default/redis"]?.ports == [6379, 9121, 26379])
         #expect(named["default/redis"]?.portNames == ["redis", "metrics", ""])
-        let plain = DiscoveryServer.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity)
+        let plain = DiscoverServerSession.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity)
         #expect(plain["default/redis"]?.portNames == ["", "", ""])
     }
 }

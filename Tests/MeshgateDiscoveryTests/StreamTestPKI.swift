@@ -2,6 +2,7 @@ import Foundation
 import MeshgateLoop
 import MeshgateNames
 import MeshgateTLS
+@testable import MeshgateDiscovery
 @testable import MeshgateProxy
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import MeshgateLoop
 import MeshgateTLS
 import MeshgateWire
 import Testing
+@testable import MeshgateDiscovery
 @testable import MeshgateProxy
 
 /// Who may open discover streams, how many each, and what ends one at once

@@ -6,6 +6,7 @@ import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 import Testing
+@testable import MeshgateDiscovery
 @testable import MeshgateProxy
 
 #if canImport(Glibc)

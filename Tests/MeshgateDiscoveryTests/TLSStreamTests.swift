@@ -3,6 +3,7 @@ import MeshgateLoop
 import MeshgateNames
 import MeshgateTLS
 import Testing
+@testable import MeshgateDiscovery
 @testable import MeshgateProxy
 
 #if canImport(Glibc)

@@ -6,23 +6,6 @@ import MeshgateLoop
 import MeshgateNames
 import MeshgateTLS
 
-/// Why a `TLSStream` call did not do what it was asked.
-public struct TLSStreamError: Error, CustomStringConvertible, Sendable {
-    /// What went wrong, for logs.
-    public let description: String
-    /// The deadline passed (as opposed to a refusal or a failure).
-    public let timedOut: Bool
-    /// The system call's error when one failed locally (socket, connect), for callers that
-    /// tell our own resource exhaustion (EMFILE, ENFILE …) from a remote failure.
-    public let errno: Errno?
-
-    init(_ description: String, timedOut: Bool = false, errno: Errno? = nil) {
-        self.description = description
-        self.timedOut = timedOut
-        self.errno = errno
-    }
-}
-
 /// A TLS connection over a non-blocking socket, driven with blocking calls that each take a
 /// deadline: the control streams a gateway runs off its loops (a mirror's discover stream and
 /// probes, and the serving side of a discover stream). Not for the data path.
@@ -255,13 +238,5 @@ public final class TLSStream: @unchecked Sendable {
             if rc > 0 { return }
             if rc < 0 && errno != EINTR { throw TLSStreamError("poll: \(Errno(rawValue: errno))") }
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded up.
-    var milliseconds: Int64 {
-        let c = components
-        return c.seconds * 1000 + (c.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 }

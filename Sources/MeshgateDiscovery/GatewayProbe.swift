@@ -4,7 +4,6 @@ import Foundation
 #endif
 import MeshgateLoop
 import MeshgateNames
-import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
 

@@ -5,6 +5,7 @@ import MeshgateNames
 import MeshgateTLS
 import MeshgateWire
 import Testing
+@testable import MeshgateDiscovery
 @testable import MeshgateProxy
 
 #if canImport(Glibc)
@@ -221,11 +222,11 @@ import Glibc
             namespace: "default", name: "many", exported: true, allowed: nil,
             endpoints: Dictionary(uniqueKeysWithValues: (1...70).reversed().map { (UInt16($0), [Self.endpoint]) }))
         h.publisher.publish(routes: [], services: Self.initialServices() + [many])
-        let west = DiscoveryServer.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity)
+        let west = DiscoverServerSession.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity)
         #expect(Set(west.keys) == ["default/web", "ops/db", "default/empty", "default/Bad_Name", "default/many"])
         #expect(west["default/many"]?.ports == (1...64).map { UInt16($0) })
         #expect(west["default/web"]?.ports == [80, 443, 8443])
-        let nobody = DiscoveryServer.visible(h.publisher.snapshot, to: nil)
+        let nobody = DiscoverServerSession.visible(h.publisher.snapshot, to: nil)
         #expect(nobody["default/private"] == nil && nobody["ops/db"] == nil, "an allow list needs an identity")
         #expect(nobody["default/web"] != nil)
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A token bucket: `rate` updates a second on average, bursts of up to `burst`.
-struct UpdateRateLimiter {
+struct UpdateRateLimiter: Sendable {
     let rate: Double
     let burst: Double
     private var tokens: Double
