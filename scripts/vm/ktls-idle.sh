@@ -26,5 +26,7 @@ kill -USR1 "$EAST" "$WEST"
 sleep 1
 echo "COUNTERS east $(cat "$W/east.json")"
 echo "COUNTERS west $(cat "$W/west.json")"
+# The sweep's rescues (missed wake-ups), if any, as the gateways logged them.
+grep -a 'missed wake-up' "$W/east.log" "$W/west.log" | head -8 | cut -c1-900
 kill "$EAST" "$WEST"
 exit $rc
