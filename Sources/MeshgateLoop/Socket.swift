@@ -94,6 +94,13 @@ public enum Socket {
         return fd
     }
 
+    /// What poll(2) reports for `fd` now, without waiting (`POLLIN`, `POLLOUT`, `POLLERR`,
+    /// `POLLHUP`, `POLLRDHUP` bits), 0 when nothing or on error. Reads nothing.
+    public static func pollNow(_ fd: Int32) -> Int16 {
+        var p = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT) | 0x2000, revents: 0)
+        return Glibc.poll(&p, 1, 0) > 0 ? p.revents : 0
+    }
+
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

@@ -33,19 +33,6 @@ struct Flow {
     var cipherEnd: Int32 = 0
 }
 
-/// How one side of a connection carries its bytes.
-enum SideMode: UInt8 {
-    /// Plain TCP.
-    case plain
-    /// TLS through OpenSSL (`SSL_read`/`SSL_write` over memory BIOs): the handshake, and until
-    /// the side can hand over (a client first reads a session ticket).
-    case openSSL
-    /// TLS records sealed and opened by meshgate's own record layer; the `SSL` object is gone.
-    case records
-    /// TLS in the kernel (kTLS TX and RX keys installed): bytes move like plain ones.
-    case kernelTLS
-}
-
 /// Which listener took a connection, and so what happens before bytes flow.
 enum ConnectionRole: UInt8 {
     /// `meshgate proxy`: the configured upstreams, TLS as configured.
@@ -78,20 +65,10 @@ struct Connection {
     var toDownstream = Flow()
     /// Next free slot (free list), -1 at the end.
     var nextFree: Int32 = -1
-    /// The client side's OpenSSL connection (handshake, and until the side hands over).
-    var downstreamTLS: TLSConnection? = nil
-    /// The upstream side's OpenSSL connection.
-    var upstreamTLS: TLSConnection? = nil
-    /// The client side's record layer once it has handed over from OpenSSL.
-    var downstreamRecords: TLSRecordLayer? = nil
-    /// The upstream side's record layer.
-    var upstreamRecords: TLSRecordLayer? = nil
-    /// How each side writes (TX) and reads (RX): a side hands its TX over right after the
-    /// handshake, and its RX as soon as nothing TLS-level is left to read in OpenSSL.
-    var downstreamTX: SideMode = .plain
-    var downstreamRX: SideMode = .plain
-    var upstreamTX: SideMode = .plain
-    var upstreamRX: SideMode = .plain
+    /// How the client side writes and reads (`SideTransport`).
+    var downstreamTransport = SideTransport()
+    /// How the upstream side writes and reads.
+    var upstreamTransport = SideTransport()
     /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
     var handshakeBytes: Int32 = 0
     /// Sides (1 client, 2 upstream) whose reading cannot hand over from OpenSSL and stays there.
@@ -109,7 +86,28 @@ struct Connection {
     var traffic: TrafficSeries? = nil
     /// Gateway: why the gateway refused it, if it did (decides the series' result at close).
     var refusal: GatewayRefusal? = nil
+    /// Readiness events handled for either socket (wrapping): the kTLS poke skips a connection
+    /// that had one between its look and its pump.
+    var readinessEvents: UInt32 = 0
     /// Payload bytes moved each way, added to the series at close.
     var bytesUp: UInt64 = 0
     var bytesDown: UInt64 = 0
+}
+
+extension Connection {
+    /// The client side's OpenSSL connection while it uses one (the handshake, and until both
+    /// directions handed over).
+    var downstreamTLS: TLSConnection? { downstreamTransport.openSSL }
+    /// The upstream side's OpenSSL connection while it uses one.
+    var upstreamTLS: TLSConnection? { upstreamTransport.openSSL }
+
+    /// One side's transport.
+    @inline(__always)
+    func transport(upstreamSide: Bool) -> SideTransport { upstreamSide ? upstreamTransport : downstreamTransport }
+
+    /// Sets one side's transport.
+    @inline(__always)
+    mutating func setTransport(_ t: SideTransport, upstreamSide: Bool) {
+        if upstreamSide { upstreamTransport = t } else { downstreamTransport = t }
+    }
 }

@@ -20,8 +20,8 @@ extension ProxyLoop {
             counters.subtract(.tlsHandshakesActive)
         } else if conn.pointee.phase.isOpen {
             // Sides that never handed over still carried their bytes in user space.
-            if conn.pointee.downstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
-            if conn.pointee.upstreamTX == .openSSL { counters.add(.tlsUserspaceSides) }
+            if conn.pointee.downstreamTransport.tx.openSSL != nil { counters.add(.tlsUserspaceSides) }
+            if conn.pointee.upstreamTransport.tx.openSSL != nil { counters.add(.tlsUserspaceSides) }
             countPath(conn)
         }
         if let series = conn.pointee.traffic {

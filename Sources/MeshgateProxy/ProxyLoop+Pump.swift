@@ -17,22 +17,25 @@ struct MovedBytes {
     var total: Int { spliced + userspace }
 }
 
-/// The two ends of one direction as far as TLS goes. At most one of the OpenSSL connection,
-/// the record layer and the kernel flag is set per end; none for plain TCP.
+/// The two ends of one direction as far as TLS goes: the source side's RX and the destination
+/// side's TX `Transport`.
 struct FlowEnds {
-    var sourceTLS: TLSConnection? = nil
-    var destinationTLS: TLSConnection? = nil
-    var sourceRecords: TLSRecordLayer? = nil
-    var destinationRecords: TLSRecordLayer? = nil
-    var sourceKernelTLS = false
-    var destinationKernelTLS = false
+    var source: Transport = .plain
+    var destination: Transport = .plain
     /// The OpenSSL source is waiting to hand over (reads record by record until it can).
     var sourceHandingOver = false
 
     static let plain = FlowEnds()
 
-    /// Either end needs bytes in user space.
-    var userspace: Bool { sourceTLS != nil || destinationTLS != nil || sourceRecords != nil || destinationRecords != nil }
+    @inline(__always) var sourceTLS: TLSConnection? { source.openSSL }
+    @inline(__always) var destinationTLS: TLSConnection? { destination.openSSL }
+    @inline(__always) var sourceRecords: TLSRecordLayer? { source.records }
+    @inline(__always) var destinationRecords: TLSRecordLayer? { destination.records }
+    @inline(__always) var sourceKernelTLS: Bool { source.isKernelTLS }
+    @inline(__always) var destinationKernelTLS: Bool { destination.isKernelTLS }
+
+    /// Either end needs bytes in user space (OpenSSL or the record layer).
+    var userspace: Bool { !(source.isPlain || source.isKernelTLS) || !(destination.isPlain || destination.isKernelTLS) }
 }
 
 /// Moving bytes one way: choosing the splice or the buffered path, and the TLS ends and
@@ -48,9 +51,7 @@ extension ProxyLoop {
         var moved = MovedBytes()
         let outcome: PumpStop
         var ends = FlowEnds.plain
-        if conn.pointee.downstreamRX != .plain || conn.pointee.upstreamRX != .plain || conn.pointee.downstreamTX != .plain
-            || conn.pointee.upstreamTX != .plain
-        {
+        if !conn.pointee.downstreamTransport.isPlain || !conn.pointee.upstreamTransport.isPlain {
             ends = self.ends(conn, toUpstream: toUpstream)
         }
         if ends.userspace || flow.pointee.copyPath || flow.pointee.buffer != nil {
@@ -74,7 +75,7 @@ extension ProxyLoop {
             // Reading can make TLS answer the peer (a KeyUpdate reply): that goes out on the
             // source socket, which the other direction writes.
             if let s = ends.sourceTLS, s.pendingOutboundCount > 0,
-                (toUpstream ? conn.pointee.downstreamTX : conn.pointee.upstreamTX) != .openSSL
+                conn.pointee.transport(upstreamSide: !toUpstream).tx.openSSL == nil
             {
                 // OpenSSL, still reading, wants to write (a KeyUpdate reply, an alert) but this
                 // side's writing has moved on: the peer cannot be answered in order.
@@ -88,7 +89,7 @@ extension ProxyLoop {
                 if !pump(conn, slot: slot, toUpstream: !toUpstream, flushOpposite: false) { return false }
             }
             // A side still in OpenSSL may be ready to hand over to the record layer or the kernel.
-            if conn.pointee.downstreamRX == .openSSL || conn.pointee.upstreamRX == .openSSL {
+            if conn.pointee.downstreamTransport.rx.openSSL != nil || conn.pointee.upstreamTransport.rx.openSSL != nil {
                 return handOverIfReady(conn, slot: slot)
             }
             return true
@@ -105,27 +106,13 @@ extension ProxyLoop {
     }
 
     /// The TLS ends of one direction.
+    @inline(__always)
     func ends(_ conn: UnsafeMutablePointer<Connection>, toUpstream: Bool) -> FlowEnds {
-        let stuck = conn.pointee.handOverFailed
-        if toUpstream {
-            return ends(
-                source: conn.pointee.downstreamRX, conn.pointee.downstreamTLS, conn.pointee.downstreamRecords,
-                destination: conn.pointee.upstreamTX, conn.pointee.upstreamTLS, conn.pointee.upstreamRecords, stuck: stuck & 1 != 0)
-        }
-        return ends(
-            source: conn.pointee.upstreamRX, conn.pointee.upstreamTLS, conn.pointee.upstreamRecords,
-            destination: conn.pointee.downstreamTX, conn.pointee.downstreamTLS, conn.pointee.downstreamRecords, stuck: stuck & 2 != 0)
-    }
-
-    private func ends(
-        source rx: SideMode, _ sourceTLS: TLSConnection?, _ sourceRecords: TLSRecordLayer?,
-        destination tx: SideMode, _ destinationTLS: TLSConnection?, _ destinationRecords: TLSRecordLayer?, stuck: Bool
-    ) -> FlowEnds {
-        FlowEnds(
-            sourceTLS: rx == .openSSL ? sourceTLS : nil, destinationTLS: tx == .openSSL ? destinationTLS : nil,
-            sourceRecords: rx == .records ? sourceRecords : nil, destinationRecords: tx == .records ? destinationRecords : nil,
-            sourceKernelTLS: rx == .kernelTLS, destinationKernelTLS: tx == .kernelTLS,
-            sourceHandingOver: rx == .openSSL && !stuck)
+        let source = conn.pointee.transport(upstreamSide: !toUpstream).rx
+        let stuck = conn.pointee.handOverFailed & (toUpstream ? 1 : 2) != 0
+        return FlowEnds(
+            source: source, destination: conn.pointee.transport(upstreamSide: toUpstream).tx,
+            sourceHandingOver: source.openSSL != nil && !stuck)
     }
 
     /// The storage of one direction inside a slab slot.

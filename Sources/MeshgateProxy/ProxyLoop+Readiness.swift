@@ -10,6 +10,7 @@ import MeshgateTLS
 extension ProxyLoop {
     func readiness(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, _ c: Completion) {
         let r = c.readiness
+        conn.pointee.readinessEvents &+= 1
         if c.result < 0 {
             // The watch itself failed or was cancelled; nothing to do for a live slot but re-arm.
             if c.result != -ECANCELED {

@@ -12,13 +12,6 @@ extension ProxyLoop {
     /// `SSL` object is only made once its first bytes arrive, so a connection that sends
     /// nothing costs a slot, not OpenSSL state.
     func startHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) {
-        if upstreamSide {
-            conn.pointee.upstreamTX = .openSSL
-            conn.pointee.upstreamRX = .openSSL
-        } else {
-            conn.pointee.downstreamTX = .openSSL
-            conn.pointee.downstreamRX = .openSSL
-        }
         conn.pointee.handshakeBytes = 0
         counters.add(.tlsHandshakesActive)
         driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
@@ -40,7 +33,7 @@ extension ProxyLoop {
         guard let context else { return nil }
         do {
             let tls = try TLSConnection(context: context, expectedPeerIdentity: expected, forKTLS: true)
-            if upstreamSide { conn.pointee.upstreamTLS = tls } else { conn.pointee.downstreamTLS = tls }
+            conn.pointee.setTransport(.openSSL(tls), upstreamSide: upstreamSide)
             return tls
         } catch {
             refuse(conn, slot: slot, upstreamSide: upstreamSide, .other, "cannot start a TLS connection: \(error)")
@@ -188,10 +181,9 @@ extension ProxyLoop {
     func handOverIfReady(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, pumpAfter: Bool = true) -> Bool {
         var changed = false
         for upstreamSide in [false, true] {
-            let mode = upstreamSide ? conn.pointee.upstreamRX : conn.pointee.downstreamRX
             let bit: UInt8 = upstreamSide ? 2 : 1
-            guard mode == .openSSL, conn.pointee.handOverFailed & bit == 0,
-                let tls = upstreamSide ? conn.pointee.upstreamTLS : conn.pointee.downstreamTLS, handOverAllowed(tls)
+            guard case .openSSL(let tls) = conn.pointee.transport(upstreamSide: upstreamSide).rx,
+                conn.pointee.handOverFailed & bit == 0, handOverAllowed(tls)
             else { continue }
             switch handOverReading(conn, slot: slot, upstreamSide: upstreamSide, tls: tls) {
             case .notYet: continue
@@ -217,35 +209,30 @@ extension ProxyLoop {
             conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
             return true
         }
-        let mode: SideMode
-        let records: TLSRecordLayer?
+        let tx: Transport
         do {
             if shared.kernelTLS, let failure = KernelTLS.installTX(fd: fd, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.tx)) {
                 counters.add(failure.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
                 limits.warning("ktls-refused", "loop \(index): the kernel refused TLS keys (\(failure)); this side stays in user space")
-                (mode, records) = (.records, try tls.recordLayer())
+                tx = .records(try tls.recordLayer())
             } else if shared.kernelTLS {
                 counters.add(.ktlsTXSides)
-                (mode, records) = (.kernelTLS, nil)
+                tx = .kernelTLS
             } else {
                 if shared.kernelTLSMissing { counters.add(.ktlsUnavailable) }
-                (mode, records) = (.records, try tls.recordLayer())
+                tx = .records(try tls.recordLayer())
             }
         } catch {
             conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
             limits.warning("tls-handover", "loop \(index): TLS stays in OpenSSL for a connection: \(error)")
             return true
         }
-        if mode == .records { counters.add(.tlsUserspaceSides) }
+        if tx.records != nil { counters.add(.tlsUserspaceSides) }
         logger.debug(
-            "loop \(index): slot \(slot): \(upstreamSide ? "upstream" : "client") side TLS \(tls.cipherSuite ?? "?")\(tls.isSessionReused ? " (resumed)" : ""), \(mode == .kernelTLS ? "kernel TLS + splice" : "user-space records")")
-        if upstreamSide {
-            conn.pointee.upstreamTX = mode
-            conn.pointee.upstreamRecords = records
-        } else {
-            conn.pointee.downstreamTX = mode
-            conn.pointee.downstreamRecords = records
-        }
+            "loop \(index): slot \(slot): \(upstreamSide ? "upstream" : "client") side TLS \(tls.cipherSuite ?? "?")\(tls.isSessionReused ? " (resumed)" : ""), \(tx.isKernelTLS ? "kernel TLS + splice" : "user-space records")")
+        var side = conn.pointee.transport(upstreamSide: upstreamSide)
+        side.tx = tx
+        conn.pointee.setTransport(side, upstreamSide: upstreamSide)
         return true
     }
 
@@ -260,8 +247,8 @@ extension ProxyLoop {
             tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
         }
         guard tls.isDrainedForKTLS else { return .notYet }
-        let tx = upstreamSide ? conn.pointee.upstreamTX : conn.pointee.downstreamTX
-        switch tx {
+        var side = conn.pointee.transport(upstreamSide: upstreamSide)
+        switch side.tx {
         case .kernelTLS:
             let failure: Errno?
             do { failure = KernelTLS.installRX(fd: fd, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.rx)) } catch { failure = Errno(rawValue: EPROTO) }
@@ -272,21 +259,15 @@ extension ProxyLoop {
                 return .closed
             }
             counters.add(.ktlsRXSides)
-        case .records:
-            (upstreamSide ? conn.pointee.upstreamRecords : conn.pointee.downstreamRecords)?
-                .continueReading(atSequence: tls.applicationRecordsReceived)
+        case .records(let layer):
+            layer.continueReading(atSequence: tls.applicationRecordsReceived)
         default:
             conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
             return .notYet
         }
         tls.markHandedOver()
-        if upstreamSide {
-            conn.pointee.upstreamRX = tx
-            conn.pointee.upstreamTLS = nil
-        } else {
-            conn.pointee.downstreamRX = tx
-            conn.pointee.downstreamTLS = nil
-        }
+        side.rx = side.tx  // the last use of the SSL object goes with it
+        conn.pointee.setTransport(side, upstreamSide: upstreamSide)
         return .done
     }
 }

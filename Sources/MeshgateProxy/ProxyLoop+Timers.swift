@@ -50,37 +50,69 @@ extension ProxyLoop {
         }
     }
 
-    /// Pumps kernel TLS connections that were busy a moment ago and have gone quiet (see
-    /// ``pokeKernelTLS``).
+    /// The kTLS safety net, step 1 (the poke timer): notes kernel TLS connections that were busy
+    /// a moment ago, have gone quiet, and whose sockets the kernel reports ready in a way the
+    /// pump could act on (``stallSuspected``). Nothing is read here: the loop first handles the
+    /// events already queued, then ``pokeSuspected`` pumps what is still quiet.
+    ///
+    /// Why in this order: under load (the kTLS VM's emulated CPUs) the loop runs hundreds of
+    /// milliseconds behind its queue. A poke that pumped at once read bytes whose readiness
+    /// event was already queued (io_uring's deferred task work, epoll's ready list) and
+    /// counted them as missed wake-ups; every one was followed by its event (docs/ktls-vm.md,
+    /// "Missed wake-ups").
     func pokeQuietKernelTLS() {
+        guard pokeSuspects.isEmpty else { return }
         let quietSince = now &- K.kernelTLSPokeAfter
         let busySince = now &- K.kernelTLSPokeWithin
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
             let c = slab[slot]
             if c.pointee.phase.isOpen && c.pointee.lastActivity < quietSince && c.pointee.lastActivity > busySince
-                && (c.pointee.downstreamRX == .kernelTLS || c.pointee.upstreamRX == .kernelTLS
-                    || c.pointee.downstreamTX == .kernelTLS || c.pointee.upstreamTX == .kernelTLS)
+                && (c.pointee.downstreamTransport.usesKernelTLS || c.pointee.upstreamTransport.usesKernelTLS)
+                && stallSuspected(c)
             {
-                pokeKernelTLS(c, slot: slot)
+                pokeSuspects.append((slot, c.pointee.generation, c.pointee.lastActivity, c.pointee.readinessEvents))
             }
         }
     }
 
-    /// A kernel TLS socket's readiness can be missed (seen on Linux 6.1: a stream stalled with
-    /// a record queued and no wake-up). A connection that was busy a moment ago and has gone
-    /// quiet is pumped every quarter second for a while; bytes moving then are counted.
-    func pokeKernelTLS(_ c: UnsafeMutablePointer<Connection>, slot: UInt32) {
-        let generation = c.pointee.generation
-        let before = c.pointee.lastActivity
-        c.pointee.toUpstream.sourceReadable = true
-        c.pointee.toDownstream.sourceReadable = true
-        c.pointee.toUpstream.destinationWritable = true
-        c.pointee.toDownstream.destinationWritable = true
-        pumpBoth(c, slot: slot)
-        if slab.live(slot, generation: generation) == nil || c.pointee.lastActivity != before {
-            counters.add(.ktlsStallRecoveries)
-            limits.warning("ktls-stall", "loop \(index): a kernel TLS connection moved bytes only when polled (missed wake-up)")
+    /// Whether either direction could move now by what the kernel reports (poll(2), no data
+    /// read): a source with data, end of stream or an error while the direction holds nothing,
+    /// or a destination with room while it holds bytes (or a stream end) to pass on.
+    func stallSuspected(_ c: UnsafeMutablePointer<Connection>) -> Bool {
+        let readable = Int16(POLLIN | POLLHUP | POLLERR) | 0x2000  // POLLRDHUP
+        let writable = Int16(POLLOUT | POLLHUP | POLLERR)
+        let down = Socket.pollNow(c.pointee.downstream)
+        let up = Socket.pollNow(c.pointee.upstream)
+        func could(_ f: Flow, source: Int16, destination: Int16) -> Bool {
+            if f.finished { return false }
+            if f.pending > 0 || f.sourceEOF { return destination & writable != 0 }
+            return source & readable != 0
+        }
+        return could(c.pointee.toUpstream, source: down, destination: up)
+            || could(c.pointee.toDownstream, source: up, destination: down)
+    }
+
+    /// The safety net, step 2 (after the queued events): pumps the suspects that no readiness
+    /// event and no moved byte touched since they were noted; bytes that move now are a missed
+    /// wake-up, counted (`ktls_stall_recoveries`) and logged.
+    func pokeSuspected() {
+        let list = pokeSuspects
+        pokeSuspects.removeAll(keepingCapacity: true)
+        for (slot, generation, lastActivity, events) in list {
+            guard let c = slab.live(slot, generation: generation), c.pointee.phase.isOpen,
+                c.pointee.lastActivity == lastActivity, c.pointee.readinessEvents == events
+            else { continue }
+            let before = c.pointee.lastActivity
+            c.pointee.toUpstream.sourceReadable = true
+            c.pointee.toDownstream.sourceReadable = true
+            c.pointee.toUpstream.destinationWritable = true
+            c.pointee.toDownstream.destinationWritable = true
+            pumpBoth(c, slot: slot)
+            if slab.live(slot, generation: generation) == nil || c.pointee.lastActivity != before {
+                counters.add(.ktlsStallRecoveries)
+                limits.warning("ktls-stall", "loop \(index): a kernel TLS connection moved bytes only when polled (missed wake-up)")
+            }
         }
     }
 

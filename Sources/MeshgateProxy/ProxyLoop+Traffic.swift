@@ -50,7 +50,9 @@ extension ProxyLoop {
 
     /// Counts the path that carried an open connection's payload.
     func countPath(_ conn: UnsafeMutablePointer<Connection>) {
-        let sides = [conn.pointee.downstreamTX, conn.pointee.upstreamTX, conn.pointee.downstreamRX, conn.pointee.upstreamRX]
+        let d = conn.pointee.downstreamTransport
+        let u = conn.pointee.upstreamTransport
+        let sides = [d.tx.mode, u.tx.mode, d.rx.mode, u.rx.mode]
         let index: Int
         if sides.contains(.kernelTLS) {
             index = 0

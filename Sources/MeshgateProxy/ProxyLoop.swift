@@ -63,6 +63,10 @@ final class ProxyLoop<Backend: EventBackend> {
     var startingWaiting = false
     /// The sweep timer fired in the current batch of completions.
     var sweepDue = false
+    /// Quiet kernel TLS connections the poke timer found ready by the kernel's account, pumped
+    /// once the events already queued are handled: (slot, generation, lastActivity,
+    /// readinessEvents) as found.
+    var pokeSuspects: [(UInt32, UInt32, Int64, UInt32)] = []
 
     typealias K = ProxyLoopConstants
 
@@ -124,6 +128,21 @@ final class ProxyLoop<Backend: EventBackend> {
             if sweepDue {
                 sweepDue = false
                 sweep()
+            }
+            if !pokeSuspects.isEmpty {
+                // Events queued meanwhile first: a connection they move is no stall. epoll
+                // reports at most 256 per wait, so look again while events keep coming.
+                for _ in 0..<16 {
+                    var handled = 0
+                    clockStale = true
+                    try? backend.wait(timeoutNanoseconds: 0) { completion in
+                        handled += 1
+                        self.handle(completion)
+                    }
+                    if handled == 0 { break }
+                }
+                now = MonotonicClock.nanoseconds()
+                pokeSuspected()
             }
             if draining && slab.count == 0 { stopping = true }
         }
