@@ -182,18 +182,26 @@ let package = Package(
             path: "Benchmarks/MeshgateRouteBench",
             swiftSettings: v5),
 
+        // Test kit shared by the test targets: eventually/waitUntil, loopback ports, a child-process
+        // runner and an openssl-made PKI.
+        .target(
+            name: "MeshgateTestKit",
+            dependencies: ["MeshgateTLS", "MeshgateNames"],
+            path: "Tests/MeshgateTestKit",
+            swiftSettings: v5),
+
         // Tests: one target per source target, plus end-to-end through the CLI binary.
         .testTarget(name: "MeshgateNamesTests", dependencies: ["MeshgateNames"]),
         .testTarget(name: "MeshgateLoopTests", dependencies: ["MeshgateLoop"], swiftSettings: v5),
-        .testTarget(name: "MeshgateTLSTests", dependencies: ["MeshgateTLS"], swiftSettings: v5),
+        .testTarget(name: "MeshgateTLSTests", dependencies: ["MeshgateTLS", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire"]),
         .testTarget(
-            name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS"], swiftSettings: v5),
-        .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl", "MeshgateDiscovery"], swiftSettings: v5),
+            name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS", "MeshgateTestKit"], swiftSettings: v5),
+        .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl", "MeshgateDiscovery", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(
             name: "MeshgateKubeTests",
             dependencies: [
-                "MeshgateKube",
+                "MeshgateKube", "MeshgateTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -203,20 +211,20 @@ let package = Package(
         .testTarget(
             name: "MeshgateAdminTests",
             dependencies: [
-                "MeshgateAdmin", "MeshgateControl", "MeshgateDiscovery", "MeshgateProxy", "MeshgateIdentity",
+                "MeshgateAdmin", "MeshgateControl", "MeshgateDiscovery", "MeshgateProxy", "MeshgateIdentity", "MeshgateTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: v5),
-        .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad"], swiftSettings: v5),
+        .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(
             name: "MeshgateDiscoveryTests",
-            dependencies: ["MeshgateDiscovery", "MeshgateProxy", "MeshgateLoad", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeshgateDiscovery", "MeshgateProxy", "MeshgateLoad", "MeshgateTestKit", .product(name: "Logging", package: "swift-log")],
             swiftSettings: v5),
         .testTarget(
             name: "MeshgateCLITests",
-            dependencies: ["MeshgateCLI", "MeshgateLoad", .product(name: "Yams", package: "Yams")], swiftSettings: v5),
+            dependencies: ["MeshgateCLI", "MeshgateLoad", "MeshgateTestKit", .product(name: "Yams", package: "Yams")], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),
     ]
 )

@@ -5,6 +5,7 @@ import MeshgateControl
 import MeshgateDiscovery
 import MeshgateProxy
 import Testing
+import MeshgateTestKit
 
 /// The admin endpoint over a real gateway (a `GatewayController` on loopback ports): the answers
 /// of `/live`, `/ready` and `/status` against what the gateway really does.
@@ -53,7 +54,7 @@ struct AdminEndpointTests {
                     state: .up, active: nil)
             ])
         // The route really listens where /status says.
-        #expect(!AdminTestPorts.canBind(g.routePort), "the route's listener holds 127.0.0.1:\(g.routePort)")
+        #expect(!LoopbackPorts.canBind(g.routePort), "the route's listener holds 127.0.0.1:\(g.routePort)")
         // The loops' counters and the discovery server's refusals.
         #expect(Set(status.counters.keys) == Set(ProxyCounters.Name.allCases.map(\.key) + DiscoverRefusal.counted.map(\.counterKey)))
     }

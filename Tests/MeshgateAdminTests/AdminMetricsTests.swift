@@ -8,6 +8,7 @@ import Testing
 
 @testable import MeshgateAdmin
 @testable import MeshgateProxy
+import MeshgateTestKit
 
 /// `/metrics` over a real gateway, with traffic figures handed in by the test (what the data
 /// plane's `ProxyServer.traffic()` gives in the gateway command).
@@ -39,7 +40,7 @@ struct AdminMetricsTests {
 
     @Test("/metrics is Prometheus text with every family, typed, and the values of the gateway and its traffic")
     func everyFamily() throws {
-        let figures = LockedValue<TrafficSnapshot?>(Self.traffic(ok: 5, active: 2))
+        let figures = LockedBox<TrafficSnapshot?>(Self.traffic(ok: 5, active: 2))
         let g = try AdminTestGateway(label: "metrics", traffic: { figures.value })
         try g.waitReady()
         let response = try g.get("/metrics")
@@ -105,7 +106,7 @@ struct AdminMetricsTests {
 
     @Test("counters grow by the difference since the last scrape and never go back; gauges are set; vanished series go")
     func countersAndGauges() throws {
-        let figures = LockedValue<TrafficSnapshot?>(Self.traffic(ok: 5, active: 2))
+        let figures = LockedBox<TrafficSnapshot?>(Self.traffic(ok: 5, active: 2))
         let g = try AdminTestGateway(label: "deltas", traffic: { figures.value })
         let ok = ["direction": "outbound", "cluster": "west", "service": "default/redis-west", "result": "ok"]
         let active = ["direction": "outbound", "cluster": "west", "service": "default/redis-west"]
@@ -143,7 +144,7 @@ struct AdminMetricsTests {
 
     @Test("a route's active count in /status is its outbound series' open connections")
     func activeFromTraffic() throws {
-        let figures = LockedValue<TrafficSnapshot?>(Self.traffic(ok: 1, active: 7))
+        let figures = LockedBox<TrafficSnapshot?>(Self.traffic(ok: 1, active: 7))
         let g = try AdminTestGateway(label: "active", traffic: { figures.value })
         #expect(try g.status().routes.map(\.active) == [7])
         figures.value = Self.traffic(ok: 1, active: 0)

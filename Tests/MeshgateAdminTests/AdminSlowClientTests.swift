@@ -1,6 +1,7 @@
 import Foundation
 import MeshgateAdmin
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -145,9 +146,9 @@ final class TricklingClient {
 final class TricklingSwarm: @unchecked Sendable {
     private let address: String
     private let count: Int
-    private let stopped = LockedValue(false)
-    private let connects = LockedValue(0)
-    private let bytes = LockedValue(0)
+    private let stopped = LockedBox(false)
+    private let connects = LockedBox(0)
+    private let bytes = LockedBox(0)
     private let done = DispatchSemaphore(value: 0)
 
     init(address: String, count: Int) {

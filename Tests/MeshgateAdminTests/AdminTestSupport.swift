@@ -5,6 +5,7 @@ import MeshgateControl
 import MeshgateIdentity
 import MeshgateLoop
 import MeshgateProxy
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -13,21 +14,6 @@ import MeshgateProxy
 // Helpers of the admin endpoint tests: a PKI made in-process with MeshgateIdentity, a gateway
 // (a real GatewayController on loopback ports) built from a temporary gateway.yaml, an
 // AdminServer over it on 127.0.0.1:0, raw HTTP exchanges, and a Prometheus text parser.
-
-struct AdminTestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
-
-/// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
-func waitUntil(timeout: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(50_000)
-    }
-    return condition()
-}
 
 // MARK: - PKI
 
@@ -73,29 +59,6 @@ struct AdminTestPKI {
     }
 }
 
-// MARK: - Ports
-
-enum AdminTestPorts {
-    /// `count` consecutive ports on 127.0.0.1 that can be bound right now, below the ephemeral range.
-    static func freeBlock(count: Int) throws -> UInt16 {
-        for _ in 0..<200 {
-            let base = UInt16.random(in: 20_000...(32_000 - UInt16(count)))
-            if (base..<(base + UInt16(count))).allSatisfy(canBind) { return base }
-        }
-        throw AdminTestFailure("no block of \(count) free ports found")
-    }
-
-    static func canBind(_ port: UInt16) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var one: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard let address = try? SocketAddress.resolve(host: "127.0.0.1", port: port) else { return false }
-        return address.withSockAddr { bind(fd, $0, $1) } == 0
-    }
-}
-
 // MARK: - A gateway with an admin endpoint
 
 /// A `GatewayController` of cluster `east` (one loop) with a registry of two services (one
@@ -127,7 +90,7 @@ final class AdminTestGateway {
         directory = NSTemporaryDirectory() + "meshgate-admin-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         pki = try AdminTestPKI(directory: directory + "/id", leafValidity: leafValidity, issuedAt: issuedAt)
-        let b = try AdminTestPorts.freeBlock(count: 7)
+        let b = try LoopbackPorts.freeBlock(count: 7)
         base = b
         let (routePort, deadPort, range) = (b + 1, b + 2, (b + 3)...(b + 6))
         let registry = """
@@ -187,7 +150,7 @@ final class AdminTestGateway {
             last = "\(r.status) \(r.text)"
             return r.status == 200
         }
-        if !ok { throw AdminTestFailure("the gateway did not become ready: \(last)") }
+        if !ok { throw TestFailure("the gateway did not become ready: \(last)") }
     }
 
     func status() throws -> GatewayStatus { try AdminClient.status(adminAddress) }
@@ -203,26 +166,6 @@ final class AdminTestGateway {
     }
 }
 
-/// A value a test changes while a closure on another thread reads it.
-final class LockedValue<T>: @unchecked Sendable {
-    // Invariant: `stored` is only touched with `lock` held.
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T {
-        get {
-            lock.lock()
-            defer { lock.unlock() }
-            return stored
-        }
-        set {
-            lock.lock()
-            stored = newValue
-            lock.unlock()
-        }
-    }
-}
-
 // MARK: - Raw HTTP
 
 /// A blocking TCP connection to `address` (`a.b.c.d:port`): the descriptor (close-on-exec), or
@@ -230,12 +173,12 @@ final class LockedValue<T>: @unchecked Sendable {
 func connectIPv4(_ address: String) throws -> Int32 {
     let parts = address.split(separator: ":")
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw AdminTestFailure("socket: errno \(errno)") }
+    guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
     let rc = try SocketAddress.resolve(host: String(parts[0]), port: UInt16(parts[1])!).withSockAddr { connect(fd, $0, $1) }
     guard rc == 0 else {
         let e = errno
         close(fd)
-        throw AdminTestFailure("connect to \(address): errno \(e)")
+        throw TestFailure("connect to \(address): errno \(e)")
     }
     return fd
 }
@@ -301,16 +244,16 @@ struct PromText {
             if line.hasPrefix("# TYPE ") {
                 let parts = line.dropFirst(7).split(separator: " ")
                 guard parts.count == 2, ["counter", "gauge", "histogram", "summary", "untyped"].contains(String(parts[1])) else {
-                    throw AdminTestFailure("line \(n): bad TYPE line: \(line)")
+                    throw TestFailure("line \(n): bad TYPE line: \(line)")
                 }
-                guard types[String(parts[0])] == nil else { throw AdminTestFailure("line \(n): family \(parts[0]) declared twice") }
+                guard types[String(parts[0])] == nil else { throw TestFailure("line \(n): family \(parts[0]) declared twice") }
                 types[String(parts[0])] = String(parts[1])
                 continue
             }
             if line.hasPrefix("#") { continue }
             let sample = try Self.sample(line, line: n)
             guard family(of: sample.name) != nil else {
-                throw AdminTestFailure("line \(n): sample \(sample.name) has no TYPE line before it")
+                throw TestFailure("line \(n): sample \(sample.name) has no TYPE line before it")
             }
             samples.append(sample)
         }
@@ -339,7 +282,7 @@ struct PromText {
         while i < line.endIndex, line[i] != "{", line[i] != " " { i = line.index(after: i) }
         let name = String(line[..<i])
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }) else {
-            throw AdminTestFailure("line \(n): bad metric name in: \(line)")
+            throw TestFailure("line \(n): bad metric name in: \(line)")
         }
         var labels: [String: String] = [:]
         if i < line.endIndex, line[i] == "{" {
@@ -349,7 +292,7 @@ struct PromText {
                 while j < line.endIndex, line[j] != "=" { j = line.index(after: j) }
                 let key = String(line[i..<j])
                 guard j < line.endIndex, line.index(after: j) < line.endIndex, line[line.index(after: j)] == "\"" else {
-                    throw AdminTestFailure("line \(n): label value not quoted: \(line)")
+                    throw TestFailure("line \(n): label value not quoted: \(line)")
                 }
                 var k = line.index(j, offsetBy: 2)
                 var value = ""
@@ -363,12 +306,12 @@ struct PromText {
                     }
                     k = line.index(after: k)
                 }
-                guard k < line.endIndex else { throw AdminTestFailure("line \(n): unterminated label value: \(line)") }
+                guard k < line.endIndex else { throw TestFailure("line \(n): unterminated label value: \(line)") }
                 labels[key] = value
                 i = line.index(after: k)
                 if i < line.endIndex, line[i] == "," { i = line.index(after: i) }
             }
-            guard i < line.endIndex else { throw AdminTestFailure("line \(n): unterminated labels: \(line)") }
+            guard i < line.endIndex else { throw TestFailure("line \(n): unterminated labels: \(line)") }
             i = line.index(after: i)
         }
         let rest = line[i...].trimmingCharacters(in: .whitespaces)
@@ -379,7 +322,7 @@ struct PromText {
         case "-Inf": value = -.infinity
         case "NaN": value = .nan
         default:
-            guard let v = Double(valueText) else { throw AdminTestFailure("line \(n): bad value '\(valueText)' in: \(line)") }
+            guard let v = Double(valueText) else { throw TestFailure("line \(n): bad value '\(valueText)' in: \(line)") }
             value = v
         }
         return PromSample(name: name, labels: labels, value: value)

@@ -7,6 +7,7 @@ import MeshgateNames
 import MeshgateProxy
 import MeshgateTLS
 import Testing
+import MeshgateTestKit
 
 /// A hot reload runs the checks of `meshgate check` before switching identities (issue 11,
 /// case 5): a running east gateway is handed bad identity files; the reload is refused, the

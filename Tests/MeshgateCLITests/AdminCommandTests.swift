@@ -3,6 +3,7 @@ import MeshgateAdmin
 import MeshgateControl
 import MeshgateLoad
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ struct AdminCommandTests {
         init(label: String) throws {
             ProcessResources.ignoreSIGPIPE()
             dir = try makeTestDirectory(label)
-            base = try GatewayPorts.freeBlock(count: 14)
+            base = try LoopbackPorts.freeBlock(count: 14)
             echo = try BackendServer(behavior: .echo)
             do {
                 for sub in ["west", "east", "east/links"] {
@@ -187,7 +188,7 @@ struct AdminCommandTests {
             #expect(row[1].hasPrefix("127.0.0.1:"))
             let port = UInt16(row[1].dropFirst("127.0.0.1:".count)) ?? 0
             #expect(pair.eastRange.contains(port), "\(key) listens on a port of outbound.ports")
-            #expect(GatewayPorts.connectErrno(port) == 0, "\(key)'s listener is there")
+            #expect(LoopbackPorts.connectErrno(port) == 0, "\(key)'s listener is there")
             #expect(row[3] == "default/cache:\(key.split(separator: ":").last!)")
         }
 
@@ -242,7 +243,7 @@ struct AdminCommandTests {
 
     @Test("an unreachable admin endpoint is a clear error and exit 1; bad options exit 2")
     func unreachable() throws {
-        let port = try GatewayPorts.freeBlock(count: 1)
+        let port = try LoopbackPorts.freeBlock(count: 1)
         for command in ["gateways", "routes"] {
             let run = try ChildProcess.run(
                 [MeshgateProcess.binary, command, "--admin", "127.0.0.1:\(port)", "--timeout", "2s"], timeout: 30)
@@ -264,7 +265,7 @@ struct AdminCommandTests {
     func adminPortInUse() throws {
         let dir = try makeTestDirectory("admin-inuse")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let base = try GatewayPorts.freeBlock(count: 4)
+        let base = try LoopbackPorts.freeBlock(count: 4)
         // Something else holds the admin port.
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(holder) }

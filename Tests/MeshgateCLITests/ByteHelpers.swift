@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import MeshgateLoad
+import MeshgateTestKit
 
 extension Array where Element == UInt8 {
     /// `count` bytes of `PatternStream(seed:)`.

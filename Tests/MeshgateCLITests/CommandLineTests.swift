@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MeshgateCLI
+import MeshgateTestKit
 
 /// Bad input to the command line: one clear line naming the flag, exit status 2.
 @Suite struct CommandLineTests {
@@ -25,15 +26,9 @@ import Testing
 
     @Test(arguments: [["proxy", "--help"], ["help", "proxy"]])
     func helpPrintsTheFlags(arguments: [String]) throws {
-        let out = Pipe()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: MeshgateProcess.binary)
-        p.arguments = arguments
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let run = try ChildProcess.run([MeshgateProcess.binary] + arguments, timeout: 60)
+        let text = run.stdout
+        #expect(run.status == 0)
         #expect(text.contains("--listen") && text.contains("--upstream") && text.contains("--drain-timeout"), "\(text)")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,7 +75,7 @@ extension TLSEndToEnd {
             guard let line = run.lines(containing: "are free again").first, let r = line.range(of: "127.0.0.1:") else { return nil }
             let bounds = line[r.upperBound...].prefix { $0.isNumber || $0 == "-" }.split(separator: "-").compactMap { UInt16($0) }
             guard bounds.count == 2, bounds[0] <= bounds[1] else { return nil }
-            return (bounds[0]...bounds[1]).filter { GatewayPorts.connectErrno($0) != ECONNREFUSED }
+            return (bounds[0]...bounds[1]).filter { LoopbackPorts.connectErrno($0) != ECONNREFUSED }
         }
 
         /// The milliseconds in `… after 0.31 ms` / `… after 12 ms` at the end of a line.

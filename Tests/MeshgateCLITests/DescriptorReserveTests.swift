@@ -2,6 +2,7 @@ import Foundation
 import MeshgateLoop
 import MeshgateAdmin
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -23,7 +24,7 @@ extension TLSEndToEnd {
             arguments: backends)
         func adminAnswersWhileTheDataPlaneIsAtItsShare(backend: String) throws {
             let pki = try GatewayPKI.shared()
-            let base = try GatewayPorts.freeBlock(count: Self.routes + 4)
+            let base = try LoopbackPorts.freeBlock(count: Self.routes + 4)
             let (inbound, admin) = (base, base + 1)
             let routePorts = (0..<Self.routes).map { base + 4 + UInt16($0) }
             // The routes' gateway takes connections into its backlog and never answers: each

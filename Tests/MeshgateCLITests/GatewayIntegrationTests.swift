@@ -2,6 +2,7 @@ import Foundation
 import MeshgateLoad
 import MeshgateWire
 import Testing
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,7 @@ extension TLSEndToEnd {
             var westInbound: UInt16 { base + 17 }
             var westRange: ClosedRange<UInt16> { (base + 18)...(base + 19) }
 
-            init() throws { base = try GatewayPorts.freeBlock(count: 20) }
+            init() throws { base = try LoopbackPorts.freeBlock(count: 20) }
         }
 
         /// west: inbound on `ports.westInbound`, registry `services` (folder `dir/west`), epoll
@@ -135,7 +136,7 @@ extension TLSEndToEnd {
                 // a stable port it does not show is confirmed with a real connect.
                 let listening = LoopbackListeners.ports()
                 for p in [ports.fixed[0], stableBPort] where !listening.contains(p) {
-                    let e = GatewayPorts.connectErrno(p)
+                    let e = LoopbackPorts.connectErrno(p)
                     if e != 0 { stableMissing.append("write \(writes): stable port \(p): connect: \(String(cString: strerror(e)))") }
                 }
                 for p in churnFixedPorts + Array(ports.eastRange) where p != stableBPort && listening.contains(p) {
@@ -148,7 +149,7 @@ extension TLSEndToEnd {
             let removedPorts = churnFixedPorts + ports.eastRange.filter { $0 != stableBPort }
             let closed = waitUntil(timeout: 10) {
                 let listening = LoopbackListeners.ports()
-                return removedPorts.allSatisfy { !listening.contains($0) && GatewayPorts.connectErrno($0) == ECONNREFUSED }
+                return removedPorts.allSatisfy { !listening.contains($0) && LoopbackPorts.connectErrno($0) == ECONNREFUSED }
             }
 
             stopRepeating.value = true
@@ -174,11 +175,11 @@ extension TLSEndToEnd {
             // ...and once removed, their listeners are closed.
             #expect(closed, "removed routes' listeners closed")
             for p in removedPorts {
-                #expect(GatewayPorts.connectErrno(p) == ECONNREFUSED, "removed route port \(p) refuses connections")
+                #expect(LoopbackPorts.connectErrno(p) == ECONNREFUSED, "removed route port \(p) refuses connections")
             }
             // The stable routes' ports never changed: stable-b is still the one range port listening.
-            #expect(ports.eastRange.filter { GatewayPorts.connectErrno($0) == 0 } == [stableBPort])
-            #expect(GatewayPorts.connectErrno(ports.fixed[0]) == 0)
+            #expect(ports.eastRange.filter { LoopbackPorts.connectErrno($0) == 0 } == [stableBPort])
+            #expect(LoopbackPorts.connectErrno(ports.fixed[0]) == 0)
             let after = IntegrityRun.run(target: Self.endpoint(stableBPort), sizes: [1 << 20, 1000], concurrency: 2, deadline: .seconds(20))
             #expect(after.allOK, "stable-b after the reloads: \(after.failureSamples)")
             let afterA = IntegrityRun.run(target: Self.endpoint(ports.fixed[0]), sizes: [1 << 20, 1000], concurrency: 2, deadline: .seconds(20))

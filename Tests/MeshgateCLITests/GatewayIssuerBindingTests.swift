@@ -2,6 +2,7 @@ import Foundation
 import MeshgateLoad
 import MeshgateWire
 import Testing
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -68,7 +69,7 @@ extension TLSEndToEnd {
             route.cluster = "north"
             let east = try GatewayIntegrationTests.startEast(dir: dir, ports: ports, routes: [route])
             let port = try #require(east.initialRoutes[route.key], "\(east.initialRoutes)")
-            _ = GatewayPorts.connectErrno(port)
+            _ = LoopbackPorts.connectErrno(port)
             #expect(east.process.waitCounter("tls_refused_identity_issuer_mismatch") { $0 >= 1 } >= 1, "\(east.logTail)")
             #expect(east.stop() == 0)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateTestKit
 
 enum GatewayTLSClient {
     /// `openssl s_client` to 127.0.0.1:`port` with ALPN meshgate/1, presenting `identity` (no

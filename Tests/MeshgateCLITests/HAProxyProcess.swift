@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoad
+import MeshgateTestKit
 
 /// HAProxy (`haproxy -db -f CONFIG`) with a generated configuration.
 final class HAProxyProcess {

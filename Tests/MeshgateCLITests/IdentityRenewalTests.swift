@@ -1,6 +1,7 @@
 import Foundation
 import MeshgateLoad
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -47,7 +48,7 @@ extension TLSEndToEnd {
             defer { echo.stop() }
             let dir = try makeTestDirectory("gw-renew")
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let base = try GatewayPorts.freeBlock(count: 20)
+            let base = try LoopbackPorts.freeBlock(count: 20)
             let (westInbound, eastInbound, admin) = (base + 17, base + 16, base + 15)
             let issuer = "\(pki.directory)/west"
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateKube
 import Testing
+import MeshgateTestKit
 
 /// A real east gateway with `mirror.kubernetes.services: true`, linked to west and north, writes
 /// `<svc>-<cluster>` Services to the test API server (scripts/apiserver/cluster, a real etcd):
@@ -47,15 +48,6 @@ import Testing
         try? await client.get(KubeService.self, namespace: "default", name: name)
     }
 
-    static func eventually(timeout: Duration = .seconds(15), _ check: () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if await check() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return await check()
-    }
-
     @Test("east writes echo-west and echo-north with targetPort = the route's port; link remove deletes echo-north")
     func gatewayWritesMirroredServices() async throws {
         let cluster = try Cluster()
@@ -81,18 +73,18 @@ import Testing
         let westPort = try #require(mesh.waitRoute("default/echo-west:7000", cluster: "west"), "\(mesh.logs)")
         let northPort = try #require(mesh.waitRoute("default/echo-north:7000", cluster: "north"), "\(mesh.logs)")
 
-        #expect(await Self.eventually { await Self.service(client, "echo-west") != nil }, "\(mesh.east.logTail)")
+        #expect(await eventually(timeout: .seconds(15)) { await Self.service(client, "echo-west") != nil }, "\(mesh.east.logTail)")
         let west = try #require(await Self.service(client, "echo-west"))
         #expect(west.spec.ports == [KubeService.Port(name: nil, port: 7000, targetPort: .int(Int(westPort)), protocol: "TCP")])
         #expect(west.spec.selector == ["app": "meshgate-gateway"])
         #expect(west.metadata.labels?["mirror.linkerd.io/cluster-name"] == "west")
         #expect(west.metadata.labels?["app.kubernetes.io/managed-by"] == "meshgate")
         #expect(west.metadata.annotations?["meshgate.io/remote-service"] == "default/echo")
-        #expect(await Self.eventually { await Self.service(client, "echo-north")?.spec.ports?.first?.targetPort == .int(Int(northPort)) })
+        #expect(await eventually(timeout: .seconds(15)) { await Self.service(client, "echo-north")?.spec.ports?.first?.targetPort == .int(Int(northPort)) })
         #expect(mesh.east.logLines(containing: "mirrored Service default/echo-west created").count == 1)
 
         try mesh.removeLink("north")
-        #expect(await Self.eventually { await Self.service(client, "echo-north") == nil }, "\(mesh.east.logTail)")
+        #expect(await eventually(timeout: .seconds(15)) { await Self.service(client, "echo-north") == nil }, "\(mesh.east.logTail)")
         #expect(await Self.service(client, "echo-west")?.metadata.uid == west.metadata.uid)
         #expect(mesh.east.logLines(containing: "mirrored Service default/echo-north deleted (cluster north is not linked)").count == 1)
         // Each Service was written once: no rewrites while the routes stood still.

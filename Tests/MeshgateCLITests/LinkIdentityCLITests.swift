@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -45,7 +46,7 @@ import Testing
             try FileManager.default.copyItem(atPath: from, toPath: to)
         }
         chmod(id.key, 0o644)
-        let base = try GatewayPorts.freeBlock(count: 3)
+        let base = try LoopbackPorts.freeBlock(count: 3)
         let east = try GatewayProcess(
             cluster: "east", directory: dir,
             config: GatewayYAML.gateway(cluster: "east", identity: id, inbound: base, outbound: (base + 1)...(base + 2)),

@@ -1,4 +1,5 @@
 import MeshgateLoop
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateTestKit
 
 extension MeshgateProcess {
     /// Counters as integers (-1 for a missing key).

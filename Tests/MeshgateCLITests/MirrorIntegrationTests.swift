@@ -2,6 +2,7 @@ import Foundation
 import MeshgateLoad
 import MeshgateWire
 import Testing
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,7 +57,7 @@ extension TLSEndToEnd {
             #expect(snapshotLine, "west sent east a snapshot of exactly 1 service:\n\(mesh.west.logTail)")
             #expect(mesh.east.logLines(containing: "secret-west").isEmpty, "\(mesh.east.logLines(containing: "secret-west"))")
             #expect(mesh.east.logLines(containing: "internal-west").isEmpty, "\(mesh.east.logLines(containing: "internal-west"))")
-            let listening = p.eastRange.filter { GatewayPorts.connectErrno($0) == 0 }
+            let listening = p.eastRange.filter { LoopbackPorts.connectErrno($0) == 0 }
             #expect(Set(listening) == [westPort, northPort], "east listens on the two mirrored routes only: \(listening)")
             #expect(mesh.east.logLines(containing: "has no listener").isEmpty)
 
@@ -115,8 +116,8 @@ extension TLSEndToEnd {
                     #expect(r.allOK, "\(what): traffic through the new route \(key) on \(port): \(r) \(r.failureSamples)\n\(mesh.logs)")
                 } else {
                     let port = try #require(portOf[key])
-                    let closed = waitUntil(timeout: 2) { GatewayPorts.connectErrno(port) == ECONNREFUSED }
-                    #expect(closed, "\(what): the listener of \(key) (\(port)) refuses connections: errno \(GatewayPorts.connectErrno(port))")
+                    let closed = waitUntil(timeout: 2) { LoopbackPorts.connectErrno(port) == ECONNREFUSED }
+                    #expect(closed, "\(what): the listener of \(key) (\(port)) refuses connections: errno \(LoopbackPorts.connectErrno(port))")
                 }
             }
             let sorted = samples.sorted()
@@ -191,7 +192,7 @@ extension TLSEndToEnd {
             try mesh.removeLink("north")
             let gone = waitUntil(timeout: 2) {
                 !mesh.east.logLines(containing: "link north: route \(MirrorFixture.northKey) removed").isEmpty
-                    && GatewayPorts.connectErrno(northPort) == ECONNREFUSED
+                    && LoopbackPorts.connectErrno(northPort) == ECONNREFUSED
             }
             let goneMs = millisSince(removedAt)
             #expect(gone, "north's route removed and its listener closed within 2 s (\(MirrorFixture.ms(goneMs)) ms)\n\(mesh.logs)")
@@ -217,7 +218,7 @@ extension TLSEndToEnd {
             #expect(mesh.east.logLines(containing: "link west: bundle removed").isEmpty, "\(mesh.east.logTail)")
             #expect(mesh.east.logLines(containing: "route \(MirrorFixture.westKey) removed").isEmpty, "\(mesh.east.logTail)")
             #expect(mesh.east.logLines(containing: "link north: mirror started").count == 1, "the broken north bundle started nothing")
-            #expect(GatewayPorts.connectErrno(northPort) == ECONNREFUSED)
+            #expect(LoopbackPorts.connectErrno(northPort) == ECONNREFUSED)
             let westBroken = MirrorTraffic.check(westPort)
             #expect(westBroken.allOK, "west's route with its bundle broken: \(westBroken) \(westBroken.failureSamples)\n\(mesh.logs)")
 

@@ -2,6 +2,7 @@ import Foundation
 import MeshgateLoad
 import MeshgateWire
 import Testing
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif

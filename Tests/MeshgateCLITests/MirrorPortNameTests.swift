@@ -4,6 +4,7 @@ import MeshgateControl
 import MeshgateLoad
 import MeshgateWire
 import Testing
+import MeshgateTestKit
 
 /// Port names across real gateways (part of the mirror suite, same `MirrorMesh`): west's registry
 /// names its ports; east's mirror asks for names and `/status` shows them on the mirrored routes;
@@ -60,7 +61,7 @@ extension TLSEndToEnd.MirrorIntegrationTests {
         let echo = mesh.westEcho.port
         try writeAtomically(Self.namedWestRegistry(echo: echo, name: "tcp-echo"), to: mesh.registryPath("west"))
         // east with an admin listener, to read /status.
-        let adminPort = try GatewayPorts.freeBlock(count: 1)
+        let adminPort = try LoopbackPorts.freeBlock(count: 1)
         let admin = "127.0.0.1:\(adminPort)"
         mesh.eastExtra = "admin: {listen: \(admin)}\n"
         #expect(mesh.east.stop() == 0)

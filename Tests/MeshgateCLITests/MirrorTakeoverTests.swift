@@ -3,6 +3,7 @@ import MeshgateAdmin
 import MeshgateControl
 import MeshgateLoad
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -32,7 +33,7 @@ import Testing
         init() throws {
             ProcessResources.ignoreSIGPIPE()
             dir = try makeTestDirectory("takeover")
-            base = try GatewayPorts.freeBlock(count: 12)
+            base = try LoopbackPorts.freeBlock(count: 12)
             echo = try BackendServer(behavior: .echo)
             do {
                 let anchor = try GatewayPKI.shared().directory + "/anchor"

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoad
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +29,7 @@ final class MirrorMesh {
         var westRange: ClosedRange<UInt16> { (base + 19)...(base + 20) }
         var northRange: ClosedRange<UInt16> { (base + 21)...(base + 22) }
 
-        init() throws { base = try GatewayPorts.freeBlock(count: Self.count) }
+        init() throws { base = try LoopbackPorts.freeBlock(count: Self.count) }
 
         func inbound(_ cluster: String) -> UInt16 {
             switch cluster {

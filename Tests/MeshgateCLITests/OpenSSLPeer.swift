@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoad
+import MeshgateTestKit
 
 /// `openssl s_client` / `s_server` with the test PKI.
 enum OpenSSLPeer {

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoad
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif

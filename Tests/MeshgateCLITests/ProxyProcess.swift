@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoad
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -139,7 +140,3 @@ enum ProcStat {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoop
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import MeshgateLoad
 import Testing
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -84,7 +85,7 @@ extension TLSEndToEnd {
             let without = Self.westNames.filter { $0 != "svc03" }
             try writeAtomically(GatewayYAML.registry(Self.westServices(without, echo: mesh.westEcho)), to: mesh.registryPath("west"))
             #expect(mesh.east.waitLog("route \(Self.westKey("svc03")) removed", timeout: 10), "\(mesh.logs)")
-            #expect(waitUntil(timeout: 3) { GatewayPorts.connectErrno(held) == ECONNREFUSED }, "the withdrawn route's port is refused")
+            #expect(waitUntil(timeout: 3) { LoopbackPorts.connectErrno(held) == ECONNREFUSED }, "the withdrawn route's port is refused")
             // A new service meanwhile: the only free port is svc03's, held: it waits, and the
             // stale client is still refused (never reaches the new service).
             try writeAtomically(
@@ -93,13 +94,13 @@ extension TLSEndToEnd {
                 mesh.east.waitLog("route \(Self.westKey("fresh")) has no listener: no free port", timeout: 10),
                 "the new route waits for a port\n\(mesh.east.logTail)")
             usleep(1_500_000)  // a retry tick or more
-            #expect(GatewayPorts.connectErrno(held) == ECONNREFUSED, "a stale client of svc03 is refused, never misrouted")
+            #expect(LoopbackPorts.connectErrno(held) == ECONNREFUSED, "a stale client of svc03 is refused, never misrouted")
             #expect(Self.table(mesh.east)[Self.westKey("fresh")] == nil)
 
             // svc03 comes back (and fresh goes): on its old port.
             try writeAtomically(GatewayYAML.registry(Self.westServices(Self.westNames, echo: mesh.westEcho)), to: mesh.registryPath("west"))
             let back = waitUntil(timeout: 10) {
-                Self.table(mesh.east)[Self.westKey("svc03")] == held && GatewayPorts.connectErrno(held) == 0
+                Self.table(mesh.east)[Self.westKey("svc03")] == held && LoopbackPorts.connectErrno(held) == 0
             }
             #expect(back, "svc03 is back on \(held)\n\(mesh.east.logTail)")
             let intact = MirrorTraffic.waitIntact(held, timeout: 5)

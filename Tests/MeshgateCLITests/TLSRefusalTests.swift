@@ -1,6 +1,7 @@
 import Foundation
 import MeshgateLoad
 import Testing
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif

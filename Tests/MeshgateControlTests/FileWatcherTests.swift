@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 @Suite struct FileWatcherTests {
     /// A watcher on `paths` polling every 20 ms, recording changes and errors.
@@ -35,7 +36,7 @@ import Testing
         try handle.truncate(atOffset: 0)
         try handle.write(contentsOf: Data("two".utf8))  // same size, same inode
         try handle.close()
-        #expect(await waitUntil { harness.changedPaths == [folder.file("a.yaml")] })
+        #expect(await eventually { harness.changedPaths == [folder.file("a.yaml")] })
         #expect(harness.errors.all.isEmpty)
     }
 
@@ -47,7 +48,7 @@ import Testing
         defer { harness.watcher.stop() }
         try folder.write("a.yaml.tmp", "two, longer")
         #expect(rename(folder.file("a.yaml.tmp"), folder.file("a.yaml")) == 0)
-        #expect(await waitUntil { harness.changedPaths == [folder.file("a.yaml")] })
+        #expect(await eventually { harness.changedPaths == [folder.file("a.yaml")] })
     }
 
     @Test func kubernetesSymlinkSwapIsAChange() async throws {
@@ -67,7 +68,7 @@ import Testing
         try fm.createSymbolicLink(atPath: folder.file("..data_tmp"), withDestinationPath: "..2024_02")
         #expect(rename(folder.file("..data_tmp"), folder.file("..data")) == 0)
         try fm.removeItem(atPath: folder.file("..2024_01"))
-        #expect(await waitUntil { harness.changedPaths == [folder.file("tls.crt")] })
+        #expect(await eventually { harness.changedPaths == [folder.file("tls.crt")] })
         #expect(harness.errors.all.isEmpty)
     }
 
@@ -79,12 +80,12 @@ import Testing
         let harness = Harness([path])
         defer { harness.watcher.stop() }
         try FileManager.default.removeItem(atPath: path)
-        #expect(await waitUntil { !harness.errors.all.isEmpty })
+        #expect(await eventually { !harness.errors.all.isEmpty })
         await harness.settle()
         #expect(harness.errors.all == ["\(path): No such file or directory"], "reported once, not on every poll")
         #expect(harness.changes.all.isEmpty, "a missing file counts as unchanged")
         try folder.write("a.yaml", "two")
-        #expect(await waitUntil { harness.changedPaths == [path] })
+        #expect(await eventually { harness.changedPaths == [path] })
     }
 
     @Test func recreationWithTheSameBytesIsNoChange() async throws {
@@ -95,12 +96,12 @@ import Testing
         let harness = Harness([path])
         defer { harness.watcher.stop() }
         try FileManager.default.removeItem(atPath: path)
-        #expect(await waitUntil { !harness.errors.all.isEmpty })
+        #expect(await eventually { !harness.errors.all.isEmpty })
         try folder.write("a.yaml", "same")  // a new inode, the same content
         await harness.settle()
         #expect(harness.changes.all.isEmpty)
         try folder.write("a.yaml", "different")
-        #expect(await waitUntil { harness.changedPaths == [path] })
+        #expect(await eventually { harness.changedPaths == [path] })
     }
 
     @Test func fileMissingAtStartIsReportedAndItsArrivalIsAChange() async throws {
@@ -111,7 +112,7 @@ import Testing
         defer { harness.watcher.stop() }
         #expect(harness.errors.all == ["\(path): No such file or directory"])
         try folder.write("late.yaml", "here")
-        #expect(await waitUntil { harness.changedPaths == [path] })
+        #expect(await eventually { harness.changedPaths == [path] })
     }
 
     @Test func onlyTheChangedFileIsReported() async throws {
@@ -123,7 +124,7 @@ import Testing
         defer { harness.watcher.stop() }
         #expect(harness.watcher.paths == [folder.file("a"), folder.file("b")])
         try folder.write("b", "b2")
-        #expect(await waitUntil { harness.changedPaths == [folder.file("b")] })
+        #expect(await eventually { harness.changedPaths == [folder.file("b")] })
         await harness.settle()
         #expect(harness.changes.all == [[folder.file("b")]], "one change, reported once")
     }
@@ -134,7 +135,7 @@ import Testing
         try folder.write("a", "a")
         let harness = Harness([folder.file("a")])
         try folder.write("a", "a2")
-        #expect(await waitUntil { harness.changes.all.count == 1 })
+        #expect(await eventually { harness.changes.all.count == 1 })
         harness.watcher.stop()
         try folder.write("a", "a3")
         await harness.settle()

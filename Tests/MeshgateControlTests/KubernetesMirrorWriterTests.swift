@@ -5,6 +5,7 @@ import MeshgateWire
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// The mirror writer against the real test API server over a real etcd (scripts/apiserver/cluster).
 @Suite(.serialized) struct KubernetesMirrorWriterTests {
@@ -69,7 +70,7 @@ import Testing
         input.set([("redis", 6379, 4203, "redis")])
         let writer = try Self.writer(cluster, holder: "a", input: input)
         writer.start()
-        #expect(await eventually { await Self.get(admin, "redis-west") != nil })
+        #expect(await eventually(timeout: .seconds(10)) { await Self.get(admin, "redis-west") != nil })
         let s = try #require(await Self.get(admin, "redis-west"))
         #expect(s.spec.type == "ClusterIP")
         #expect(s.spec.selector == Self.selector)
@@ -85,7 +86,7 @@ import Testing
 
         input.set([("redis", 6379, 4300, "redis")])
         writer.poke()
-        #expect(await eventually { await Self.get(admin, "redis-west")?.spec.ports?.first?.targetPort == .int(4300) })
+        #expect(await eventually(timeout: .seconds(10)) { await Self.get(admin, "redis-west")?.spec.ports?.first?.targetPort == .int(4300) })
         try await Task.sleep(for: .milliseconds(1500))
         #expect(writer.client.requestCounts.update == 1)
         #expect(writer.client.requestCounts.writes == 2)
@@ -96,13 +97,13 @@ import Testing
         await writer.stop()
         let restarted = try Self.writer(cluster, holder: "a", input: input)
         restarted.start()
-        #expect(await eventually { restarted.isLeader && restarted.status.written == 1 })
+        #expect(await eventually(timeout: .seconds(10)) { restarted.isLeader && restarted.status.written == 1 })
         try await Task.sleep(for: .milliseconds(1500))
         #expect(restarted.client.requestCounts.writes == 0)
 
         input.set([])
         restarted.poke()
-        #expect(await eventually { await Self.get(admin, "redis-west") == nil })
+        #expect(await eventually(timeout: .seconds(10)) { await Self.get(admin, "redis-west") == nil })
         try await Task.sleep(for: .milliseconds(1000))
         #expect(restarted.client.requestCounts.delete == 1)
         #expect(restarted.client.requestCounts.writes == 1)
@@ -129,7 +130,7 @@ import Testing
         input.set([("redis", 6379, 4203, "")])
         let writer = try Self.writer(cluster, holder: "a", input: input)
         writer.start()
-        #expect(await eventually { writer.status.conflicts.map(\.key) == ["default/redis-west"] })
+        #expect(await eventually(timeout: .seconds(10)) { writer.status.conflicts.map(\.key) == ["default/redis-west"] })
         try await Task.sleep(for: .milliseconds(2500))  // two re-checks
         let after = try #require(await Self.get(admin, "redis-west"))
         #expect(after.metadata.resourceVersion == foreign.metadata.resourceVersion)
@@ -141,8 +142,8 @@ import Testing
 
         try await admin.delete(
             KubeService.self, namespace: "default", name: "redis-west", preconditionUID: nil, preconditionResourceVersion: nil)
-        #expect(await eventually { KubernetesNames.isOwned(labels: await Self.get(admin, "redis-west")?.metadata.labels) })
-        #expect(await eventually { writer.status.conflicts.isEmpty })
+        #expect(await eventually(timeout: .seconds(10)) { KubernetesNames.isOwned(labels: await Self.get(admin, "redis-west")?.metadata.labels) })
+        #expect(await eventually(timeout: .seconds(10)) { writer.status.conflicts.isEmpty })
         await writer.stop()
         await admin.shutdown()
     }
@@ -158,9 +159,9 @@ import Testing
         let second = try Self.writer(cluster, holder: "gateway-1", input: input)
         first.start()
         second.start()
-        #expect(await eventually { first.isLeader != second.isLeader })
+        #expect(await eventually(timeout: .seconds(10)) { first.isLeader != second.isLeader })
         let names = ["a-west", "b-west", "c-west"]
-        #expect(await eventually { await names.asyncAllSatisfy { await Self.get(admin, $0) != nil } })
+        #expect(await eventually(timeout: .seconds(10)) { await names.asyncAllSatisfy { await Self.get(admin, $0) != nil } })
         try await Task.sleep(for: .milliseconds(1500))
         let (leader, follower) = first.isLeader ? (first, second) : (second, first)
         #expect(leader.client.requestCounts.create == 3)
@@ -177,7 +178,7 @@ import Testing
 
         input.set([("a", 80, 4000, "http"), ("b", 81, 4001, "http"), ("c", 82, 4002, "http"), ("d", 83, 4003, "")])
         follower.poke()
-        #expect(await eventually { await Self.get(admin, "d-west") != nil })
+        #expect(await eventually(timeout: .seconds(10)) { await Self.get(admin, "d-west") != nil })
         #expect(follower.client.requestCounts.writes == 1)
         await follower.stop()
         await admin.shutdown()

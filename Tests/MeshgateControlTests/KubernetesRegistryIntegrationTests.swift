@@ -6,6 +6,7 @@ import MeshgateWire
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -90,8 +91,8 @@ import Testing
         let controller = try Self.startController(dir)
         defer { Self.stop(controller) }
         #expect(
-            await eventually { Self.published(controller, "\(ns)/cart", port: 7000) == ["127.0.0.1:7001", "127.0.0.2:7001"] })
-        #expect(await eventually { controller.readiness().isReady }, "\(controller.readiness().reasons)")
+            await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/cart", port: 7000) == ["127.0.0.1:7001", "127.0.0.2:7001"] })
+        #expect(await eventually(timeout: .seconds(10)) { controller.readiness().isReady }, "\(controller.readiness().reasons)")
         let status = try #require(controller.status(traffic: nil).registry)
         #expect(status.source == "kubernetes" && status.server == cluster.server && status.synced && status.services == 1)
         #expect(status.syncAgeSeconds != nil && status.lastSync != nil)
@@ -102,15 +103,15 @@ import Testing
         var cartSlice = try await client.get(KubeEndpointSlice.self, namespace: ns, name: "cart-abc")
         cartSlice.endpoints?[0].conditions = .init(ready: false)
         _ = try await client.replace(cartSlice)
-        #expect(await eventually { Self.published(controller, "\(ns)/pay", port: 8000) == ["127.0.0.1:8001", "127.0.0.2:8001"] })
-        #expect(await eventually { Self.published(controller, "\(ns)/cart", port: 7000) == ["127.0.0.2:7001"] })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/pay", port: 8000) == ["127.0.0.1:8001", "127.0.0.2:8001"] })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/cart", port: 7000) == ["127.0.0.2:7001"] })
         #expect(controller.publisher.snapshot.services["\(ns)/pay"]?.exported == true)
 
         // Unlabelled: gone from the published services.
         var cart = try await client.get(KubeService.self, namespace: ns, name: "cart")
         cart.metadata.labels = ["app": "cart"]
         _ = try await client.replace(cart)
-        #expect(await eventually { Self.published(controller, "\(ns)/cart", port: 7000) == nil })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/cart", port: 7000) == nil })
         #expect(Self.published(controller, "\(ns)/pay", port: 8000) != nil)
 
         // The API server goes away: the registry stays, /ready stays, the error and the age show.
@@ -140,7 +141,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let controller = try Self.startController(dir)
         defer { Self.stop(controller) }
-        #expect(await eventually { Self.published(controller, "\(ns)/echo", port: 9000) == ["127.0.0.1:\(echo.port)"] })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/echo", port: 9000) == ["127.0.0.1:\(echo.port)"] })
         let payload = Array("hello through the gateway \(UUID())".utf8)
         let target = ConnectTarget(namespace: ns, name: "echo", port: 9000)
         let address = controller.server.boundAddress
@@ -150,7 +151,7 @@ import Testing
         var service = try await client.get(KubeService.self, namespace: ns, name: "echo")
         service.metadata.labels = nil
         _ = try await client.replace(service)
-        #expect(await eventually { Self.published(controller, "\(ns)/echo", port: 9000) == nil })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/echo", port: 9000) == nil })
         let refused = try? await Self.onThread { try exchangeThroughGateway(address, target: target, payload: payload) }
         #expect(refused == nil || refused == [])
     }
@@ -173,12 +174,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let controller = try Self.startController(dir)
         defer { Self.stop(controller) }
-        #expect(await eventually { controller.status(traffic: nil).registry?.synced == true })
+        #expect(await eventually(timeout: .seconds(10)) { controller.status(traffic: nil).registry?.synced == true })
         #expect(Self.published(controller, "\(ns)/db", port: 5432) == nil)
         _ = try await client.create(KubeServiceExport(metadata: .init(name: "db", namespace: ns)))
-        #expect(await eventually { Self.published(controller, "\(ns)/db", port: 5432) == ["127.0.0.1:5432", "127.0.0.2:5432"] })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/db", port: 5432) == ["127.0.0.1:5432", "127.0.0.2:5432"] })
         try await client.delete(KubeServiceExport.self, namespace: ns, name: "db", preconditionUID: nil, preconditionResourceVersion: nil)
-        #expect(await eventually { Self.published(controller, "\(ns)/db", port: 5432) == nil })
+        #expect(await eventually(timeout: .seconds(10)) { Self.published(controller, "\(ns)/db", port: 5432) == nil })
     }
 
     @Test func beforeTheFirstSyncNotReadyForAtMostTenSeconds() async throws {
@@ -197,7 +198,7 @@ import Testing
         defer { Self.stop(controller) }
         let waiting = controller.readiness().reasons.filter { $0.hasPrefix("registry: waiting for the first sync from https://127.0.0.1:\(port)") }
         #expect(waiting.count == 1, "\(controller.readiness().reasons)")
-        #expect(await eventually { controller.status(traffic: nil).registry?.lastError != nil })
+        #expect(await eventually(timeout: .seconds(10)) { controller.status(traffic: nil).registry?.lastError != nil })
         let status = try #require(controller.status(traffic: nil).registry)
         #expect(!status.synced && status.services == 0 && status.lastSync == nil && status.syncAgeSeconds == nil)
         // Ten seconds on: ready with an empty registry, the error still in /status.

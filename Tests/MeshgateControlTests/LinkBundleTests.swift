@@ -3,6 +3,7 @@ import MeshgateNames
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// The error lines `LinkBundle.parse` reports, or [] when it parses.
 func linkErrors(_ yaml: String) -> [String] {
@@ -182,11 +183,11 @@ func linkErrors(_ yaml: String) -> [String] {
     }
 }
 
-/// Anchor sharing and linkability, with real certificates from `scripts/test-pki` (openssl).
+/// Anchor sharing and linkability, with real certificates (openssl, through `LinkTestPKI`).
 @Suite struct LinkBundleAnchorTests {
     let pki: String
 
-    init() throws { pki = try TestPKI.folder() }
+    init() throws { pki = try LinkTestPKI.folder() }
 
     func config(cluster: String = "east", trustDomain: String = "cluster.local") throws -> GatewayConfig {
         try GatewayConfig.parse(yaml: """
@@ -302,24 +303,19 @@ func linkErrors(_ yaml: String) -> [String] {
     }
 }
 
-/// The throwaway PKI of `scripts/test-pki`, written once per test process.
-enum TestPKI {
+/// A throwaway PKI as `scripts/test-pki` writes it (anchor in `bundle.pem`, east's gateway leaf
+/// under east's issuer, a rogue anchor in `rogue-bundle.pem`), made once per test process with
+/// the test kit's `TestPKI`.
+enum LinkTestPKI {
     static func folder() throws -> String { try result.get() }
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
-    private static let result: Result<String, Failure> = {
-        let dir = NSTemporaryDirectory() + "meshgate-link-pki-\(getpid())"
-        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "meshgate-link-pki-\(getpid())") }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root.appendingPathComponent("scripts/test-pki").path, dir]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return .failure(Failure(description: "scripts/test-pki: \(error)")) }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return .failure(Failure(description: "scripts/test-pki exited \(process.terminationStatus)")) }
-        return .success(dir)
-    }()
+    private static let result = ProcessFixture.make {
+        let pki = try TestPKI.temporary("link")
+        let anchor = try pki.anchor("anchor", commonName: "meshgate test anchor")
+        try pki.writeBundle([anchor])
+        try pki.writeBundle([try pki.anchor("rogue-anchor", commonName: "rogue anchor")], to: "rogue-bundle.pem")
+        let east = try pki.issuer("east-issuer", subject: "/CN=meshgate issuer east", signedBy: anchor)
+        try pki.leaf("east", serviceAccount: "gateway", namespace: "meshgate-east", signedBy: east)
+        return pki.directory
+    }
 }

@@ -4,6 +4,7 @@ import Testing
 
 @testable import MeshgateControl
 @testable import MeshgateDiscovery
+import MeshgateTestKit
 
 /// `links.limits.services` against the scripted gateway: an export over the limit refuses only
 /// the new services; the ones the mirror has (working routes) stay, in a new snapshot of the
@@ -41,19 +42,19 @@ import Testing
         let mirror = try LinkMirrorTests.startedMirror(gateways: [server.address], settings: settings, observed: observed)
         defer { mirror.stop() }
 
-        #expect(await waitUntil { mirror.state.services == LinkMirrorTests.byKey([web]) })
+        #expect(await eventually { mirror.state.services == LinkMirrorTests.byKey([web]) })
         step.open()
         let expected = LinkMirrorTests.byKey([web, flood[0], flood[1]])
-        #expect(await waitUntil { mirror.state.services == expected }, "\(mirror.state.services.keys.sorted())")
+        #expect(await eventually { mirror.state.services == expected }, "\(mirror.state.services.keys.sorted())")
         #expect(mirror.health.refusedServices == 4)
         #expect(mirror.health.lastError?.contains("limits.services") == true, "\(String(describing: mirror.health.lastError))")
         #expect(observed.log.all.filter { $0.contains("links limits.services") }.count == 1, "\(observed.log.all)")
 
         // Cut the stream: the reconnect's first snapshot keeps the same three.
         cut.open()
-        #expect(await waitUntil(seconds: 20) { server.discoverConnections >= 2 })
+        #expect(await eventually(timeout: .seconds(20)) { server.discoverConnections >= 2 })
         // Generous waits: a loaded machine (other suites' gateways) slows handshakes down.
-        #expect(await waitUntil(seconds: 20) { mirror.health.refusedServices >= 8 }, "\(mirror.health.refusedServices)")
+        #expect(await eventually(timeout: .seconds(20)) { mirror.health.refusedServices >= 8 }, "\(mirror.health.refusedServices)")
         #expect(mirror.health.refusedServices == 8, "the reconnect's snapshot refused the same four")
         #expect(mirror.state.services == expected, "\(mirror.state.services.keys.sorted())")
     }

@@ -2,6 +2,7 @@ import MeshgateWire
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 extension LinkMirrorTests {
     /// A gateway whose first discover stream offends the mirror: it sends a snapshot of `web` and
@@ -15,7 +16,7 @@ extension LinkMirrorTests {
         let offend = MirrorGate()
         let second = MirrorGate()
         /// Whether the mirror ended the first stream.
-        let firstEnded = MirrorBox(false)
+        let firstEnded = LockedBox(false)
         let server: MirrorTestServer
 
         init(offence: @escaping @Sendable (MirrorDiscoverSession, DiscoveredService) -> Void) throws {
@@ -44,13 +45,13 @@ extension LinkMirrorTests {
         /// that stream and reconnect, keeping `web` and `db` (and synced) meanwhile.
         func expectEndedByTheMirror(_ mirror: LinkMirror, sourceLocation: SourceLocation = #_sourceLocation) async {
             let byKey = LinkMirrorTests.byKey
-            #expect(await waitUntil { mirror.state.synced }, sourceLocation: sourceLocation)
+            #expect(await eventually { mirror.state.synced }, sourceLocation: sourceLocation)
             #expect(mirror.state.services == byKey([web, db]), sourceLocation: sourceLocation)
             offend.open()
             #expect(
-                await waitUntil(seconds: 5) { server.discoverConnections == 2 }, "the mirror reconnected",
+                await eventually(timeout: .seconds(5)) { server.discoverConnections == 2 }, "the mirror reconnected",
                 sourceLocation: sourceLocation)
-            #expect(await waitUntil { firstEnded.value }, "the mirror ended the offending stream", sourceLocation: sourceLocation)
+            #expect(await eventually { firstEnded.value }, "the mirror ended the offending stream", sourceLocation: sourceLocation)
             #expect(
                 mirror.state.services == byKey([web, db]), "the services stay as last known while reconnecting",
                 sourceLocation: sourceLocation)
@@ -61,7 +62,7 @@ extension LinkMirrorTests {
         func expectSecondSnapshotReplaces(_ mirror: LinkMirror, sourceLocation: SourceLocation = #_sourceLocation) async {
             second.open()
             #expect(
-                await waitUntil { mirror.state.services == LinkMirrorTests.byKey([api]) }, "the new stream's snapshot replaces them",
+                await eventually { mirror.state.services == LinkMirrorTests.byKey([api]) }, "the new stream's snapshot replaces them",
                 sourceLocation: sourceLocation)
         }
     }

@@ -4,6 +4,7 @@ import MeshgateWire
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// The discover stream's snapshot framing as the mirror enforces it.
 @Suite(.serialized) struct LinkMirrorSnapshotTests {
@@ -13,7 +14,7 @@ import Testing
     func secondBeginIsAnError() async throws {
         let web = T.service("default", "web", [80])
         let api = T.service("default", "api", [81])
-        let ended = MirrorBox(false)
+        let ended = LockedBox(false)
         let server = try MirrorTestServer(scripts: [
             { session in
                 session.send(T.snapshot(1, [web]))
@@ -26,8 +27,8 @@ import Testing
         let observed = T.Observed()
         let mirror = try T.startedMirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
         defer { mirror.stop() }
-        #expect(await waitUntil { observed.log.contains("inside snapshot 2") }, "\(observed.log.all)")
-        #expect(await waitUntil { ended.value }, "the mirror closed the stream")
+        #expect(await eventually { observed.log.contains("inside snapshot 2") }, "\(observed.log.all)")
+        #expect(await eventually { ended.value }, "the mirror closed the stream")
         #expect(mirror.state.services == T.byKey([web]), "the broken snapshot is not applied")
     }
 }

@@ -7,6 +7,7 @@ import MeshgateWire
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +31,7 @@ import Glibc
     /// Everything one test's mirror reports.
     final class Observed: @unchecked Sendable {
         let log = MirrorLogRecorder()
-        let states = MirrorBox<[MirrorState]>([])
+        let states = LockedBox<[MirrorState]>([])
         var changes: Int { states.value.count }
     }
 
@@ -119,26 +120,26 @@ import Glibc
         mirror.start()
         defer { mirror.stop() }
 
-        #expect(await waitUntil { mirror.state.synced }, "the snapshot arrived")
+        #expect(await eventually { mirror.state.synced }, "the snapshot arrived")
         #expect(mirror.state.services == Self.byKey([web, db]))
         #expect(mirror.state.streaming)
         #expect(mirror.state.liveGateways == [server.address])
         #expect(server.clusters == ["east"], "the discover header names our cluster")
         #expect(
-            await waitUntil { observed.states.value.contains { $0.synced && $0.services == Self.byKey([web, db]) } },
+            await eventually { observed.states.value.contains { $0.synced && $0.services == Self.byKey([web, db]) } },
             "onChange saw the snapshot")
 
         changes.open()
-        #expect(await waitUntil { mirror.state.services == Self.byKey([api, web80]) }, "\(mirror.state.services)")
+        #expect(await eventually { mirror.state.services == Self.byKey([api, web80]) }, "\(mirror.state.services)")
         #expect(
-            await waitUntil { observed.states.value.contains { $0.services == Self.byKey([api, web80]) } },
+            await eventually { observed.states.value.contains { $0.services == Self.byKey([api, web80]) } },
             "onChange reported the changes")
 
         resnapshot.open()
         try await Task.sleep(for: .milliseconds(300))
         #expect(mirror.state.services == Self.byKey([api, web80]), "an unfinished snapshot changes nothing")
         finish.open()
-        #expect(await waitUntil { mirror.state.services == Self.byKey([only, later]) }, "\(mirror.state.services)")
+        #expect(await eventually { mirror.state.services == Self.byKey([only, later]) }, "\(mirror.state.services)")
         #expect(mirror.state.synced)
         #expect(server.discoverConnections == 1, "no reconnect under the limits")
 
@@ -180,22 +181,22 @@ import Glibc
         let mirror = try Self.startedMirror(gateways: [server.address], settings: settings, observed: observed)
         defer { mirror.stop() }
 
-        #expect(await waitUntil { mirror.state.synced })
+        #expect(await eventually { mirror.state.synced })
         #expect(mirror.state.services.count == 2)
         #expect(mirror.state.services == Self.byKey([a, b]), "the first two of the snapshot are kept")
         #expect(observed.log.contains("more than 2 services"), "\(observed.log.all)")
 
         step.open()
-        #expect(await waitUntil { mirror.state.services["default/b"] == b2 }, "an existing service is still updated")
+        #expect(await eventually { mirror.state.services["default/b"] == b2 }, "an existing service is still updated")
         #expect(mirror.state.services.count == 2)
         #expect(mirror.state.services["default/d"] == nil, "a third service is refused")
         #expect(
-            await waitUntil { mirror.health.lastError?.contains("default/d") == true }, "\(String(describing: mirror.health.lastError))")
+            await eventually { mirror.health.lastError?.contains("default/d") == true }, "\(String(describing: mirror.health.lastError))")
         #expect(observed.log.all.filter { $0.contains("links limits.services") }.count == 1, "logged once: \(observed.log.all)")
         #expect(mirror.health.refusedServices == 2, "c in the snapshot, d in the update")
 
         step2.open()
-        #expect(await waitUntil { mirror.state.services == Self.byKey([b2, d]) }, "room again after a remove: \(mirror.state.services)")
+        #expect(await eventually { mirror.state.services == Self.byKey([b2, d]) }, "room again after a remove: \(mirror.state.services)")
         #expect(server.discoverConnections == 1, "the limit refuses services, it does not end the stream")
     }
 
@@ -238,9 +239,9 @@ import Glibc
         let settings = Self.slowProbes(maxUpdatesPerSecond: 1)
         let mirror = try Self.startedMirror(gateways: [server.address], settings: settings, observed: observed)
         defer { mirror.stop() }
-        #expect(await waitUntil { mirror.state.synced })
+        #expect(await eventually { mirror.state.synced })
         go.open()
-        #expect(await waitUntil { mirror.state.services.count == 9 }, "\(mirror.state.services.keys.sorted())")
+        #expect(await eventually { mirror.state.services.count == 9 }, "\(mirror.state.services.keys.sorted())")
         try await Task.sleep(for: .milliseconds(700))
         #expect(server.discoverConnections == 1)
         #expect(!observed.log.contains("updates a second"), "\(observed.log.all)")
@@ -287,13 +288,13 @@ import Glibc
         let observed = Observed()
         let mirror = try Self.startedMirror(gateways: [server.address], settings: LinkSettings(probeInterval: .seconds(5)), observed: observed)
         defer { mirror.stop() }
-        #expect(await waitUntil { server.discoverConnections == 3 }, "reconnected twice: \(server.discoverConnections)")
+        #expect(await eventually { server.discoverConnections == 3 }, "reconnected twice: \(server.discoverConnections)")
         #expect(mirror.state.services == Self.byKey([web]))
         #expect(mirror.state.synced)
         #expect(observed.log.contains("closed by west's gateway"), "\(observed.log.all)")
         #expect(observed.log.contains("never began"), "\(observed.log.all)")
         third.open()
-        #expect(await waitUntil { mirror.state.services.isEmpty }, "an empty snapshot empties the mirror")
+        #expect(await eventually { mirror.state.services.isEmpty }, "an empty snapshot empties the mirror")
     }
 
     @Test("an initial state carries over: its services stay until the new mirror's first snapshot")
@@ -321,10 +322,10 @@ import Glibc
         #expect(mirror.state.services == Self.byKey([old]))
         mirror.start()
         defer { mirror.stop() }
-        #expect(await waitUntil { mirror.state.streaming })
+        #expect(await eventually { mirror.state.streaming })
         #expect(mirror.state.services == Self.byKey([old]), "kept while the snapshot has not arrived")
         go.open()
-        #expect(await waitUntil { mirror.state.services == Self.byKey([fresh]) })
+        #expect(await eventually { mirror.state.services == Self.byKey([fresh]) })
     }
 
     // MARK: - Probes
@@ -337,7 +338,7 @@ import Glibc
         let mirror = try Self.startedMirror(gateways: [server.address], observed: observed)
         defer { mirror.stop() }
 
-        #expect(await waitUntil { mirror.state.lastRoundTrip != nil }, "a probe was answered")
+        #expect(await eventually { mirror.state.lastRoundTrip != nil }, "a probe was answered")
         let rtt = try #require(mirror.state.lastRoundTrip)
         #expect(rtt > .zero && rtt < .milliseconds(150), "\(rtt)")
         #expect(mirror.state.alive)
@@ -346,18 +347,18 @@ import Glibc
 
         server.closeListener()
         let closed = ContinuousClock.now
-        #expect(await waitUntil(seconds: 4) { !mirror.state.alive }, "down")
+        #expect(await eventually(timeout: .seconds(4)) { !mirror.state.alive }, "down")
         let downAfter = ContinuousClock.now - closed
         #expect(observed.log.contains("probe round 1 of 2 failed"), "one failed round is not enough: \(observed.log.all)")
-        #expect(await waitUntil { observed.log.contains("down after 2 failed probe round(s)") }, "\(observed.log.all)")
+        #expect(await eventually { observed.log.contains("down after 2 failed probe round(s)") }, "\(observed.log.all)")
         #expect(downAfter >= .milliseconds(150), "two rounds take at least one interval (less jitter): \(downAfter)")
-        #expect(await waitUntil { observed.states.value.contains { !$0.alive } }, "onChange reported the link down")
+        #expect(await eventually { observed.states.value.contains { !$0.alive } }, "onChange reported the link down")
         #expect(mirror.state.liveGateways == [server.address], "live gateways stay as last known while down")
 
         try server.reopenListener()
-        #expect(await waitUntil(seconds: 4) { mirror.state.alive }, "back up")
-        #expect(await waitUntil { observed.log.contains("up (probe answered") }, "\(observed.log.all)")
-        let upAgain = await waitUntil {
+        #expect(await eventually(timeout: .seconds(4)) { mirror.state.alive }, "back up")
+        #expect(await eventually { observed.log.contains("up (probe answered") }, "\(observed.log.all)")
+        let upAgain = await eventually {
             let states = observed.states.value
             let lastUp = states.lastIndex(where: { $0.alive }) ?? -1
             let lastDown = states.lastIndex(where: { !$0.alive }) ?? -1
@@ -373,12 +374,12 @@ import Glibc
         let observed = Observed()
         let mirror = try Self.startedMirror(gateways: [server.address], observed: observed)
         defer { mirror.stop() }
-        #expect(await waitUntil { mirror.state.lastRoundTrip != nil })
+        #expect(await eventually { mirror.state.lastRoundTrip != nil })
         server.answerProbes = false
-        #expect(await waitUntil(seconds: 4) { !mirror.state.alive })
-        #expect(await waitUntil { observed.log.contains("closed before answering") }, "\(observed.log.all)")
+        #expect(await eventually(timeout: .seconds(4)) { !mirror.state.alive })
+        #expect(await eventually { observed.log.contains("closed before answering") }, "\(observed.log.all)")
         server.answerProbes = true
-        #expect(await waitUntil(seconds: 4) { mirror.state.alive })
+        #expect(await eventually(timeout: .seconds(4)) { mirror.state.alive })
     }
 
     @Test("two gateway addresses, one dead: liveGateways holds only the live one; the stream uses it")
@@ -390,10 +391,10 @@ import Glibc
         let mirror = try Self.startedMirror(gateways: [dead, server.address], observed: observed)
         defer { mirror.stop() }
         #expect(mirror.state.liveGateways == [dead, server.address], "all resolved addresses until a round answers")
-        #expect(await waitUntil { mirror.state.liveGateways == [server.address] }, "\(mirror.state.liveGateways)")
+        #expect(await eventually { mirror.state.liveGateways == [server.address] }, "\(mirror.state.liveGateways)")
         #expect(mirror.state.alive)
         #expect(mirror.state.lastRoundTrip != nil)
-        #expect(await waitUntil { mirror.state.synced }, "the discover stream got past the dead address")
+        #expect(await eventually { mirror.state.synced }, "the discover stream got past the dead address")
         // Several more rounds: the dead one never comes back.
         try await Task.sleep(for: .milliseconds(700))
         #expect(mirror.state.liveGateways == [server.address])
@@ -406,11 +407,11 @@ import Glibc
         defer { server.stop() }
         let observed = Observed()
         let mirror = try Self.startedMirror(gateways: [server.address], connectTimeout: .seconds(1), observed: observed)
-        #expect(await waitUntil(seconds: 4) { !mirror.state.alive }, "down")
+        #expect(await eventually(timeout: .seconds(4)) { !mirror.state.alive }, "down")
         #expect(mirror.state.lastRoundTrip == nil)
         #expect(mirror.state.streaming == false)
         #expect(mirror.state.synced == false)
-        #expect(await waitUntil { observed.log.contains("timed out") }, "\(observed.log.all)")
+        #expect(await eventually { observed.log.contains("timed out") }, "\(observed.log.all)")
         let started = ContinuousClock.now
         mirror.stop()
         let took = ContinuousClock.now - started
@@ -423,7 +424,7 @@ import Glibc
         defer { server.stop() }
         let observed = Observed()
         let mirror = try Self.startedMirror(gateways: [server.address], connectTimeout: .seconds(5), observed: observed)
-        #expect(await waitUntil(seconds: 4) { !mirror.state.alive }, "down")
+        #expect(await eventually(timeout: .seconds(4)) { !mirror.state.alive }, "down")
         let started = ContinuousClock.now
         mirror.stop()
         let took = ContinuousClock.now - started

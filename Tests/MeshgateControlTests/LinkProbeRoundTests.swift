@@ -6,6 +6,7 @@ import MeshgateTLS
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// Probe rounds of several addresses (issue 11, 10–13): all addresses at once under one
 /// deadline, so dead ones delay no live one; a host name that does not resolve is warned about
@@ -70,7 +71,7 @@ import Testing
         let observed = LinkMirrorTests.Observed()
         let mirror = try LinkMirrorTests.startedMirror(gateways: [hung.address, live.address], settings: settings, observed: observed)
         defer { mirror.stop() }
-        #expect(await waitUntil(seconds: 5) { mirror.health.probesAnswered >= 4 }, "\(mirror.health)")
+        #expect(await eventually(timeout: .seconds(5)) { mirror.health.probesAnswered >= 4 }, "\(mirror.health)")
         #expect(mirror.state.alive)
         #expect(mirror.state.liveGateways == [live.address])
         #expect(!observed.log.contains("down after"), "\(observed.log.all)")
@@ -91,7 +92,7 @@ import Testing
             logger: observed.log.logger(), onChange: { _ in })
         mirror.start()
         defer { mirror.stop() }
-        #expect(await waitUntil(seconds: 5) { mirror.health.probesAnswered >= 5 }, "\(mirror.health)")
+        #expect(await eventually(timeout: .seconds(5)) { mirror.health.probesAnswered >= 5 }, "\(mirror.health)")
         let warnings = observed.log.all.filter { $0.contains("\(host):4143 does not resolve") }
         #expect(warnings.count == 1, "\(warnings)")
         #expect(mirror.state.alive)

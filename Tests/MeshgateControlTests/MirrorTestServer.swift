@@ -5,6 +5,7 @@ import MeshgateLoop
 import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
+import MeshgateTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -305,15 +306,3 @@ final class MirrorGate: @unchecked Sendable {
     func wait(seconds: Double = 10) -> Bool { semaphore.wait(timeout: .now() + seconds) == .success }
 }
 
-/// A value set from one thread and read from another.
-final class MirrorBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
-    /// Changes the value under the lock.
-    func modify(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
-}

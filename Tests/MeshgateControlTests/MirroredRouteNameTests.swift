@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// `MirroredRouteName.of(service:cluster:)`: `<name>-<cluster>`, shortened past 63 characters to
 /// 54 characters (no trailing `-`), `-`, and 8 hex digits of the SHA-256 of the whole name. The
@@ -9,17 +10,10 @@ import Testing
 @Suite struct MirroredRouteNameTests {
     /// SHA-256 of `text` as lowercase hex, from `openssl dgst -sha256`.
     static func opensslSHA256(_ text: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", "printf %s \"$1\" | openssl dgst -sha256 -r", "sha256", text]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "openssl dgst failed")
-        let line = String(decoding: data, as: UTF8.self)
+        let run = try ChildProcess.run(
+            ["/bin/bash", "-c", "printf %s \"$1\" | openssl dgst -sha256 -r", "sha256", text], timeout: 60)
+        #expect(run.status == 0, "openssl dgst failed")
+        let line = run.stdout
         let hex = String(line.prefix(while: { $0.isHexDigit }))
         #expect(hex.count == 64, "openssl printed '\(line)'")
         return hex.lowercased()

@@ -3,6 +3,7 @@ import Logging
 import MeshgateKube
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// A real test cluster for a test: `scripts/apiserver/cluster --dir` (etcd + the test API server,
 /// docs/kubernetes-test-apiserver.md), stopped (and its folder removed) by `stop()`.
@@ -74,16 +75,6 @@ final class TestKubeCluster: @unchecked Sendable {
 struct TestKubeClusterError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
-}
-
-/// Polls `check` every 50 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(timeout: Duration = .seconds(10), _ check: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await check() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return await check()
 }
 
 /// A core/v1 Namespace, for tests.

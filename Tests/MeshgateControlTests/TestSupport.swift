@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// The error lines `parse` reports for a gateway config, or [] when it parses.
 func gatewayErrors(_ yaml: String) -> [String] {
@@ -64,12 +65,3 @@ final class Recorder<Element: Sendable>: @unchecked Sendable {
     var all: [Element] { lock.withLock { items } }
 }
 
-/// Waits until `condition` holds, polling every 10 ms, for at most `seconds`; returns whether it held.
-func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date(timeIntervalSinceNow: seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}

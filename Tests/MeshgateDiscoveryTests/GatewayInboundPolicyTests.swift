@@ -8,6 +8,7 @@ import MeshgateWire
 import Testing
 @testable import MeshgateDiscovery
 @testable import MeshgateProxy
+import MeshgateTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -37,7 +38,7 @@ import Glibc
             server = try ProxyServer(configuration: config, logger: logger)
             try server.start()
             let report = publisher.publish(routes: [], services: services)
-            _ = waitUntil { self.publisher.appliedByAllLoops >= report.generation }
+            _ = waitUntil(timeout: 5) { self.publisher.appliedByAllLoops >= report.generation }
         }
 
         deinit {
@@ -79,15 +80,6 @@ import Glibc
             endpoints: [7000: [try SocketAddress.resolve(host: "127.0.0.1", port: echo.port)], 7002: []])
     }
 
-    static func waitUntil(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
-    }
-
     /// How a read on `stream` ended within `seconds`: "reset", "clean", "timeout" or another error.
     static func ending(_ stream: TLSStream, seconds: Double) -> String {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
@@ -111,7 +103,7 @@ import Glibc
         let gw = try Gateway(kind: kind, services: [try Self.echoService(echo)])
         #expect(try gw.echo(leaf: "west") == "hello west\n")
         #expect(try gw.echo(leaf: "other") == nil)
-        #expect(Self.waitUntil { gw.counter(.gatewayRefusedNotAllowed) == 1 })
+        #expect(waitUntil(timeout: 5) { gw.counter(.gatewayRefusedNotAllowed) == 1 })
     }
 
     @Test("a workload identity that the service's allow: names is accepted", arguments: IOBackendKind.allCases)
@@ -137,9 +129,9 @@ import Glibc
         defer { echo.stop() }
         let gw = try Gateway(kind: kind, services: [try Self.echoService(echo)])
         #expect(try gw.echo(leaf: "west", port: 7001) == nil)
-        #expect(Self.waitUntil { gw.counter(.gatewayRefusedUnknownPort) == 1 })
+        #expect(waitUntil(timeout: 5) { gw.counter(.gatewayRefusedUnknownPort) == 1 })
         #expect(try gw.echo(leaf: "west", port: 7002) == nil)
-        #expect(Self.waitUntil { gw.counter(.gatewayRefusedNoEndpoint) == 1 })
+        #expect(waitUntil(timeout: 5) { gw.counter(.gatewayRefusedNoEndpoint) == 1 })
         #expect(gw.counter(.gatewayRefusedUnknownPort) == 1)
     }
 

@@ -5,6 +5,7 @@ import MeshgateTLS
 import Testing
 @testable import MeshgateDiscovery
 @testable import MeshgateProxy
+import MeshgateTestKit
 
 #if canImport(Glibc)
 import Glibc
@@ -75,7 +76,7 @@ import Glibc
     func interruptUnblocksRead() throws {
         let (client, server) = try StreamTestPair.make()
         defer { client.close(); server.close() }
-        let outcome = StreamTestBox<Result<[UInt8], TLSStreamError>?>(nil)
+        let outcome = LockedBox<Result<[UInt8], TLSStreamError>?>(nil)
         let returned = DispatchSemaphore(value: 0)
         let reader = Thread {
             do throws(TLSStreamError) {

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateIdentity
+import MeshgateTestKit
 
 /// Shared test fixtures: a fixed clock and a PKI built at it, written to temporary folders.
 enum Fixtures {
@@ -60,25 +61,17 @@ enum Fixtures {
     }
 }
 
-/// Runs a program and captures its output.
+/// Runs a program and captures its output (through the test kit's `ChildProcess`).
 enum Subprocess {
     struct Result {
         let status: Int32
         let output: String
     }
 
-    /// Runs `executable` with `arguments`; standard output and error together.
+    /// Runs `executable` with `arguments` (killed after 60 s); standard output then standard error.
     static func run(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let run = try ChildProcess.run([executable] + arguments, timeout: 60)
+        return Result(status: run.status, output: run.stdout + run.stderr)
     }
 
     /// `/usr/bin/openssl`.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateKube
+import MeshgateTestKit
 
 /// The latest value a callback delivered, and how many times it was called.
 final class Latest<Value: Sendable>: @unchecked Sendable {
@@ -105,7 +106,7 @@ extension KubeAPIServerTests {
             try await cluster.compact()
             try cluster.startAPIServer()
 
-            #expect(await eventually(.seconds(8)) { latest.value == ["\(ns)/a"] })
+            #expect(await eventually(timeout: .seconds(8)) { latest.value == ["\(ns)/a"] })
             let status = informer.status
             #expect(status.goneRelists >= 1)
             #expect(status.relists >= 1)

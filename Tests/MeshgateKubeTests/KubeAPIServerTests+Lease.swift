@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateKube
+import MeshgateTestKit
 
 extension KubeAPIServerTests {
     @Suite struct Lease {
@@ -39,7 +40,7 @@ extension KubeAPIServerTests {
             let released = ContinuousClock.now
             await leader.release()
             #expect(!leader.isLeader)
-            #expect(await eventually(.seconds(2)) { follower.isLeader })
+            #expect(await eventually(timeout: .seconds(2)) { follower.isLeader })
             // At its next read (one retry period), not after the 2 s lease duration.
             #expect(ContinuousClock.now - released < .milliseconds(1500))
             let after = try await client.get(KubeLease.self, namespace: "default", name: name)
@@ -64,7 +65,7 @@ extension KubeAPIServerTests {
             #expect(!b.isLeader)
             let lastRenew = try #require(a.status.lastRenew)
             await a.abandon()
-            #expect(await eventually(.seconds(4)) { b.isLeader })
+            #expect(await eventually(timeout: .seconds(4)) { b.isLeader })
             let takeover = Date().timeIntervalSince(lastRenew)
             #expect(takeover <= 2.5, "took over \(takeover) s after the last renewal")
             #expect(takeover >= 1.5, "took over \(takeover) s after the last renewal: before expiry")
@@ -85,12 +86,12 @@ extension KubeAPIServerTests {
             #expect(await eventually { a.isLeader })
             try cluster.stopAPIServer()
             let stopped = ContinuousClock.now
-            #expect(await eventually(.seconds(4)) { !a.isLeader })
+            #expect(await eventually(timeout: .seconds(4)) { !a.isLeader })
             #expect(ContinuousClock.now - stopped < .milliseconds(2200))
             #expect(a.status.lastError != nil)
             #expect(changes.value == false)
             try cluster.startAPIServer()
-            #expect(await eventually(.seconds(4)) { a.isLeader })  // its own lease: renewed again
+            #expect(await eventually(timeout: .seconds(4)) { a.isLeader })  // its own lease: renewed again
             await a.release()
         }
     }

@@ -3,6 +3,7 @@ import Logging
 import Testing
 
 @testable import MeshgateKube
+import MeshgateTestKit
 
 /// A test cluster (etcd + the test API server, `scripts/apiserver/cluster.py`) run by a small
 /// Python driver that reads commands on stdin (`stop-apiserver`, `start-apiserver`) and removes
@@ -190,18 +191,6 @@ extension KubeTestCluster {
 extension Trait where Self == KubeClusterTrait {
     /// Runs the suite against one test cluster.
     static var kubeCluster: KubeClusterTrait { KubeClusterTrait() }
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(
-    _ timeout: Duration = .seconds(5), _ condition: @Sendable () async throws -> Bool
-) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }
 
 /// A Namespace (cluster-scoped), for tests that need their own.

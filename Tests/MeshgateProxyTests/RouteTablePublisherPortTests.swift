@@ -3,6 +3,7 @@ import MeshgateLoop
 import Testing
 
 @testable import MeshgateProxy
+import MeshgateTestKit
 
 #if canImport(Glibc)
     import Glibc
@@ -40,7 +41,7 @@ import Testing
 
     @Test("a withdrawn route that returns gets its port back; a route added meanwhile does not get it, and a stale client is refused")
     func withdrawnRouteKeepsItsPort() throws {
-        let base = try PublisherPorts.freeBlock(count: 2)
+        let base = try LoopbackPorts.freeBlock(count: 2)
         let clock = Clock()
         let publisher = try Self.publisher(range: base...(base + 1), clock: clock)
         let a = PublisherFixture.route("alpha")
@@ -51,25 +52,25 @@ import Testing
 
         let withdrawn = publisher.update(upserting: [], removing: [a.key])
         #expect(withdrawn.failed.isEmpty)
-        #expect(PublisherPorts.connectErrno(pa) == ECONNREFUSED, "a stale client of alpha is refused")
+        #expect(LoopbackPorts.connectErrno(pa) == ECONNREFUSED, "a stale client of alpha is refused")
 
         clock.advance(60)
         let c = PublisherFixture.route("charlie")
         let added = publisher.update(upserting: [c])
         #expect(added.listening[c.key] == nil, "charlie must not get alpha's held port")
         #expect(added.failed[c.key]?.contains("no free port") == true, "\(added.failed)")
-        #expect(PublisherPorts.connectErrno(pa) == ECONNREFUSED, "still refused, never misrouted")
+        #expect(LoopbackPorts.connectErrno(pa) == ECONNREFUSED, "still refused, never misrouted")
         #expect(publisher.waitingRoutes == [c.key])
 
         let back = publisher.update(upserting: [PublisherFixture.route("alpha")])
         #expect(back.listening[a.key]?.port == pa, "alpha is back on its port: \(back.failed)")
-        #expect(PublisherPorts.connectErrno(pa) == 0)
+        #expect(LoopbackPorts.connectErrno(pa) == 0)
         #expect(publisher.waitingRoutes == [c.key], "charlie still waits")
     }
 
     @Test("a route that returns while its old listener is still open (a loop holds it) takes that socket back")
     func returningRouteTakesItsSocketBack() throws {
-        let base = try PublisherPorts.freeBlock(count: 4)
+        let base = try LoopbackPorts.freeBlock(count: 4)
         let publisher = try Self.publisher(range: base...(base + 3))
         let a = PublisherFixture.route("alpha")
         let pa = try #require(publisher.update(upserting: [a]).listening[a.key]?.port)
@@ -86,7 +87,7 @@ import Testing
 
     @Test("a waiting route gets a port once a hold ends (retryWaiting), and is reported as recovered")
     func waitingRouteGetsPortAfterHoldOff() throws {
-        let base = try PublisherPorts.freeBlock(count: 1)
+        let base = try LoopbackPorts.freeBlock(count: 1)
         let clock = Clock()
         let publisher = try Self.publisher(range: base...base, holdOff: .seconds(600), clock: clock)
         let a = PublisherFixture.route("alpha")
@@ -107,7 +108,7 @@ import Testing
 
     @Test("routes that found no free port get one when another link's routes go (hold-off 0), on the next update")
     func waitingRoutesRetriedOnUpdate() throws {
-        let base = try PublisherPorts.freeBlock(count: 2)
+        let base = try LoopbackPorts.freeBlock(count: 2)
         let publisher = try Self.publisher(range: base...(base + 1), holdOff: .zero)
         let hostile = ["h1", "h2"].map { PublisherFixture.route($0) }
         _ = publisher.update(upserting: hostile)
@@ -123,7 +124,7 @@ import Testing
 
     @Test("the same routes give the same ports in any arrival order, collisions included (two publishers, one after the other)")
     func sameTableWhateverTheOrder() throws {
-        let base = try PublisherPorts.freeBlock(count: 16)
+        let base = try LoopbackPorts.freeBlock(count: 16)
         let range = base...(base + 15)
         // 12 routes in 16 ports: collisions are certain to occur for some names.
         let names = (0..<12).map { "svc\($0)" }
@@ -138,7 +139,7 @@ import Testing
 
     @Test("pins: a pinned route listens on its port (outside the range too); a range route never takes a pinned port")
     func pinnedPorts() throws {
-        let base = try PublisherPorts.freeBlock(count: 3)
+        let base = try LoopbackPorts.freeBlock(count: 3)
         let pinnedKey = "default/redis:7000"
         let publisher = try Self.publisher(range: base...(base + 1), pins: [pinnedKey: base + 2, "default/later:7000": base])
         let report = publisher.update(upserting: [
@@ -147,12 +148,12 @@ import Testing
         #expect(report.listening[pinnedKey]?.port == base + 2)
         #expect(report.listening["default/one:7000"]?.port == base + 1 || report.listening["default/two:7000"]?.port == base + 1)
         #expect(report.failed.count == 1, "the range's other port is pinned to a route not there: \(report.failed)")
-        #expect(PublisherPorts.connectErrno(base) == ECONNREFUSED)
+        #expect(LoopbackPorts.connectErrno(base) == ECONNREFUSED)
     }
 
     @Test("a new pin moves the route on that port off it and gives the port to the pinned route at the next publish")
     func newPinWins() throws {
-        let base = try PublisherPorts.freeBlock(count: 4)
+        let base = try LoopbackPorts.freeBlock(count: 4)
         let publisher = try Self.publisher(range: base...(base + 3))
         let routes = [PublisherFixture.route("alpha"), PublisherFixture.route("bravo")]
         let before = Self.ports(publisher.publish(routes: routes, services: []))
@@ -168,7 +169,7 @@ import Testing
     func stateFileSurvivesRestart() throws {
         let dir = try PortStateFileTests.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let base = try PublisherPorts.freeBlock(count: 8)
+        let base = try LoopbackPorts.freeBlock(count: 8)
         let range = base...(base + 7)
         let names = (0..<7).map { "svc\($0)" }
         let file = PortStateFile(stateDirectory: dir)
@@ -190,7 +191,7 @@ import Testing
         let file = PortStateFile(stateDirectory: dir)
         try "{\"version\": 1, \"routes\": [".write(toFile: file.path, atomically: true, encoding: .utf8)
         let problems = ProblemLog()
-        let base = try PublisherPorts.freeBlock(count: 2)
+        let base = try LoopbackPorts.freeBlock(count: 2)
         let publisher = try Self.publisher(range: base...(base + 1), stateFile: file, problems: problems)
         #expect(problems.all.count == 1 && problems.all.first?.hasPrefix(file.path + ": ") == true, "\(problems.all)")
         let report = publisher.update(upserting: [PublisherFixture.route("alpha")])

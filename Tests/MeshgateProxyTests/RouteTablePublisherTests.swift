@@ -5,6 +5,7 @@ import MeshgateTLS
 import MeshgateWire
 import Testing
 @testable import MeshgateProxy
+import MeshgateTestKit
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,7 @@ import Glibc
 
     @Test("a kept route keeps its port (and listener) across publishes; a removed one's port is refused at once")
     func keptRouteKeepsItsPort() throws {
-        let base = try PublisherPorts.freeBlock(count: 8)
+        let base = try LoopbackPorts.freeBlock(count: 8)
         let publisher = try PublisherFixture.publisher(range: base...(base + 7))
         let a = PublisherFixture.route("alpha")
         let b = PublisherFixture.route("bravo")
@@ -27,8 +28,8 @@ import Glibc
         let pb = try #require(first.listening[b.key]?.port)
         #expect(pa != pb)
         #expect((base...(base + 7)).contains(pa) && (base...(base + 7)).contains(pb))
-        #expect(PublisherPorts.connectErrno(pa) == 0, "alpha listens")
-        #expect(PublisherPorts.connectErrno(pb) == 0, "bravo listens")
+        #expect(LoopbackPorts.connectErrno(pa) == 0, "alpha listens")
+        #expect(LoopbackPorts.connectErrno(pb) == 0, "bravo listens")
         let bListener = try #require(publisher.snapshot.routes[b.key]?.listener)
 
         // Same routes again, as new objects (a reload re-reads the file), in another order, plus one.
@@ -48,54 +49,54 @@ import Glibc
         #expect(third.listening[c.key]?.port == pc)
         #expect(third.listening[a.key] == nil)
         #expect(publisher.snapshot.routes[a.key] == nil)
-        #expect(PublisherPorts.connectErrno(pa) == ECONNREFUSED, "the removed route's port is closed")
-        #expect(PublisherPorts.connectErrno(pb) == 0, "bravo still listens")
-        #expect(PublisherPorts.connectErrno(pc) == 0, "charlie still listens")
+        #expect(LoopbackPorts.connectErrno(pa) == ECONNREFUSED, "the removed route's port is closed")
+        #expect(LoopbackPorts.connectErrno(pb) == 0, "bravo still listens")
+        #expect(LoopbackPorts.connectErrno(pc) == 0, "charlie still listens")
         #expect(publisher.snapshot.routes[b.key]?.listener === bListener)
     }
 
     @Test("a removed fixed-address route's listener closes once the snapshot no longer lists it, and the address can be taken again")
     func removedFixedRouteCloses() throws {
-        let base = try PublisherPorts.freeBlock(count: 3)
+        let base = try LoopbackPorts.freeBlock(count: 3)
         // The fixed port is outside the range.
         let publisher = try PublisherFixture.publisher(range: (base + 1)...(base + 2))
         let fixed = try SocketAddress.resolve("127.0.0.1:\(base)")
         let first = publisher.publish(routes: [PublisherFixture.route("fixed", listen: fixed)], services: [])
         #expect(first.failed.isEmpty, "\(first.failed)")
         #expect(first.listening["default/fixed:7000"]?.port == base)
-        #expect(PublisherPorts.connectErrno(base) == 0)
+        #expect(LoopbackPorts.connectErrno(base) == 0)
 
         let second = publisher.publish(routes: [], services: [])
         #expect(second.listening.isEmpty)
         #expect(publisher.snapshot.routes.isEmpty)
-        #expect(PublisherPorts.connectErrno(base) == ECONNREFUSED, "the port closed with the last reference")
+        #expect(LoopbackPorts.connectErrno(base) == ECONNREFUSED, "the port closed with the last reference")
 
         let third = publisher.publish(routes: [PublisherFixture.route("fixed", listen: fixed)], services: [])
         #expect(third.failed.isEmpty, "the freed address can be listened on again: \(third.failed)")
         #expect(third.listening["default/fixed:7000"]?.port == base)
-        #expect(PublisherPorts.connectErrno(base) == 0)
+        #expect(LoopbackPorts.connectErrno(base) == 0)
     }
 
     @Test("closeRoutes withdraws every route: every port is refused, services stay")
     func closeRoutesClosesEveryListener() throws {
-        let base = try PublisherPorts.freeBlock(count: 4)
+        let base = try LoopbackPorts.freeBlock(count: 4)
         let publisher = try PublisherFixture.publisher(range: base...(base + 3))
         let service = ExportedService(namespace: "default", name: "echo", exported: true, allowed: nil, endpoints: [:])
         let report = publisher.publish(routes: [PublisherFixture.route("a"), PublisherFixture.route("b")], services: [service])
         let ports = report.listening.values.map(\.port)
         #expect(ports.count == 2)
-        for p in ports { #expect(PublisherPorts.connectErrno(p) == 0) }
+        for p in ports { #expect(LoopbackPorts.connectErrno(p) == 0) }
         publisher.closeRoutes()
         #expect(publisher.snapshot.routes.isEmpty)
         #expect(publisher.snapshot.services["default/echo"] === service)
-        for p in ports { #expect(PublisherPorts.connectErrno(p) == ECONNREFUSED, "port \(p)") }
+        for p in ports { #expect(LoopbackPorts.connectErrno(p) == ECONNREFUSED, "port \(p)") }
     }
 
     // MARK: - Fixed addresses and the range
 
     @Test("a fixed address inside the range is honoured and never handed to a range route, whatever the order")
     func fixedAddressesAreHonoured() throws {
-        let base = try PublisherPorts.freeBlock(count: 3)
+        let base = try LoopbackPorts.freeBlock(count: 3)
         let publisher = try PublisherFixture.publisher(range: base...(base + 2))
         // Range routes first in the list: the fixed one (on the range's first port) must still get its port.
         let r1 = PublisherFixture.route("range-one")
@@ -111,7 +112,7 @@ import Glibc
         #expect(publisher.snapshot.routes[r1.key]?.listener.fixed == false)
 
         // A fixed route added later whose port is free is honoured too; a range route added with it finds no port.
-        let base2 = try PublisherPorts.freeBlock(count: 2)
+        let base2 = try LoopbackPorts.freeBlock(count: 2)
         let publisher2 = try PublisherFixture.publisher(range: base2...(base2 + 1))
         // (Which of the two ports range-one gets is its hash's choice; the late fixed route names the other.)
         let first = publisher2.publish(routes: [PublisherFixture.route("range-one")], services: [])
@@ -130,7 +131,7 @@ import Glibc
 
     @Test("range exhaustion is reported per route; the routes that got a port are published")
     func rangeExhaustionIsReported() throws {
-        let base = try PublisherPorts.freeBlock(count: 2)
+        let base = try LoopbackPorts.freeBlock(count: 2)
         let publisher = try PublisherFixture.publisher(range: base...(base + 1))
         let routes = ["one", "two", "three"].map { PublisherFixture.route($0) }
         let report = publisher.publish(routes: routes, services: [])
@@ -147,7 +148,7 @@ import Glibc
 
     @Test("a fixed address that cannot be bound is reported, other routes are published")
     func busyFixedAddressIsReported() throws {
-        let base = try PublisherPorts.freeBlock(count: 3)
+        let base = try LoopbackPorts.freeBlock(count: 3)
         let holder = try Socket.listen(on: try SocketAddress.resolve("127.0.0.1:\(base)"), reusePort: false)
         defer { close(holder) }
         let publisher = try PublisherFixture.publisher(range: (base + 1)...(base + 2))
@@ -163,7 +164,7 @@ import Glibc
 
     @Test("every publish increments the generation by one, failed routes or not")
     func generationIncrements() throws {
-        let base = try PublisherPorts.freeBlock(count: 1)
+        let base = try LoopbackPorts.freeBlock(count: 1)
         let publisher = try PublisherFixture.publisher(range: base...base)
         #expect(publisher.snapshot.generation == 0)
         var last: UInt64 = 0
@@ -181,7 +182,7 @@ import Glibc
 
     @Test("a duplicate route key is reported in failed; the first one is published")
     func duplicateKeysAreReported() throws {
-        let base = try PublisherPorts.freeBlock(count: 4)
+        let base = try LoopbackPorts.freeBlock(count: 4)
         let publisher = try PublisherFixture.publisher(range: base...(base + 3))
         let first = PublisherFixture.route("dup", target: "first")
         let second = PublisherFixture.route("dup", target: "second")
@@ -194,7 +195,7 @@ import Glibc
         #expect(publisher.snapshot.routes.count == 2)
         #expect(publisher.snapshot.routes[first.key]?.route === first, "the first definition wins")
         // Only one listener was opened for the key: one range port taken by dup, one by other.
-        let listeningPorts = (base...(base + 3)).filter { PublisherPorts.connectErrno($0) == 0 }
+        let listeningPorts = (base...(base + 3)).filter { LoopbackPorts.connectErrno($0) == 0 }
         #expect(listeningPorts.count == 2, "\(listeningPorts)")
     }
 
@@ -204,7 +205,7 @@ import Glibc
     /// address is free once the old route is gone, so the renamed route must get it.
     @Test("renaming a route with a fixed address keeps the address served in the same publish")
     func renamedFixedRouteGetsItsAddress() throws {
-        let base = try PublisherPorts.freeBlock(count: 3)
+        let base = try LoopbackPorts.freeBlock(count: 3)
         let publisher = try PublisherFixture.publisher(range: (base + 1)...(base + 2))
         let address = try SocketAddress.resolve("127.0.0.1:\(base)")
         let old = PublisherFixture.route("old-name", listen: address)
@@ -213,7 +214,7 @@ import Glibc
         let report = publisher.publish(routes: [renamed], services: [])
         #expect(report.failed.isEmpty, "the renamed route has no listener: \(report.failed)")
         #expect(report.listening[renamed.key]?.port == base)
-        #expect(PublisherPorts.connectErrno(base) == 0, "\(base) is served")
+        #expect(LoopbackPorts.connectErrno(base) == 0, "\(base) is served")
     }
 }
 
@@ -237,80 +238,17 @@ enum PublisherFixture {
     }
 }
 
-/// Gateway TLS contexts from the throwaway PKI of `scripts/test-pki` (openssl CLI), written
-/// once per test process.
+/// Gateway TLS contexts (east's gateway leaf under east's issuer, both roles) from a throwaway
+/// PKI of the test kit, written once per test process.
 enum PublisherCredentials {
-    static func shared() throws -> GatewayCredentials {
-        switch result {
-        case .success(let c): return c
-        case .failure(let e): throw e
-        }
-    }
+    static func shared() throws -> GatewayCredentials { try result.get() }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    private static let result: Result<GatewayCredentials, Failure> = {
-        let dir = NSTemporaryDirectory() + "meshgate-publisher-pki-\(getpid())"
-        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "meshgate-publisher-pki-\(getpid())") }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [root.appendingPathComponent("scripts/test-pki").path, dir]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return .failure(Failure(description: "scripts/test-pki: \(error)")) }
-        let deadline = Date().addingTimeInterval(60)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning {
-            p.terminate()
-            return .failure(Failure(description: "scripts/test-pki did not finish within 60 s"))
-        }
-        guard p.terminationStatus == 0 else { return .failure(Failure(description: "scripts/test-pki exited \(p.terminationStatus)")) }
-        do {
-            let server = TLSConfiguration(
-                role: .server, certificateChainPath: dir + "/east.pem", privateKeyPath: dir + "/east.key", trustBundlePath: dir + "/bundle.pem")
-            let client = TLSConfiguration(
-                role: .client, certificateChainPath: dir + "/east.pem", privateKeyPath: dir + "/east.key", trustBundlePath: dir + "/bundle.pem")
-            return .success(GatewayCredentials(server: try TLSContext(configuration: server), client: try TLSContext(configuration: client)))
-        } catch {
-            return .failure(Failure(description: "TLS contexts: \(error)"))
-        }
-    }()
-}
-
-enum PublisherPorts {
-    /// `count` consecutive ports on 127.0.0.1, each bindable right now, below the ephemeral range.
-    static func freeBlock(count: Int) throws -> UInt16 {
-        for _ in 0..<200 {
-            let base = UInt16.random(in: 20_000...(32_000 - UInt16(count)))
-            var fds: [Int32] = []
-            var ok = true
-            for p in base..<(base + UInt16(count)) {
-                guard let address = try? SocketAddress.resolve("127.0.0.1:\(p)"),
-                    let fd = try? Socket.listen(on: address, reusePort: false)
-                else {
-                    ok = false
-                    break
-                }
-                fds.append(fd)
-            }
-            for fd in fds { close(fd) }
-            if ok { return base }
-        }
-        throw PublisherCredentials.Failure(description: "no block of \(count) free ports found")
-    }
-
-    /// Connects to 127.0.0.1:`port` (blocking; on loopback a refusal is immediate): 0 when it
-    /// connected, else the errno (ECONNREFUSED when nothing listens).
-    static func connectErrno(_ port: UInt16) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return errno }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard let address = try? SocketAddress.resolve(host: "127.0.0.1", port: port) else { return EINVAL }
-        return address.withSockAddr { Glibc.connect(fd, $0, $1) } == 0 ? 0 : errno
+    private static let result = ProcessFixture.make {
+        let pki = try TestPKI.temporary("publisher")
+        let anchor = try pki.anchor("anchor", commonName: "meshgate test anchor")
+        try pki.writeBundle([anchor])
+        let issuer = try pki.issuer("east-issuer", subject: "/CN=meshgate issuer east", signedBy: anchor)
+        try pki.leaf("east", serviceAccount: "gateway", namespace: "meshgate-east", signedBy: issuer)
+        return GatewayCredentials(server: try pki.context(.server, leaf: "east"), client: try pki.context(.client, leaf: "east"))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Collects what a child process writes to a pipe: a thread reads the pipe with blocking
@@ -10,14 +10,14 @@ import Glibc
 ///
 /// The thread holds the reading handle and the buffer, not the owner: a child killed when its
 /// owner is released closes the pipe, and the thread ends.
-final class PipeReader: @unchecked Sendable {
+public final class PipeReader: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)
     private var finished = false
 
     /// Starts reading `pipe`'s read end (call after the child was started).
-    init(_ pipe: Pipe) {
+    public init(_ pipe: Pipe) {
         let handle = pipe.fileHandleForReading
         Thread { [self, handle] in
             let fd = handle.fileDescriptor
@@ -41,14 +41,14 @@ final class PipeReader: @unchecked Sendable {
     }
 
     /// What was read so far.
-    var bytes: Data {
+    public var bytes: Data {
         lock.lock()
         defer { lock.unlock() }
         return data
     }
 
     /// The number of bytes read so far.
-    var count: Int {
+    public var count: Int {
         lock.lock()
         defer { lock.unlock() }
         return data.count
@@ -56,7 +56,7 @@ final class PipeReader: @unchecked Sendable {
 
     /// Waits (at most `timeout` seconds) until the pipe reached end of file; false on timeout.
     @discardableResult
-    func waitForEnd(timeout: Double) -> Bool {
+    public func waitForEnd(timeout: Double) -> Bool {
         lock.lock()
         let already = finished
         lock.unlock()
