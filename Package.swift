@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(name: "MeshgateNamesTests", dependencies: ["MeshgateNames"]),
         .testTarget(name: "MeshgateLoopTests", dependencies: ["MeshgateLoop"], swiftSettings: v5),
         .testTarget(name: "MeshgateTLSTests", dependencies: ["MeshgateTLS", "MeshgateTestKit"], swiftSettings: v5),
-        .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire"]),
+        .testTarget(name: "MeshgateWireTests", dependencies: ["MeshgateWire", "MeshgateTestKit"]),
         .testTarget(
             name: "MeshgateIdentityTests", dependencies: ["MeshgateIdentity", "MeshgateTLS", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl", "MeshgateDiscovery", "MeshgateTestKit"], swiftSettings: v5),

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateLoad
+import MeshgateTestKit
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ import Glibc
 
     /// Random sizes 0–1 MiB from a fixed seed, so a failure can be replayed.
     static func sizes(count: Int, seed: UInt64) -> [Int] {
-        var g = SplitMix(seed: seed)
+        var g = SplitMix64(seed: seed)
         return (0..<count).map { _ in Int(g.next() % (1 << 20 + 1)) }
     }
 

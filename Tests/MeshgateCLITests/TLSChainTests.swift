@@ -12,7 +12,7 @@ extension TLSEndToEnd {
     @Suite struct TLSChainTests {
         /// Random sizes 0–`max` bytes from a fixed seed, so a failure can be replayed.
         static func sizes(count: Int, seed: UInt64, max: Int) -> [Int] {
-            var g = SplitMix(seed: seed)
+            var g = SplitMix64(seed: seed)
             return (0..<count).map { _ in Int(g.next() % UInt64(max + 1)) }
         }
 

@@ -1,4 +1,5 @@
 import MeshgateWire
+import MeshgateTestKit
 import Testing
 
 /// The `discover` stream's frame codec: hand examples, random round trips, errors, robustness.

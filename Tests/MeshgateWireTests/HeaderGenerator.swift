@@ -1,3 +1,4 @@
+import MeshgateTestKit
 import MeshgateWire
 
 /// Random valid headers, covering the extremes of every field (1- and 63-byte labels, 512-byte

@@ -1,4 +1,5 @@
 import MeshgateWire
+import MeshgateTestKit
 import Testing
 
 /// Port names on the wire: the `PortName` rule, the `upsertNamed` frame (type 6) and the
