@@ -187,13 +187,7 @@ public final class TLSStream: @unchecked Sendable {
     private func flush(deadline: ContinuousClock.Instant) throws(TLSStreamError) {
         while tls.pendingOutboundCount > 0 {
             guard fd >= 0 else { throw TLSStreamError("closed") }
-            var stopped: IOResult? = nil
-            let sent = tls.sendOutbound { bytes in
-                let result = SocketIO.send(fd, bytes.baseAddress, count: bytes.count)
-                if case .moved(let n) = result { return n }
-                stopped = result
-                return 0
-            }
+            let (sent, stopped) = tls.sendOutbound(to: fd)
             if sent > 0 { continue }
             switch stopped {
             case .failed(let e)?: throw TLSStreamError("send: \(e)")

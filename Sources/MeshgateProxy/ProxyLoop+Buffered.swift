@@ -27,7 +27,7 @@ extension ProxyLoop {
             // 1. Whatever waits for the destination goes first.
             if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
-                if let stopped = sendCiphertext(d, to: dst).stopped { return destinationWriteEnded(f, stopped, dst: dst, ends: ends) }
+                if let stopped = d.sendOutbound(to: dst).stopped { return destinationWriteEnded(f, stopped, dst: dst, ends: ends) }
                 continue
             }
             if f.pointee.pending > 0 {

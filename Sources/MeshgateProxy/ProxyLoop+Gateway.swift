@@ -309,7 +309,7 @@ extension ProxyLoop {
             // The answer is the same header back; its round trip is the gateway latency.
             if let bytes = try? TransportHeader.probe(nonce: nonce).encoded(), case .written = tls.writePlaintext(bytes) {
                 _ = tls.shutdown()
-                sendCiphertext(tls, to: conn.pointee.downstream)
+                tls.sendOutbound(to: conn.pointee.downstream)
                 counters.add(.gatewayProbesAnswered)
             }
             close(slot, resetDownstream: false, resetUpstream: false)

@@ -30,21 +30,6 @@ extension ProxyLoop {
         }
     }
 
-    /// Sends as much of the ciphertext OpenSSL has waiting as `fd` takes now: the bytes sent,
-    /// and the result of the send that stopped short (nil when everything went out).
-    @inline(__always)
-    @discardableResult
-    func sendCiphertext(_ tls: TLSConnection, to fd: Int32) -> (sent: Int, stopped: IOResult?) {
-        var stopped: IOResult? = nil
-        let sent = tls.sendOutbound { bytes in
-            let result = SocketIO.send(fd, bytes.baseAddress, count: bytes.count)
-            if case .moved(let n) = result { return n }
-            stopped = result
-            return 0
-        }
-        return (sent, stopped)
-    }
-
     enum ReadEnd {
         /// Read again (end of stream or a control record taken into account).
         case readOn

@@ -64,7 +64,7 @@ extension ProxyLoop {
         // tickets) is taken into OpenSSL: the record layer or the kernel reads it instead.
         while true {
             if tls.pendingOutboundCount > 0 {
-                let (sent, stopped) = sendCiphertext(tls, to: fd)
+                let (sent, stopped) = tls.sendOutbound(to: fd)
                 switch stopped {
                 case .wouldBlock?: return  // the writable event calls back
                 case .failed(let e)?:
@@ -85,13 +85,13 @@ extension ProxyLoop {
                 }
                 if tls.pendingOutboundCount > 0 {
                     // The last flight could not go out at once; the data path sends it first.
-                    sendCiphertext(tls, to: fd)
+                    tls.sendOutbound(to: fd)
                 }
                 handshakeComplete(conn, slot: slot, upstreamSide: upstreamSide, tls: tls)
                 return
             case .failed(let error):
                 // Best effort: the alert tells the peer why.
-                sendCiphertext(tls, to: fd)
+                tls.sendOutbound(to: fd)
                 refuse(conn, slot: slot, upstreamSide: upstreamSide, TLSRefusal(error), error.description)
                 return
             case .inProgress:
