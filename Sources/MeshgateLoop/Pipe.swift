@@ -4,17 +4,11 @@ import Glibc
 import CMeshgateShim
 
 /// A splice pipe: read end and write end, both non-blocking and close-on-exec.
-public struct Pipe: Sendable {
+public struct Pipe: Hashable, Sendable {
     /// The read end.
-    public var read: Int32
+    public let read: Descriptor
     /// The write end.
-    public var write: Int32
-
-    /// Wraps two open ends.
-    public init(read: Int32, write: Int32) {
-        self.read = read
-        self.write = write
-    }
+    public let write: Descriptor
 
     /// A new pipe, or the errno of `pipe2`.
     public static func open() -> Result<Pipe, Errno> {
@@ -22,20 +16,20 @@ public struct Pipe: Sendable {
         let rc = withUnsafeMutablePointer(to: &fds) {
             $0.withMemoryRebound(to: Int32.self, capacity: 2) { mg_pipe_nonblock($0) }
         }
-        guard rc == 0 else { return .failure(.current) }
-        return .success(Pipe(read: fds.0, write: fds.1))
+        guard rc == 0, let read = Descriptor(fds.0), let write = Descriptor(fds.1) else { return .failure(.current) }
+        return .success(Pipe(read: read, write: write))
     }
 
     /// Asks for a buffer of `bytes` (`F_SETPIPE_SZ`); the size the kernel granted, or nil when
     /// it refused (over `/proc/sys/fs/pipe-max-size` for an unprivileged process).
     public func resize(to bytes: Int) -> Int? {
-        let got = fcntl(write, mg_F_SETPIPE_SZ, Int32(clamping: bytes))
+        let got = fcntl(write.raw, mg_F_SETPIPE_SZ, Int32(clamping: bytes))
         return got > 0 ? Int(got) : nil
     }
 
     /// Closes both ends.
     public func close() {
-        Glibc.close(read)
-        Glibc.close(write)
+        read.close()
+        write.close()
     }
 }

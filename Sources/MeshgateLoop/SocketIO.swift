@@ -47,3 +47,30 @@ public enum SocketIO {
         }
     }
 }
+
+/// The funnel for owned descriptors: the same calls, taking `Descriptor`s.
+extension SocketIO {
+    /// `recv` from an owned descriptor.
+    @inlinable
+    public static func recv(_ fd: Descriptor, into buffer: UnsafeMutableRawPointer?, count: Int, flags: Int32 = 0) -> IOResult {
+        recv(fd.raw, into: buffer, count: count, flags: flags)
+    }
+
+    /// `send` to an owned descriptor.
+    @inlinable
+    public static func send(_ fd: Descriptor, _ bytes: UnsafeRawPointer?, count: Int) -> IOResult {
+        send(fd.raw, bytes, count: count)
+    }
+
+    /// `readv` from an owned descriptor.
+    @inlinable
+    public static func readv(_ fd: Descriptor, _ iov: UnsafePointer<iovec>, count: Int32) -> IOResult {
+        readv(fd.raw, iov, count: count)
+    }
+
+    /// `splice` between owned descriptors (a socket and a pipe end).
+    @inlinable
+    public static func splice(from source: Descriptor, to destination: Descriptor, count: Int) -> IOResult {
+        splice(from: source.raw, to: destination.raw, count: count)
+    }
+}

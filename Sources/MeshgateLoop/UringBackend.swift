@@ -79,23 +79,26 @@ public final class UringBackend: EventBackend {
     }
 
     public func close(fd: Int32) {
-        let p = pending.take(fd)
-        if p.byDescriptor {
-            descriptorCancels += 1
-            mg_ring_cancel_and_close(ring, fd)
-        } else {
-            mg_ring_cancel_data_and_close(ring, fd, p.watch, p.connect)
-        }
+        cancelPending(
+            on: fd, byDescriptor: { mg_ring_cancel_and_close(ring, fd) },
+            byTokens: { mg_ring_cancel_data_and_close(ring, fd, $0, $1) })
     }
 
     public func release(fd: Int32) {
         // Submits at once: the new owner may close `fd` before this loop's next submit.
+        cancelPending(on: fd, byDescriptor: { mg_ring_cancel_fd(ring, fd) }, byTokens: { mg_ring_cancel_data_now(ring, $0, $1) })
+    }
+
+    /// Forgets what is pending on `fd` and cancels it: by the descriptor when more than one
+    /// token of a kind was submitted for it (counted), else by its watch and connect tokens.
+    @inline(__always)
+    private func cancelPending(on fd: Int32, byDescriptor: () -> Void, byTokens: (_ watch: UInt64, _ connect: UInt64) -> Void) {
         let p = pending.take(fd)
         if p.byDescriptor {
             descriptorCancels += 1
-            mg_ring_cancel_fd(ring, fd)
+            byDescriptor()
         } else {
-            mg_ring_cancel_data_now(ring, p.watch, p.connect)
+            byTokens(p.watch, p.connect)
         }
     }
 

@@ -1,18 +1,22 @@
+import MeshgateLoop
 import MeshgateTLS
 
 /// One direction of a proxied connection: bytes read from `source`, written to `destination`.
 /// Holds a pipe (splice path) or a buffer (copy path) only while bytes are in flight.
 struct Flow {
-    /// Pipe read end, or -1 when none is held.
-    var pipeRead: Int32 = -1
-    /// Pipe write end, or -1.
-    var pipeWrite: Int32 = -1
     /// Copy-path buffer while held.
     var buffer: UnsafeMutableRawPointer? = nil
     /// Offset of the first unsent byte in `buffer`.
     var bufferOffset: Int32 = 0
     /// Bytes read from the source and not yet written to the destination.
     var pending: Int32 = 0
+    /// User-space TLS source: received ciphertext not yet opened, `buffer[cipherStart..<cipherEnd]`
+    /// (at most one partial record while waiting).
+    var cipherStart: Int32 = 0
+    var cipherEnd: Int32 = 0
+    /// Splice-path pipe while held (stored after the 4-byte fields so the flags below fill
+    /// its tail: the flow stays 40 bytes).
+    var pipe: Pipe? = nil
     /// The source may have bytes (or EOF) to read: set by readiness, cleared by EAGAIN.
     var sourceReadable = false
     /// The destination can take bytes: cleared by EAGAIN, set by readiness.
@@ -27,10 +31,6 @@ struct Flow {
     var copyPath = false
     /// TLS destination: close_notify went out (kernel TLS) or is queued (user-space records).
     var closeNotifySent = false
-    /// User-space TLS source: received ciphertext not yet opened, `buffer[cipherStart..<cipherEnd]`
-    /// (at most one partial record while waiting).
-    var cipherStart: Int32 = 0
-    var cipherEnd: Int32 = 0
 }
 
 /// Which listener took a connection, and so what happens before bytes flow.
@@ -44,37 +44,46 @@ enum ConnectionRole: UInt8 {
 }
 
 /// A proxied connection in the loop's slab: client (downstream) and upstream sockets and the
-/// two directions between them.
+/// two directions between them. Fields are ordered for size (the one-byte fields fill the
+/// tails of the optional descriptors; `ConnectionLayoutTests` holds the stride).
 struct Connection {
+    /// Bumped when the slot is freed: a token of an earlier connection no longer resolves.
     var generation: UInt32 = 0
+    /// Next free slot (free list), -1 at the end.
+    var nextFree: Int32 = -1
     /// Where the connection is in its life (`ConnectionLifecycle` moves it).
     var phase: ConnectionPhase = .free
     /// Its optional steps, fixed at admission.
     var plan = ConnectionPlan(clientTLS: false, readsHeader: false, upstreamTLS: false)
-    var downstream: Int32 = -1
-    var upstream: Int32 = -1
+    /// The client's socket (set at admission; nil only once a gateway hands it off).
+    var downstream: Descriptor? = nil
+    /// Sides (1 client, 2 upstream) whose reading cannot hand over from OpenSSL and stays there.
+    var handOverFailed: UInt8 = 0
+    /// Which listener took it.
+    var role: ConnectionRole = .proxy
+    /// The upstream socket, once one is made.
+    var upstream: Descriptor? = nil
     /// Index of the upstream being tried or used.
     var upstreamIndex: Int32 = 0
     /// Connect attempts made so far.
     var attempts: Int32 = 0
+    /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
+    var handshakeBytes: Int32 = 0
     /// Coarse time of the last byte moved (loop clock, ns).
     var lastActivity: Int64 = 0
     /// Client → upstream.
     var toUpstream = Flow()
     /// Upstream → client.
     var toDownstream = Flow()
-    /// Next free slot (free list), -1 at the end.
-    var nextFree: Int32 = -1
     /// How the client side writes and reads (`SideTransport`).
     var downstreamTransport = SideTransport()
     /// How the upstream side writes and reads.
     var upstreamTransport = SideTransport()
-    /// Bytes of the running handshake received so far (the first one tells TLS from garbage).
-    var handshakeBytes: Int32 = 0
-    /// Sides (1 client, 2 upstream) whose reading cannot hand over from OpenSSL and stays there.
-    var handOverFailed: UInt8 = 0
-    /// Which listener took it.
-    var role: ConnectionRole = .proxy
+    /// Readiness events handled for either socket (wrapping): the kTLS poke skips a connection
+    /// that had one between its look and its pump.
+    var readinessEvents: UInt32 = 0
+    /// Gateway: why the gateway refused it, if it did (decides the series' result at close).
+    var refusal: GatewayRefusal? = nil
     /// Where upstream attempts go: a route's gateways or a service's endpoints (the loop's
     /// configured upstreams when nil). Held so its addresses outlive the connect.
     var upstreams: UpstreamBalancer? = nil
@@ -84,11 +93,6 @@ struct Connection {
     var clientIdentity: String? = nil
     /// Gateway: the traffic series this connection counts in, once known.
     var traffic: TrafficSeries? = nil
-    /// Gateway: why the gateway refused it, if it did (decides the series' result at close).
-    var refusal: GatewayRefusal? = nil
-    /// Readiness events handled for either socket (wrapping): the kTLS poke skips a connection
-    /// that had one between its look and its pump.
-    var readinessEvents: UInt32 = 0
     /// Payload bytes moved each way, added to the series at close.
     var bytesUp: UInt64 = 0
     var bytesDown: UInt64 = 0
@@ -100,6 +104,10 @@ extension Connection {
     var downstreamTLS: TLSConnection? { downstreamTransport.openSSL }
     /// The upstream side's OpenSSL connection while it uses one.
     var upstreamTLS: TLSConnection? { upstreamTransport.openSSL }
+
+    /// One side's socket.
+    @inline(__always)
+    func socket(upstreamSide: Bool) -> Descriptor? { upstreamSide ? upstream : downstream }
 
     /// One side's transport.
     @inline(__always)

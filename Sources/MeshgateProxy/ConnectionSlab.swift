@@ -65,3 +65,6 @@ final class ConnectionSlab {
         return c
     }
 }
+
+@available(*, unavailable)
+extension ConnectionSlab: Sendable {}

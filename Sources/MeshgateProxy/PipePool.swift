@@ -35,7 +35,7 @@ final class PipePool {
         }
         guard inUse < limit else { return nil }
         guard case .success(let pipe) = Pipe.open() else { return nil }
-        if max(pipe.read, pipe.write) >= ceiling {
+        if max(pipe.read.raw, pipe.write.raw) >= ceiling {
             // Into the control plane's reserve: a direction copies instead.
             pipe.close()
             return nil
@@ -103,3 +103,9 @@ final class BufferPool {
 
     deinit { for b in free { b.deallocate() } }
 }
+
+@available(*, unavailable)
+extension PipePool: Sendable {}
+
+@available(*, unavailable)
+extension BufferPool: Sendable {}

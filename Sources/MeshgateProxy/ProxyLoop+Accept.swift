@@ -9,7 +9,7 @@ import MeshgateTLS
 /// descriptor ceiling and the control plane's reserve, clients held while the limit is reached.
 extension ProxyLoop {
     func startAccepting() {
-        guard !accepting, !draining, listener >= 0 else { return }
+        guard !accepting, !draining, let listener else { return }
         if reservePaused {
             if DescriptorBudget.exhausted(ceiling: shared.descriptorCeiling) || !admitReserveClient() {
                 if !acceptPaused {
@@ -26,7 +26,7 @@ extension ProxyLoop {
         acceptPaused = false
         // Near the limit accept one at a time, so a multishot burst cannot overshoot it.
         acceptMultishot = multishotSafe
-        backend.startAccept(listener: listener, token: acceptToken, multishot: acceptMultishot)
+        backend.startAccept(listener: listener.raw, token: acceptToken, multishot: acceptMultishot)
         setRouteAccepts(armed: true)
     }
 
@@ -42,11 +42,21 @@ extension ProxyLoop {
     /// cancels the other.
     var acceptToken: Token { acceptMultishot ? K.acceptToken : K.singleAcceptToken }
 
+    /// Stops the accept armed on the loop's listener.
+    func stopAccepting() {
+        if let listener { backend.stopAccept(listener: listener.raw, token: acceptToken) }
+        accepting = false
+    }
+
+    /// Closes the loop's listener: connects to it then fail at once instead of queueing.
+    func closeListener() {
+        guard let listener else { return }
+        backend.close(fd: listener.raw)
+        self.listener = nil
+    }
+
     func pauseAccepting(resumeAfter nanoseconds: Int64) {
-        if accepting {
-            backend.stopAccept(listener: listener, token: acceptToken)
-            accepting = false
-        }
+        if accepting { stopAccepting() }
         setRouteAccepts(armed: false)
         if !acceptPaused {
             acceptPaused = true
@@ -65,7 +75,7 @@ extension ProxyLoop {
             if c.more {
                 // The kernel keeps the multishot accept armed after this error: stop it, or
                 // it would report the same failure in a tight loop.
-                backend.stopAccept(listener: listener, token: acceptToken)
+                stopAccepting()
             }
             accepting = false
             acceptFailed(e, on: "the listener")
@@ -113,8 +123,7 @@ extension ProxyLoop {
         }
         defer {
             if accepting && acceptMultishot && !multishotSafe {
-                backend.stopAccept(listener: listener, token: acceptToken)
-                accepting = false
+                stopAccepting()
                 startAccepting()
             }
         }
@@ -211,7 +220,7 @@ extension ProxyLoop {
         }
         counters.add(.active)
         let conn = slab[slot]
-        conn.pointee.downstream = fd
+        conn.pointee.downstream = Descriptor(fd)
         conn.pointee.lastActivity = now
         conn.pointee.toUpstream.copyPath = !config.splice
         conn.pointee.toDownstream.copyPath = !config.splice

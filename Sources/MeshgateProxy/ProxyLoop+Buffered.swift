@@ -20,14 +20,14 @@ extension ProxyLoop {
     /// send took two calls (a call's negative total is not added) and over-counted by it.
     @inline(__always)
     func pumpBuffered(
-        _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
+        _ f: UnsafeMutablePointer<Flow>, src: Descriptor, dst: Descriptor, ends: FlowEnds, moved: inout MovedBytes
     ) -> PumpStop {
         let size = buffers.size
         while true {
             // 1. Whatever waits for the destination goes first.
             if let d = ends.destinationTLS, d.pendingOutboundCount > 0 {
                 guard f.pointee.destinationWritable else { return .waiting }
-                if let stopped = d.sendOutbound(to: dst).stopped { return destinationWriteEnded(f, stopped, dst: dst, ends: ends) }
+                if let stopped = d.sendOutbound(to: dst.raw).stopped { return destinationWriteEnded(f, stopped, dst: dst, ends: ends) }
                 continue
             }
             if f.pointee.pending > 0 {
@@ -139,18 +139,15 @@ extension ProxyLoop {
                     releaseChannel(f)
                     return .waiting
                 }
-                switch SocketIO.recv(src, into: f.pointee.buffer! + carry, count: size - carry) {
+                let result = SocketIO.recv(src, into: f.pointee.buffer! + carry, count: size - carry)
+                switch result {
                 case .moved(let n):
                     f.pointee.cipherEnd += Int32(n)
                     continue
                 case .eof:
                     return truncated()  // close_notify would have ended the stream first
-                case .wouldBlock:
-                    f.pointee.sourceReadable = false
-                    releaseChannel(f)
-                    return .waiting
-                case .failed(let e):
-                    return .sourceFailed(e)
+                case .wouldBlock, .failed:
+                    return sourceReadStopped(f, result)
                 }
             }
             // Plaintext goes where a record-layer destination seals it in place.
@@ -185,19 +182,16 @@ extension ProxyLoop {
                     return .waiting
                 }
                 let want = ends.sourceHandingOver ? (shortfall > 0 ? shortfall : 5) : tlsScratch.count
-                switch SocketIO.recv(src, into: tlsScratch.baseAddress, count: min(want, tlsScratch.count)) {
+                let result = SocketIO.recv(src, into: tlsScratch.baseAddress, count: min(want, tlsScratch.count))
+                switch result {
                 case .moved(let n):
                     s.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                     continue
                 case .eof:
                     s.receiveEOF()
                     continue
-                case .wouldBlock:
-                    f.pointee.sourceReadable = false
-                    releaseChannel(f)
-                    return .waiting
-                case .failed(let e):
-                    return .sourceFailed(e)
+                case .wouldBlock, .failed:
+                    return sourceReadStopped(f, result)
                 }
             }
             guard f.pointee.sourceReadable else {
@@ -243,7 +237,7 @@ extension ProxyLoop {
     /// Reads into the plaintext areas of up to three consecutive record slots (header room
     /// before each, tag room after) with one `readv`.
     @inline(__always)
-    func readIntoRecordSlots(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> IOResult {
+    func readIntoRecordSlots(_ f: UnsafeMutablePointer<Flow>, src: Descriptor) -> IOResult {
         let slot = TLSRecordLayer.maxPlaintext + TLSRecordLayer.overhead
         let base = f.pointee.buffer!
         var iov = (

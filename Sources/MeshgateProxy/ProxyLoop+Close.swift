@@ -7,11 +7,9 @@ import MeshgateTLS
 
 /// Closing: one connection (with resets when a side failed), held clients, everything.
 extension ProxyLoop {
-    /// One side failed (reset, broken pipe): the other side gets a reset too, so a truncated
-    /// stream is never passed on as a complete one.
+    /// One side failed (reset, broken pipe): the lifecycle ends the connection (`.reset`).
     func sideFailed(_ slot: UInt32, upstreamSide: Bool, _ e: Errno) {
-        counters.add(upstreamSide ? .resetsFromUpstream : .resetsFromDownstream)
-        close(slot, resetDownstream: true, resetUpstream: true)
+        advance(slab[slot], slot: slot, .reset(ConnectionSide(upstreamSide: upstreamSide)))
     }
 
     func close(_ slot: UInt32, resetDownstream: Bool, resetUpstream: Bool) {
@@ -29,14 +27,8 @@ extension ProxyLoop {
         }
         releaseChannel(flow(conn, toUpstream: true), force: true)
         releaseChannel(flow(conn, toUpstream: false), force: true)
-        if conn.pointee.downstream >= 0 {
-            if resetDownstream { Socket.armReset(conn.pointee.downstream) }
-            backend.close(fd: conn.pointee.downstream)
-        }
-        if conn.pointee.upstream >= 0 {
-            if resetUpstream { Socket.armReset(conn.pointee.upstream) }
-            backend.close(fd: conn.pointee.upstream)
-        }
+        closeSocket(conn.pointee.downstream, reset: resetDownstream)
+        closeSocket(conn.pointee.upstream, reset: resetUpstream)
         slab.free(slot)
         counters.subtract(.active)
         shared.active.wrappingDecrement(ordering: .relaxed)
@@ -49,6 +41,15 @@ extension ProxyLoop {
         }
     }
 
+    /// Closes a connection's socket through the backend (queued with the loop's other work),
+    /// first arming a reset (RST instead of FIN) when `reset`. The one close of a connection's
+    /// sockets.
+    func closeSocket(_ fd: Descriptor?, reset: Bool) {
+        guard let fd else { return }
+        if reset { Socket.armReset(fd.raw) }
+        backend.close(fd: fd.raw)
+    }
+
     func resetWaitingClients() {
         resetReserveClient()
         for (fd, _) in waitingClients {
@@ -59,19 +60,15 @@ extension ProxyLoop {
         waitingClients.removeAll()
     }
 
-    func closeEverything(reset: Bool) {
+    /// The loop stops: held clients are reset, live connections end (`.stopRequested`), the
+    /// listeners close.
+    func closeEverything() {
         resetWaitingClients()
         for i in 0..<slab.highWater {
             let slot = UInt32(i)
-            if slab[slot].pointee.phase != .free {
-                counters.add(.forcedCloses)
-                close(slot, resetDownstream: reset, resetUpstream: reset)
-            }
+            advance(slab[slot], slot: slot, .stopRequested)
         }
-        if listener >= 0 {
-            backend.close(fd: listener)
-            listener = -1
-        }
+        closeListener()
         releaseAllRouteAcceptors()
         // Flush the queued closes.
         try? backend.wait(timeoutNanoseconds: 0) { _ in }

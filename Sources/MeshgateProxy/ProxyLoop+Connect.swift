@@ -16,7 +16,7 @@ extension ProxyLoop {
         switch makeUpstreamSocket(family: balancer.families[i]) {
         case .success(let fd):
             Socket.setNoDelay(fd)
-            conn.pointee.upstream = fd
+            conn.pointee.upstream = Descriptor(fd)
             advance(conn, slot: slot, .connectStarted)
             backend.connect(fd: fd, address: balancer.address(i), length: balancer.lengths[i],
                             timeoutNanoseconds: connectTimeout,
@@ -63,7 +63,7 @@ extension ProxyLoop {
             if case .connecting(let startedAt) = conn.pointee.phase {
                 traffic.observeConnect(nanoseconds: MonotonicClock.nanoseconds() &- startedAt)
             }
-            backend.watch(fd: conn.pointee.upstream, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
+            backend.watch(fd: conn.pointee.upstream!.raw, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
             advance(conn, slot: slot, .connected)  // the upstream handshake, or open
             return
         }
@@ -73,8 +73,8 @@ extension ProxyLoop {
         if timedOut { counters.add(.connectTimeouts) }
         balancer.markDown(i, now: now)
         limits.warning("connect-\(i)", "loop \(index): connect to \(balancer.descriptions[i]) failed: \(timedOut ? "timed out" : e.description)")
-        backend.close(fd: conn.pointee.upstream)
-        conn.pointee.upstream = -1
+        closeSocket(conn.pointee.upstream, reset: false)
+        conn.pointee.upstream = nil
         conn.pointee.attempts += 1
         let more = Int(conn.pointee.attempts) < balancer.count
         if more { counters.add(.upstreamFailovers) }

@@ -165,7 +165,7 @@ extension ProxyLoop {
         conn.pointee.route = route
         attachTraffic(conn, Self.outboundKey(route))
         guard route.alive else {
-            refuseGateway(conn, slot: slot, .linkDown, "\(route.key): the link to cluster \(route.cluster) is down")
+            advance(conn, slot: slot, .routeDown)
             return
         }
         conn.pointee.upstreams = routeBalancer(route)
@@ -187,8 +187,7 @@ extension ProxyLoop {
     /// Reads the client's first plaintext until a whole header is there. Bytes after the
     /// header stay in the client→upstream buffer and go to the endpoint first.
     func readHeader(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
-        guard let tls = conn.pointee.downstreamTLS else { return }
-        let fd = conn.pointee.downstream
+        guard let tls = conn.pointee.downstreamTLS, let fd = conn.pointee.downstream else { return }
         let f = flow(conn, toUpstream: true)
         if f.pointee.buffer == nil {
             f.pointee.buffer = buffers.acquire()
@@ -253,7 +252,7 @@ extension ProxyLoop {
 
     /// Acts on a whole header: authorize and connect, answer a probe, or refuse.
     func route(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, header: TransportHeader, tls: TLSConnection) {
-        guard let gw = gateway else { return }
+        guard let gw = gateway, let fd = conn.pointee.downstream else { return }
         switch header {
         case .connect(let target, let clientIdentity):
             guard let service = gw.snapshot.services["\(target.namespace)/\(target.name)"] else {
@@ -309,7 +308,7 @@ extension ProxyLoop {
             // The answer is the same header back; its round trip is the gateway latency.
             if let bytes = try? TransportHeader.probe(nonce: nonce).encoded(), case .written = tls.writePlaintext(bytes) {
                 _ = tls.shutdown()
-                tls.sendOutbound(to: conn.pointee.downstream)
+                tls.sendOutbound(to: fd.raw)
                 counters.add(.gatewayProbesAnswered)
             }
             close(slot, resetDownstream: false, resetUpstream: false)
@@ -322,12 +321,11 @@ extension ProxyLoop {
             // server's thread; the slot closes without touching the socket. `release` cancels
             // the loop's watch before returning: the server may reset and close the socket at
             // once (a refused stream), and a watch left behind would keep the socket open.
-            let fd = conn.pointee.downstream
-            backend.release(fd: fd)
-            conn.pointee.downstream = -1
+            backend.release(fd: fd.raw)
+            conn.pointee.downstream = nil
             counters.add(.gatewayDiscoverStreams)
             close(slot, resetDownstream: false, resetUpstream: false)
-            server.takeOver(fd: fd, tls: tls, peer: tls.peerIdentity, cluster: cluster, options: options)
+            server.takeOver(fd: fd.raw, tls: tls, peer: tls.peerIdentity, cluster: cluster, options: options)
         }
     }
 

@@ -27,6 +27,7 @@ extension ProxyLoop {
     /// the connection was closed (by the action or anything it led to).
     @discardableResult
     func advance(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ event: ConnectionEvent) -> Bool {
+        owner.assertOwned("a connection")
         let generation = conn.pointee.generation
         let action = ConnectionLifecycle.handle(
             event, phase: &conn.pointee.phase, plan: conn.pointee.plan, limits: lifecycleLimits, now: now,
@@ -53,6 +54,8 @@ extension ProxyLoop {
             park(conn, slot: slot, first: first)
         case .open:
             open(conn, slot: slot)
+        case .keepOpenSSL(let side):
+            conn.pointee.handOverFailed |= side == .upstream ? 2 : 1
         case .end(let end):
             self.end(conn, slot: slot, end)
         }
@@ -95,6 +98,18 @@ extension ProxyLoop {
         case .idle:
             counters.add(.idleTimeouts)
             close(slot, resetDownstream: false, resetUpstream: false)
+        case .linkDown:
+            let route = conn.pointee.route
+            refuseGateway(
+                conn, slot: slot, .linkDown, "\(route?.key ?? "?"): the link to cluster \(route?.cluster ?? "?") is down")
+        case .reset(let side):
+            counters.add(side == .upstream ? .resetsFromUpstream : .resetsFromDownstream)
+            close(slot, resetDownstream: true, resetUpstream: true)
+        case .kernelTLSBroken:
+            close(slot, resetDownstream: true, resetUpstream: true)
+        case .stopped:
+            counters.add(.forcedCloses)
+            close(slot, resetDownstream: true, resetUpstream: true)
         }
     }
 }

@@ -44,8 +44,10 @@ extension ProxyLoop {
     /// Moves what can be moved one way. Returns false when the connection was closed.
     @discardableResult
     func pump(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, toUpstream: Bool, flushOpposite: Bool = true) -> Bool {
-        let src = toUpstream ? conn.pointee.downstream : conn.pointee.upstream
-        let dst = toUpstream ? conn.pointee.upstream : conn.pointee.downstream
+        guard let src = conn.pointee.socket(upstreamSide: !toUpstream), let dst = conn.pointee.socket(upstreamSide: toUpstream) else {
+            assertionFailure("a pump before both sides are connected")
+            return true
+        }
         let flow = flow(conn, toUpstream: toUpstream)
         if flow.pointee.finished { return true }
         var moved = MovedBytes()

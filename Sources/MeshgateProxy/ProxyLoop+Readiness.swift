@@ -14,13 +14,13 @@ extension ProxyLoop {
         if c.result < 0 {
             // The watch itself failed or was cancelled; nothing to do for a live slot but re-arm.
             if c.result != -ECANCELED {
-                backend.watch(fd: upstreamSide ? conn.pointee.upstream : conn.pointee.downstream, token: c.token)
+                rewatch(conn, upstreamSide: upstreamSide, c.token)
             }
             return
         }
         if !c.more {
             // Multishot poll ended (e.g. CQ overflow): re-arm.
-            backend.watch(fd: upstreamSide ? conn.pointee.upstream : conn.pointee.downstream, token: c.token)
+            rewatch(conn, upstreamSide: upstreamSide, c.token)
         }
         if upstreamSide {
             if r.contains(.readable) { conn.pointee.toDownstream.sourceReadable = true }
@@ -41,14 +41,19 @@ extension ProxyLoop {
             return
         }
         if r.contains(.error) {
-            let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
-            let err = Socket.pendingError(fd)
+            let err = conn.pointee.socket(upstreamSide: upstreamSide).map { Socket.pendingError($0.raw) } ?? 0
             if err != 0 {
                 sideFailed(slot, upstreamSide: upstreamSide, Errno(rawValue: err))
                 return
             }
         }
         pumpBoth(conn, slot: slot)
+    }
+
+    /// Watches a side's socket again (a watch that failed or ended).
+    private func rewatch(_ conn: UnsafeMutablePointer<Connection>, upstreamSide: Bool, _ token: Token) {
+        guard let fd = conn.pointee.socket(upstreamSide: upstreamSide) else { return }
+        backend.watch(fd: fd.raw, token: token)
     }
 
     @inline(__always)
@@ -61,14 +66,13 @@ extension ProxyLoop {
     @inline(__always)
     /// A user-space TLS source keeps its buffer while it holds part of a record, unless `force`.
     func releaseChannel(_ f: UnsafeMutablePointer<Flow>, force: Bool = false) {
-        if f.pointee.pipeRead >= 0 {
+        if let pipe = f.pointee.pipe {
             if f.pointee.pending == 0 {
-                pipes.release(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
+                pipes.release(pipe)
             } else {
-                pipes.discard(Pipe(read: f.pointee.pipeRead, write: f.pointee.pipeWrite))
+                pipes.discard(pipe)
             }
-            f.pointee.pipeRead = -1
-            f.pointee.pipeWrite = -1
+            f.pointee.pipe = nil
             counters.subtract(.pipesInUse)
         }
         if let b = f.pointee.buffer {

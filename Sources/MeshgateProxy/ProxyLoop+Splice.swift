@@ -10,12 +10,12 @@ extension ProxyLoop {
     /// kernel TLS sockets alike.
     @inline(__always)
     func pumpSplice(
-        _ f: UnsafeMutablePointer<Flow>, src: Int32, dst: Int32, ends: FlowEnds, moved: inout MovedBytes
+        _ f: UnsafeMutablePointer<Flow>, src: Descriptor, dst: Descriptor, ends: FlowEnds, moved: inout MovedBytes
     ) -> PumpStop {
         while true {
-            if f.pointee.pending > 0 {
+            if f.pointee.pending > 0, let pipe = f.pointee.pipe {  // bytes in flight are in the pipe
                 guard f.pointee.destinationWritable else { return .waiting }
-                let result = SocketIO.splice(from: f.pointee.pipeRead, to: dst, count: Int(f.pointee.pending))
+                let result = SocketIO.splice(from: pipe.read, to: dst, count: Int(f.pointee.pending))
                 if case .moved(let n) = result {
                     f.pointee.pending -= Int32(n)
                     moved.spliced += n
@@ -33,18 +33,11 @@ extension ProxyLoop {
                 return .waiting
             }
             if moved.total >= K.turnBudget { return .yielded }
-            if f.pointee.pipeRead < 0 {
-                guard let p = pipes.acquire() else {
-                    // No pipe to be had (pool limit or descriptors): this direction copies instead.
-                    f.pointee.copyPath = true
-                    counters.add(.copyPathTransfers)
-                    return pumpBuffered(f, src: src, dst: dst, ends: ends, moved: &moved)
-                }
-                f.pointee.pipeRead = p.read
-                f.pointee.pipeWrite = p.write
-                counters.add(.pipesInUse)
+            guard let pipe = heldPipe(f) else {
+                // No pipe to be had (pool limit or descriptors).
+                return copyInstead(f, src: src, dst: dst, ends: ends, moved: &moved)
             }
-            let result = SocketIO.splice(from: src, to: f.pointee.pipeWrite, count: pipes.capacity)
+            let result = SocketIO.splice(from: src, to: pipe.write, count: pipes.capacity)
             if case .moved(let n) = result {
                 f.pointee.pending = Int32(n)
                 continue
@@ -56,13 +49,30 @@ extension ProxyLoop {
             case .failed(let failure): e = failure
             }
             if e == .invalidArgument {
-                // This socket type cannot splice: fall back to copying for this direction.
+                // This socket type cannot splice.
                 releaseChannel(f)
-                f.pointee.copyPath = true
-                counters.add(.copyPathTransfers)
-                return pumpBuffered(f, src: src, dst: dst, ends: ends, moved: &moved)
+                return copyInstead(f, src: src, dst: dst, ends: ends, moved: &moved)
             }
             return .sourceFailed(e)
         }
+    }
+
+    /// This direction copies from now on (counted), starting now.
+    func copyInstead(
+        _ f: UnsafeMutablePointer<Flow>, src: Descriptor, dst: Descriptor, ends: FlowEnds, moved: inout MovedBytes
+    ) -> PumpStop {
+        f.pointee.copyPath = true
+        counters.add(.copyPathTransfers)
+        return pumpBuffered(f, src: src, dst: dst, ends: ends, moved: &moved)
+    }
+
+    /// The direction's pipe, taken from the pool when it holds none; nil when none is to be had.
+    @inline(__always)
+    func heldPipe(_ f: UnsafeMutablePointer<Flow>) -> Pipe? {
+        if let held = f.pointee.pipe { return held }
+        guard let pipe = pipes.acquire() else { return nil }
+        f.pointee.pipe = pipe
+        counters.add(.pipesInUse)
+        return pipe
     }
 }

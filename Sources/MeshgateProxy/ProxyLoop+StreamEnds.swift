@@ -10,7 +10,7 @@ extension ProxyLoop {
     /// A write to the destination moved nothing (`result` is not `.moved`): where the pump
     /// stops, waiting for writability or with a failed destination.
     @inline(__always)
-    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, _ result: IOResult, dst: Int32, ends: FlowEnds) -> PumpStop {
+    func destinationWriteEnded(_ f: UnsafeMutablePointer<Flow>, _ result: IOResult, dst: Descriptor, ends: FlowEnds) -> PumpStop {
         switch result {
         case .wouldBlock:
             f.pointee.destinationWritable = false
@@ -20,7 +20,7 @@ extension ProxyLoop {
                 // that record is queued but never pushed. With nothing in flight no ACK comes
                 // to push it or to wake a writer, and the stream stalls. Setting TCP_NODELAY
                 // pushes whatever TCP holds.
-                Socket.pushPendingFrames(dst)
+                Socket.pushPendingFrames(dst.raw)
             }
             return .waiting
         case .eof, .moved:
@@ -44,16 +44,14 @@ extension ProxyLoop {
     /// fails with EIO (recv) or EINVAL/EIO (splice) there means a non-data record is next,
     /// which is read and acted on.
     @inline(__always)
-    func sourceReadEnded(_ f: UnsafeMutablePointer<Flow>, src: Int32, _ result: IOResult, ends: FlowEnds) -> ReadEnd {
+    func sourceReadEnded(_ f: UnsafeMutablePointer<Flow>, src: Descriptor, _ result: IOResult, ends: FlowEnds) -> ReadEnd {
         switch result {
         case .eof, .moved:
             if ends.sourceKernelTLS { return .stop(truncated()) }
             f.pointee.sourceEOF = true
             return .readOn
         case .wouldBlock:
-            f.pointee.sourceReadable = false
-            releaseChannel(f)
-            return .stop(.waiting)
+            return .stop(sourceReadStopped(f, result))
         case .failed(let e):
             if ends.sourceKernelTLS && (e.rawValue == EINVAL || e.rawValue == EIO) {
                 if let stop = controlRecord(f, src: src) {
@@ -66,12 +64,22 @@ extension ProxyLoop {
         }
     }
 
+    /// A read from the source that neither moved bytes nor ended the stream: blocked (the
+    /// direction waits for readability and gives back its pipe or buffer) or failed.
+    @inline(__always)
+    func sourceReadStopped(_ f: UnsafeMutablePointer<Flow>, _ result: IOResult) -> PumpStop {
+        if case .failed(let e) = result { return .sourceFailed(e) }
+        f.pointee.sourceReadable = false
+        releaseChannel(f)
+        return .waiting
+    }
+
     /// Ends the destination's stream once everything is sent: close_notify first on a kernel
     /// TLS socket (user-space TLS queued its own already), then FIN.
-    func finish(_ f: UnsafeMutablePointer<Flow>, dst: Int32, ends: FlowEnds) -> PumpStop {
+    func finish(_ f: UnsafeMutablePointer<Flow>, dst: Descriptor, ends: FlowEnds) -> PumpStop {
         if ends.destinationKernelTLS && !f.pointee.closeNotifySent {
             guard f.pointee.destinationWritable else { return .waiting }
-            let e = KernelTLS.sendCloseNotify(fd: dst)
+            let e = KernelTLS.sendCloseNotify(fd: dst.raw)
             if e == EAGAIN {
                 f.pointee.destinationWritable = false
                 return .waiting
@@ -79,7 +87,7 @@ extension ProxyLoop {
             if e != 0 { return .destinationFailed(Errno(rawValue: e)) }
             f.pointee.closeNotifySent = true
         }
-        Socket.shutdownWrite(dst)
+        Socket.shutdownWrite(dst.raw)
         f.pointee.finished = true
         return .finished
     }
@@ -91,8 +99,8 @@ extension ProxyLoop {
     }
 
     /// Reads the non-data record waiting on a kernel TLS source; nil to read on.
-    func controlRecord(_ f: UnsafeMutablePointer<Flow>, src: Int32) -> PumpStop? {
-        switch KernelTLS.readControlRecord(fd: src, scratch: tlsScratch) {
+    func controlRecord(_ f: UnsafeMutablePointer<Flow>, src: Descriptor) -> PumpStop? {
+        switch KernelTLS.readControlRecord(fd: src.raw, scratch: tlsScratch) {
         case .ignored:
             counters.add(.ktlsControlRecords)
             return nil

@@ -43,7 +43,7 @@ extension ProxyLoop {
 
     /// Moves the handshake of one side as far as the socket allows.
     func driveHandshake(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool) {
-        let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+        guard let fd = conn.pointee.socket(upstreamSide: upstreamSide) else { return }
         if !upstreamSide && conn.pointee.downstreamTLS == nil {
             // Wait for the client's first byte, and look at it before paying for OpenSSL.
             switch SocketIO.recv(fd, into: tlsScratch.baseAddress, count: 1, flags: Int32(MSG_PEEK)) {
@@ -64,7 +64,7 @@ extension ProxyLoop {
         // tickets) is taken into OpenSSL: the record layer or the kernel reads it instead.
         while true {
             if tls.pendingOutboundCount > 0 {
-                let (sent, stopped) = tls.sendOutbound(to: fd)
+                let (sent, stopped) = tls.sendOutbound(to: fd.raw)
                 switch stopped {
                 case .wouldBlock?: return  // the writable event calls back
                 case .failed(let e)?:
@@ -85,13 +85,13 @@ extension ProxyLoop {
                 }
                 if tls.pendingOutboundCount > 0 {
                     // The last flight could not go out at once; the data path sends it first.
-                    tls.sendOutbound(to: fd)
+                    tls.sendOutbound(to: fd.raw)
                 }
                 handshakeComplete(conn, slot: slot, upstreamSide: upstreamSide, tls: tls)
                 return
             case .failed(let error):
                 // Best effort: the alert tells the peer why.
-                tls.sendOutbound(to: fd)
+                tls.sendOutbound(to: fd.raw)
                 refuse(conn, slot: slot, upstreamSide: upstreamSide, TLSRefusal(error), error.description)
                 return
             case .inProgress:
@@ -203,15 +203,14 @@ extension ProxyLoop {
     /// socket) when the kernel has it, else to the record layer. OpenSSL keeps only reading,
     /// until ``handOverReading``. Returns false when the connection was closed.
     func handOverWriting(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) -> Bool {
-        let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+        guard let fd = conn.pointee.socket(upstreamSide: upstreamSide) else { return true }
         guard tls.pendingOutboundCount == 0 else {
             // The last handshake flight is still going out: OpenSSL keeps this side (rare).
-            conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
-            return true
+            return advance(conn, slot: slot, .handOverFailed(ConnectionSide(upstreamSide: upstreamSide), .flightPending))
         }
         let tx: Transport
         do {
-            if shared.kernelTLS, let failure = KernelTLS.installTX(fd: fd, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.tx)) {
+            if shared.kernelTLS, let failure = KernelTLS.installTX(fd: fd.raw, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.tx)) {
                 counters.add(failure.rawValue == ENOENT ? .ktlsUnavailable : .ktlsFailures)
                 limits.warning("ktls-refused", "loop \(index): the kernel refused TLS keys (\(failure)); this side stays in user space")
                 tx = .records(try tls.recordLayer())
@@ -223,9 +222,8 @@ extension ProxyLoop {
                 tx = .records(try tls.recordLayer())
             }
         } catch {
-            conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
             limits.warning("tls-handover", "loop \(index): TLS stays in OpenSSL for a connection: \(error)")
-            return true
+            return advance(conn, slot: slot, .handOverFailed(ConnectionSide(upstreamSide: upstreamSide), .noKeys))
         }
         if tx.records != nil { counters.add(.tlsUserspaceSides) }
         logger.debug(
@@ -239,7 +237,7 @@ extension ProxyLoop {
     /// Moves one side's reading from OpenSSL to where its writing went, and frees the `SSL`
     /// object. Only at a clean point: nothing received and unread, the last record whole.
     func handOverReading(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, upstreamSide: Bool, tls: TLSConnection) -> HandOver {
-        let fd = upstreamSide ? conn.pointee.upstream : conn.pointee.downstream
+        guard let fd = conn.pointee.socket(upstreamSide: upstreamSide) else { return .notYet }
         guard tls.pendingOutboundCount == 0 else { return .notYet }
         while tls.incompleteRecordShortfall > 0 {
             guard case .moved(let n) = SocketIO.recv(fd, into: tlsScratch.baseAddress, count: min(tls.incompleteRecordShortfall, tlsScratch.count))
@@ -251,18 +249,18 @@ extension ProxyLoop {
         switch side.tx {
         case .kernelTLS:
             let failure: Errno?
-            do { failure = KernelTLS.installRX(fd: fd, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.rx)) } catch { failure = Errno(rawValue: EPROTO) }
+            do { failure = KernelTLS.installRX(fd: fd.raw, cryptoInfo: try tls.ktlsKeys().cryptoInfo(.rx)) } catch { failure = Errno(rawValue: EPROTO) }
             if let failure {
                 counters.add(.ktlsFailures)
                 limits.warning("ktls-broken", "loop \(index): kernel TLS RX keys refused (\(failure)) after TX keys went in; closing")
-                close(slot, resetDownstream: true, resetUpstream: true)
+                advance(conn, slot: slot, .handOverFailed(ConnectionSide(upstreamSide: upstreamSide), .kernelRXRefused))
                 return .closed
             }
             counters.add(.ktlsRXSides)
         case .records(let layer):
             layer.continueReading(atSequence: tls.applicationRecordsReceived)
         default:
-            conn.pointee.handOverFailed |= upstreamSide ? 2 : 1
+            advance(conn, slot: slot, .handOverFailed(ConnectionSide(upstreamSide: upstreamSide), .writingStayed))
             return .notYet
         }
         tls.markHandedOver()

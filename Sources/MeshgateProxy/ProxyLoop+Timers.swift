@@ -82,8 +82,9 @@ extension ProxyLoop {
     func stallSuspected(_ c: UnsafeMutablePointer<Connection>) -> Bool {
         let readable = Int16(POLLIN | POLLHUP | POLLERR) | 0x2000  // POLLRDHUP
         let writable = Int16(POLLOUT | POLLHUP | POLLERR)
-        let down = Socket.pollNow(c.pointee.downstream)
-        let up = Socket.pollNow(c.pointee.upstream)
+        guard let downstream = c.pointee.downstream, let upstream = c.pointee.upstream else { return false }
+        let down = Socket.pollNow(downstream.raw)
+        let up = Socket.pollNow(upstream.raw)
         func could(_ f: Flow, source: Int16, destination: Int16) -> Bool {
             if f.finished { return false }
             if f.pending > 0 || f.sourceEOF { return destination & writable != 0 }
@@ -117,19 +118,20 @@ extension ProxyLoop {
     }
 
     func commands() {
+        owner.assertOwned("a loop's commands")
         for command in control.take() {
             switch command {
             case .drain:
                 guard !draining else { continue }
                 draining = true
                 resetWaitingClients()
-                if accepting { backend.stopAccept(listener: listener, token: acceptToken) }
+                if accepting { stopAccepting() }
                 accepting = false
                 releaseAllRouteAcceptors()
-                // Closing the listener makes new connects fail at once instead of queueing.
-                if listener >= 0 {
-                    backend.close(fd: listener)
-                    listener = -1
+                closeListener()
+                for i in 0..<slab.highWater {
+                    let slot = UInt32(i)
+                    advance(slab[slot], slot: slot, .drainRequested)
                 }
                 if slab.count == 0 { stopping = true }
             case .stop:

@@ -7,7 +7,8 @@ import MeshgateTLS
 
 /// One loop thread's proxy: its listener, its connections, its pipes. Shared nothing with
 /// other loops except the process-wide connection count. Everything here runs on the loop's
-/// own thread; other threads talk to it only through `LoopControl`.
+/// own thread; other threads talk to it only through `LoopControl` (it is not `Sendable`, and
+/// debug builds check its entry points against `owner`).
 final class ProxyLoop<Backend: EventBackend> {
     let backend: Backend
     let index: Int
@@ -21,7 +22,8 @@ final class ProxyLoop<Backend: EventBackend> {
     let logger: Logger
     let shared: SharedProxyState
 
-    var listener: Int32
+    /// The loop's own listener (`meshgate proxy`, a gateway's inbound port) until it closes.
+    var listener: Descriptor?
     let slab: ConnectionSlab
     let pipes: PipePool
     let buffers = BufferPool()
@@ -31,6 +33,8 @@ final class ProxyLoop<Backend: EventBackend> {
     /// Gateway mode: routes, listeners, and the inbound side's services.
     let gateway: GatewayLoopState?
 
+    /// The thread `run` runs on.
+    var owner = LoopThreadOwner()
     /// Loop clock, read once per batch of completions.
     var now: Int64 = 0
     var clockStale = true
@@ -81,7 +85,7 @@ final class ProxyLoop<Backend: EventBackend> {
          counters: ProxyCounters, shared: SharedProxyState, logger: Logger) {
         self.backend = backend
         self.index = index
-        self.listener = listener
+        self.listener = Descriptor(listener)
         self.config = config
         self.control = control
         self.counters = counters
@@ -107,6 +111,7 @@ final class ProxyLoop<Backend: EventBackend> {
 
     /// Runs until drained or stopped.
     func run() {
+        owner.claim()
         now = MonotonicClock.nanoseconds()
         applySnapshot()
         startAccepting()
@@ -146,11 +151,12 @@ final class ProxyLoop<Backend: EventBackend> {
             }
             if draining && slab.count == 0 { stopping = true }
         }
-        closeEverything(reset: true)
+        closeEverything()
     }
 
     @inline(__always)
     func handle(_ c: Completion) {
+        owner.assertOwned("a proxy loop")
         if clockStale {
             // The wait may have blocked for a while: read the clock once per batch.
             now = MonotonicClock.nanoseconds()
@@ -175,3 +181,6 @@ final class ProxyLoop<Backend: EventBackend> {
         }
     }
 }
+
+@available(*, unavailable)
+extension ProxyLoop: Sendable {}

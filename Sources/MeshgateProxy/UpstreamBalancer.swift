@@ -70,3 +70,6 @@ final class UpstreamBalancer {
         UnsafeRawPointer(addresses + i).assumingMemoryBound(to: sockaddr.self)
     }
 }
+
+@available(*, unavailable)
+extension UpstreamBalancer: Sendable {}

@@ -1,4 +1,6 @@
+import MeshgateLoop
 import Testing
+
 @testable import MeshgateProxy
 
 @Suite struct ConnectionSlabTests {
@@ -36,12 +38,12 @@ import Testing
         let slab = ConnectionSlab(capacity: 2)
         let a = try #require(slab.allocate())
         slab[a].pointee.phase = .open
-        slab[a].pointee.downstream = 42
+        slab[a].pointee.downstream = Descriptor(42)
         slab[a].pointee.toUpstream.pending = 7
         slab.free(a)
         let b = try #require(slab.allocate())
         #expect(slab[b].pointee.phase == .accepted)
-        #expect(slab[b].pointee.downstream == -1)
+        #expect(slab[b].pointee.downstream == nil)
         #expect(slab[b].pointee.toUpstream.pending == 0)
     }
 }
@@ -82,5 +84,13 @@ import Testing
         #expect(s[.active] == 0)
         #expect(s.json().contains("\"accepted\":5"))
         #expect(s.logLine.contains("accepted=5"))
+    }
+}
+
+@Suite struct ConnectionLayoutTests {
+    /// A slab slot's size is a hot-path cost: owned descriptor types must not grow it.
+    @Test func slotSizeDoesNotGrow() {
+        #expect(MemoryLayout<Connection>.stride <= 248, "256 bytes with Int32 descriptors, 248 typed and reordered")
+        #expect(MemoryLayout<Flow>.stride <= 40)
     }
 }
