@@ -3,7 +3,8 @@
 // docs/development.md (what each target holds, how to test).
 //
 // Layering (arrows point down only; every edge is in docs/architecture.md):
-//   meshgate (executable) → MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateKube,
+//   meshgate (executable) → MeshgateCLI → MeshgateDemo (`meshgate demo`; uses MeshgateTestKit's process
+//     runner, ports and waits) → MeshgateAdmin;  MeshgateCLI → MeshgateAdmin → MeshgateControl → MeshgateIdentity, MeshgateKube,
 //     MeshgateDiscovery → MeshgateProxy → MeshgateWire / MeshgateTLS / MeshgateLoop;  MeshgateTLS → COpenSSL;
 //     MeshgateLoop → CMeshgateShim → CURing;  MeshgateProxy hands discover streams to MeshgateDiscovery through
 //     its DiscoverStreamHandler protocol (no edge upwards);
@@ -13,6 +14,33 @@ import PackageDescription
 
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
+/// The package dependencies (`owner/name` on GitHub, the lowest version taken), but swift-crypto,
+/// which takes a range.
+let packagesOnGitHub: [(repository: String, from: Version)] = [
+    ("apple/swift-argument-parser", "1.5.0"), ("apple/swift-log", "1.6.0"), ("apple/swift-atomics", "1.2.0"),
+    ("swift-server/swift-service-lifecycle", "2.6.0"), ("HdrHistogram/hdrhistogram-swift", "0.1.0"),
+    ("apple/swift-certificates", "1.21.0"), ("apple/swift-asn1", "1.1.0"), ("jpsim/Yams", "6.0.0"),
+    ("apple/swift-collections", "1.1.0"), ("apple/swift-nio", "2.101.2"), ("apple/swift-metrics", "2.13.0"),
+    ("swift-server/swift-prometheus", "2.4.1"), ("swift-server/async-http-client", "1.37.0"), ("apple/swift-nio-ssl", "2.29.0"),
+]
+
+// Products of the package dependencies, named once.
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
+let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let asyncHTTPClient: Target.Dependency = .product(name: "AsyncHTTPClient", package: "async-http-client")
+/// `NIOCore`, `NIOPosix`, … of swift-nio.
+func nio(_ name: String) -> Target.Dependency { .product(name: name, package: "swift-nio") }
+/// X.509 certificates and the crypto and ASN.1 under them (identity tooling).
+let certificates: [Target.Dependency] = [
+    .product(name: "X509", package: "swift-certificates"),
+    .product(name: "Crypto", package: "swift-crypto"),
+    .product(name: "SwiftASN1", package: "swift-asn1"),
+]
+
 let package = Package(
     name: "meshgate",
     platforms: [.macOS(.v14)],
@@ -21,22 +49,8 @@ let package = Package(
         .executable(name: "meshgate-bench", targets: ["MeshgateBench"]),
         .executable(name: "meshgate-route-bench", targets: ["MeshgateRouteBench"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
-        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
-        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/apple/swift-asn1", from: "1.1.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+    dependencies: packagesOnGitHub.map { .package(url: "https://github.com/\($0.repository)", from: $0.from) } + [
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0")
     ],
     targets: [
         // C boundary: system libraries through pkg-config, plus one small shim for macros.
@@ -69,10 +83,8 @@ let package = Package(
         .target(
             name: "MeshgateProxy",
             dependencies: [
-                "MeshgateLoop", "MeshgateTLS", "MeshgateWire", "MeshgateNames",
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "HashTreeCollections", package: "swift-collections"),
-                .product(name: "Logging", package: "swift-log"),
+                "MeshgateLoop", "MeshgateTLS", "MeshgateWire", "MeshgateNames", atomics,
+                .product(name: "HashTreeCollections", package: "swift-collections"), logging,
             ],
             swiftSettings: v5),
 
@@ -82,35 +94,22 @@ let package = Package(
         .target(
             name: "MeshgateDiscovery",
             dependencies: [
-                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateNames",
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "Logging", package: "swift-log"),
+                "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateNames", atomics, logging,
             ],
             swiftSettings: v5),
 
         // Identity tooling: trust anchor, per-cluster issuer, leaf certificates (PEM files).
         .target(
             name: "MeshgateIdentity",
-            dependencies: [
-                "MeshgateNames",
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
+            dependencies: ["MeshgateNames"] + certificates,
             swiftSettings: v5),
 
         // Kubernetes API client: objects, list/watch, informer, lease election (knows nothing of gateways).
         .target(
             name: "MeshgateKube",
             dependencies: [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
+                "MeshgateNames", asyncHTTPClient, nio("NIOCore"), nio("NIOPosix"), nio("NIOConcurrencyHelpers"), nio("NIOFoundationCompat"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), logging, yams,
             ],
             swiftSettings: v5),
 
@@ -119,13 +118,8 @@ let package = Package(
             name: "MeshgateControl",
             dependencies: [
                 "MeshgateDiscovery", "MeshgateProxy", "MeshgateWire", "MeshgateTLS", "MeshgateLoop", "MeshgateIdentity", "MeshgateKube",
-                "MeshgateNames",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
+                "MeshgateNames", yams, logging,
+            ] + certificates,
             swiftSettings: v5),
 
         // Admin endpoint: /live, /ready, /status (JSON) and /metrics (Prometheus) on its own
@@ -133,14 +127,17 @@ let package = Package(
         .target(
             name: "MeshgateAdmin",
             dependencies: [
-                "MeshgateControl", "MeshgateProxy", "MeshgateLoop",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Logging", package: "swift-log"),
+                "MeshgateControl", "MeshgateProxy", "MeshgateLoop", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), metrics, prometheus,
+                logging,
             ],
+            swiftSettings: v5),
+
+        // `meshgate demo`: three linked clusters on loopback run by this binary's subcommands, their
+        // backends (an HTTP server, redis-server), clients and steps. Its processes, ports and waits
+        // are the test kit's (LoggedProcess, LoopbackPorts, waitUntil).
+        .target(
+            name: "MeshgateDemo",
+            dependencies: ["MeshgateAdmin", "MeshgateControl", "MeshgateNames", "MeshgateTestKit"],
             swiftSettings: v5),
 
         // Command-line front end.
@@ -148,8 +145,7 @@ let package = Package(
             name: "MeshgateCLI",
             dependencies: [
                 "MeshgateProxy", "MeshgateLoop", "MeshgateTLS", "MeshgateControl", "MeshgateIdentity", "MeshgateAdmin", "MeshgateNames",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                "MeshgateDemo", argumentParser, logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -164,26 +160,20 @@ let package = Package(
             swiftSettings: v5),
         .executableTarget(
             name: "MeshgateBench",
-            dependencies: [
-                "MeshgateLoad", "MeshgateNames",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["MeshgateLoad", "MeshgateNames", argumentParser],
             path: "Benchmarks/MeshgateBench",
             swiftSettings: v5),
 
         // Route-table propagation benchmark: publishes to a running gateway's loops in-process.
         .executableTarget(
             name: "MeshgateRouteBench",
-            dependencies: [
-                "MeshgateProxy", "MeshgateTLS", "MeshgateLoop", "MeshgateWire", "MeshgateNames",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["MeshgateProxy", "MeshgateTLS", "MeshgateLoop", "MeshgateWire", "MeshgateNames", argumentParser, logging],
             path: "Benchmarks/MeshgateRouteBench",
             swiftSettings: v5),
 
-        // Test kit shared by the test targets: eventually/waitUntil, loopback ports, a child-process
-        // runner and an openssl-made PKI.
+        // Test kit shared by the test targets and the demo: eventually/waitUntil, loopback ports,
+        // the child-process runners and an openssl-made PKI. The meshgate binary links it (through
+        // MeshgateDemo), so it imports no test framework (MeshgateDemoTests checks).
         .target(
             name: "MeshgateTestKit",
             dependencies: ["MeshgateTLS", "MeshgateNames"],
@@ -200,31 +190,24 @@ let package = Package(
         .testTarget(name: "MeshgateControlTests", dependencies: ["MeshgateControl", "MeshgateDiscovery", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(
             name: "MeshgateKubeTests",
-            dependencies: [
-                "MeshgateKube", "MeshgateTestKit",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["MeshgateKube", "MeshgateTestKit", asyncHTTPClient, nio("NIOCore"), nio("NIOFoundationCompat"), logging],
             swiftSettings: v5),
         .testTarget(
             name: "MeshgateAdminTests",
             dependencies: [
-                "MeshgateAdmin", "MeshgateControl", "MeshgateDiscovery", "MeshgateProxy", "MeshgateIdentity", "MeshgateTestKit",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                "MeshgateAdmin", "MeshgateControl", "MeshgateDiscovery", "MeshgateProxy", "MeshgateIdentity", "MeshgateTestKit", logging,
+                metrics, prometheus,
             ],
             swiftSettings: v5),
         .testTarget(name: "MeshgateProxyTests", dependencies: ["MeshgateProxy", "MeshgateLoad", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(
             name: "MeshgateDiscoveryTests",
-            dependencies: ["MeshgateDiscovery", "MeshgateProxy", "MeshgateLoad", "MeshgateTestKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MeshgateDiscovery", "MeshgateProxy", "MeshgateLoad", "MeshgateTestKit", logging],
             swiftSettings: v5),
         .testTarget(
             name: "MeshgateCLITests",
-            dependencies: ["MeshgateCLI", "MeshgateLoad", "MeshgateTestKit", .product(name: "Yams", package: "Yams")], swiftSettings: v5),
+            dependencies: ["MeshgateCLI", "MeshgateLoad", "MeshgateTestKit", yams], swiftSettings: v5),
+        .testTarget(name: "MeshgateDemoTests", dependencies: ["MeshgateDemo", "MeshgateTestKit"], swiftSettings: v5),
         .testTarget(name: "MeshgateLoadTests", dependencies: ["MeshgateLoad"], swiftSettings: v5),
     ]
 )

@@ -3,7 +3,7 @@ import MeshgateLoad
 import MeshgateNames
 
 /// `meshgate-bench idle`.
-struct IdleCommand: ParsableCommand {
+struct IdleCommand: ScenarioCommand {
     static let configuration = CommandConfiguration(
         commandName: "idle",
         abstract: "Hold N idle connections (echo backend) and report the RSS growth of --pid per connection.",
@@ -28,12 +28,12 @@ struct IdleCommand: ParsableCommand {
     @Option(name: .long, help: "Time allowed for opening all connections.")
     var openTimeout: String = "60s"
 
-    func run() throws {
-        guard connections >= 1 else { throw ValidationError("--connections must be at least 1") }
+    func measure(_ options: BenchOptions) throws -> BenchResult {
+        try requireAtLeastOne(connections, "connections")
         let settleTime = try durationFlag("settle", settle)
         let open = try durationFlag("open-timeout", openTimeout, positive: true)
-        guard openConcurrency >= 1 else { throw ValidationError("--open-concurrency must be at least 1") }
-        try common.report(IdleBench.run(try common.options(), connections: connections, pids: pid, settle: settleTime,
-                                        openConcurrency: openConcurrency, openTimeout: open))
+        try requireAtLeastOne(openConcurrency, "open-concurrency")
+        return IdleBench.run(options, connections: connections, pids: pid, settle: settleTime,
+                             openConcurrency: openConcurrency, openTimeout: open)
     }
 }

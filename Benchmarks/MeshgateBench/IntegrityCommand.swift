@@ -2,7 +2,7 @@ import ArgumentParser
 import MeshgateLoad
 
 /// `meshgate-bench integrity`: the `IntegrityRun` check from the command line.
-struct IntegrityCommand: ParsableCommand {
+struct IntegrityCommand: ScenarioCommand {
     static let configuration = CommandConfiguration(
         commandName: "integrity",
         abstract: "Send pattern bytes on N connections through an echo path and compare SHA-256 both ways.")
@@ -21,8 +21,7 @@ struct IntegrityCommand: ParsableCommand {
     @Option(name: .long, help: "Every connection sends exactly this many bytes (overrides --max-size).")
     var size: Int?
 
-    func run() throws {
-        let options = try common.options()
+    func measure(_ options: BenchOptions) throws -> BenchResult {
         guard connections >= 1, maxSize >= 0 else { throw ValidationError("--connections and --max-size must be positive") }
         if let size, size < 0 { throw ValidationError("--size must not be negative") }
         var generator = SystemRandomNumberGenerator()
@@ -37,6 +36,6 @@ struct IntegrityCommand: ParsableCommand {
                       ("bytes_each_way", Double(report.bytesEachWay))],
             errors: report.failureSamples)
         result.fatal = !report.allOK
-        try common.report(result)
+        return result
     }
 }

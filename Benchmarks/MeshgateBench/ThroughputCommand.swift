@@ -2,7 +2,7 @@ import ArgumentParser
 import MeshgateLoad
 
 /// `meshgate-bench throughput`.
-struct ThroughputCommand: ParsableCommand {
+struct ThroughputCommand: ScenarioCommand {
     static let configuration = CommandConfiguration(
         commandName: "throughput",
         abstract: "Bulk transfer for the duration: up to a sink backend, or down from a source backend; Gbit/s and MiB/s.")
@@ -18,10 +18,10 @@ struct ThroughputCommand: ParsableCommand {
     @Option(name: .long, help: "Bytes per send/recv call.")
     var ioSize: Int = 256 * 1024
 
-    func run() throws {
-        guard streams >= 1 else { throw ValidationError("--streams must be at least 1") }
+    func measure(_ options: BenchOptions) throws -> BenchResult {
+        try requireAtLeastOne(streams, "streams")
         guard let dir = ThroughputBench.Direction(rawValue: direction) else { throw ValidationError("--direction must be up or down") }
-        guard ioSize >= 1 else { throw ValidationError("--io-size must be at least 1") }
-        try common.report(ThroughputBench.run(try common.options(), streams: streams, direction: dir, ioSize: ioSize))
+        try requireAtLeastOne(ioSize, "io-size")
+        return ThroughputBench.run(options, streams: streams, direction: dir, ioSize: ioSize)
     }
 }

@@ -1,3 +1,5 @@
+import MeshgateNames
+
 /// One benchmark run's outcome: what ran, against what, with which parameters, and the numbers.
 /// Parameters and results keep their order, for a stable table row and JSON object.
 public struct BenchResult: Sendable {
@@ -48,10 +50,10 @@ public struct BenchResult: Sendable {
 
     /// A single-line JSON object: `{"scenario":…,"target":…,"params":{…},"results":{…},"errors":[…],"ok":…}`.
     public var json: String {
-        let p = params.map { "\(JSONText.string($0.0)):\(JSONText.string($0.1))" }.joined(separator: ",")
-        let r = results.map { "\(JSONText.string($0.0)):\(JSONText.number($0.1))" }.joined(separator: ",")
-        let e = errors.map(JSONText.string).joined(separator: ",")
-        return "{\"scenario\":\(JSONText.string(scenario)),\"target\":\(JSONText.string(target)),\"params\":{\(p)},\"results\":{\(r)},\"errors\":[\(e)],\"ok\":\(!fatal)}"
+        let p = params.map { "\(JSONString.quoted($0.0)):\(JSONString.quoted($0.1))" }.joined(separator: ",")
+        let r = results.map { "\(JSONString.quoted($0.0)):\(Self.jsonNumber($0.1))" }.joined(separator: ",")
+        let e = errors.map(JSONString.quoted).joined(separator: ",")
+        return "{\"scenario\":\(JSONString.quoted(scenario)),\"target\":\(JSONString.quoted(target)),\"params\":{\(p)},\"results\":{\(r)},\"errors\":[\(e)],\"ok\":\(!fatal)}"
     }
 
     /// A number with at most 3 decimals and no trailing zeros.
@@ -60,33 +62,10 @@ public struct BenchResult: Sendable {
         let scaled = (v * 1000).rounded() / 1000
         return String(scaled)
     }
-}
 
-/// Minimal JSON text encoding for `BenchResult`.
-enum JSONText {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    static func number(_ v: Double) -> String {
-        v.isFinite ? BenchResult.format(v) : "null"
+    /// `v` as a JSON number (`format`), or `null` when it is not finite.
+    static func jsonNumber(_ v: Double) -> String {
+        v.isFinite ? format(v) : "null"
     }
 }
 

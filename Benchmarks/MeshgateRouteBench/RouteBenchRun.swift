@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 
 /// One benchmark run: start the gateway, publish the table, measure the changes, verify, stop.
@@ -276,9 +277,9 @@ struct Verification {
     var problems: [String] = []
 
     var json: String {
-        "{\"added_route\":\(JSON.string(addedKey)),\"added_port\":\(addedPort),\"added_connected\":\(addedConnected),"
+        "{\"added_route\":\(JSONString.quoted(addedKey)),\"added_port\":\(addedPort),\"added_connected\":\(addedConnected),"
             + "\"added_accepted_by_loop\":\(addedAcceptedByLoop),\"added_delivered\":\(addedDelivered),"
-            + "\"removed_route\":\(JSON.string(removedKey)),\"removed_port\":\(removedPort),\"removed_refused\":\(removedRefused),"
+            + "\"removed_route\":\(JSONString.quoted(removedKey)),\"removed_port\":\(removedPort),\"removed_refused\":\(removedRefused),"
             + "\"removed_refused_after_ms\":\(removedRefused ? ms(removedRefusedAfterNanoseconds) : "null")}"
     }
 
@@ -321,8 +322,8 @@ struct RouteBenchResult {
             "\"loops\":\(settings.loops)",
             "\"changes\":\(measuredChanges)",
             "\"warmup\":\(settings.warmup)",
-            "\"backend\":\(JSON.string(backend))",
-            "\"wait\":\(JSON.string(settings.yieldWhileWaiting ? "yield" : "spin"))",
+            "\"backend\":\(JSONString.quoted(backend))",
+            "\"wait\":\(JSONString.quoted(settings.yieldWhileWaiting ? "yield" : "spin"))",
             "\"initial_publish_ms\":\(millis(initialPublishNanoseconds))",
             "\"initial_propagation_ms\":\(millis(initialPropagationNanoseconds))",
             "\"total_us\":\(summary(total))",
@@ -331,7 +332,7 @@ struct RouteBenchResult {
             "\"publish_cpu_us\":\(summary(publishCPU))",
             "\"loops_cpu_us\":\(summary(loopCPU))",
             "\"verify\":\(verification?.json ?? "null")",
-            "\"errors\":[\(errors.map(JSON.string).joined(separator: ","))]",
+            "\"errors\":[\(errors.map(JSONString.quoted).joined(separator: ","))]",
             "\"ok\":\(ok)",
         ]
         if let t = total { fields.insert("\"target_p50_under_1ms\":\(t.p50 < 1000)", at: fields.count - 2) }

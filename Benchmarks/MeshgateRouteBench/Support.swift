@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import MeshgateLoop
+import MeshgateNames
 
 /// Why the benchmark could not do its job (printed, exit status 2).
 struct BenchFailure: Error, CustomStringConvertible {
@@ -40,26 +41,6 @@ struct LatencySummary {
 
 /// Just enough JSON text.
 enum JSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
     /// At most one decimal (microseconds are plenty precise), no trailing ".0".
     static func number(_ v: Double) -> String {
         guard v.isFinite else { return "null" }

@@ -7,31 +7,18 @@ struct GatewaysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateways",
         abstract: "Show the linked clusters' gateways: alive, services mirrored, probe latency, last error.",
-        discussion: """
-            Reads /status from a running gateway's admin endpoint (--admin, its admin.listen). \
+        discussion: AdminOptions.discussion("""
             LATENCY is the p50/p99 of the round trips of the link's recent probes (the last 64 \
-            answered). An unreachable admin endpoint exits 1.
-            """
+            answered).
+            """)
     )
 
     @OptionGroup var options: AdminOptions
 
     func run() throws {
-        let status = try options.fetchStatus()
-        switch options.output {
-        case .json:
-            print(try Self.json(status.links))
-        case .table:
-            if status.links.isEmpty {
-                print("no linked clusters (gateway of cluster \(status.cluster); `meshgate link add` adds one)")
-                return
-            }
-            print(Self.table(status.links, now: Date()))
+        try options.printRows(\.links, table: { Self.table($0, now: Date()) }) { status in
+            "no linked clusters (gateway of cluster \(status.cluster); `meshgate link add` adds one)"
         }
-    }
-
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try GatewayStatus.encoder(pretty: true).encode(value), as: UTF8.self)
     }
 
     /// The table: CLUSTER, ALIVE, NUM_SVC, LATENCY, LAST_ERROR.

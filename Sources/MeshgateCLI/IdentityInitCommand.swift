@@ -1,6 +1,5 @@
 import ArgumentParser
 import MeshgateIdentity
-import MeshgateNames
 
 /// `meshgate identity init`: a new trust anchor.
 struct IdentityInitCommand: ParsableCommand {
@@ -16,10 +15,7 @@ struct IdentityInitCommand: ParsableCommand {
     @OptionGroup var output: IdentityOutputOptions<Self>
 
     func validate() throws {
-        _ = try output.validity()
-        guard DNSName.isName(trustDomain) else {
-            throw ValidationError("--trust-domain '\(trustDomain)': not a DNS name (lowercase letters, digits, '-', dots)")
-        }
+        try DNSNameFlag.requireName(trustDomain, flag: "trust-domain")
     }
 
     func run() throws {

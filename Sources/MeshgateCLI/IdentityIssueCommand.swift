@@ -31,7 +31,6 @@ struct IdentityIssueCommand: ParsableCommand {
     @OptionGroup var output: IdentityOutputOptions<Self>
 
     func validate() throws {
-        _ = try output.validity()
         if gateway {
             if namespace != nil { throw ValidationError("--namespace cannot be combined with --gateway") }
             if name != nil { throw ValidationError("--name cannot be combined with --gateway") }
@@ -39,12 +38,8 @@ struct IdentityIssueCommand: ParsableCommand {
         }
         guard let namespace else { throw ValidationError("--namespace is required (or --gateway)") }
         guard let name else { throw ValidationError("--name is required (or --gateway)") }
-        guard DNSName.isLabel(namespace) else {
-            throw ValidationError("--namespace '\(namespace)': not a DNS label (1-63 lowercase letters, digits, '-')")
-        }
-        guard DNSName.isName(name) else {
-            throw ValidationError("--name '\(name)': not a DNS name (lowercase letters, digits, '-', dots)")
-        }
+        try DNSNameFlag.requireLabel(namespace, flag: "namespace")
+        try DNSNameFlag.requireName(name, flag: "name")
     }
 
     func run() throws {

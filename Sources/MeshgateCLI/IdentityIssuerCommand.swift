@@ -1,6 +1,5 @@
 import ArgumentParser
 import MeshgateIdentity
-import MeshgateNames
 
 /// `meshgate identity issuer`: a cluster's intermediate CA, signed by the anchor.
 struct IdentityIssuerCommand: ParsableCommand {
@@ -22,10 +21,7 @@ struct IdentityIssuerCommand: ParsableCommand {
     @OptionGroup var output: IdentityOutputOptions<Self>
 
     func validate() throws {
-        _ = try output.validity()
-        guard DNSName.isLabel(cluster) else {
-            throw ValidationError("--cluster '\(cluster)': not a DNS label (1-63 lowercase letters, digits, '-')")
-        }
+        try DNSNameFlag.requireLabel(cluster, flag: "cluster")
     }
 
     func run() throws {

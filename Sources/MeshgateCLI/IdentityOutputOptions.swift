@@ -50,6 +50,11 @@ struct IdentityOutputOptions<Kind: IdentityOutputKind>: ParsableArguments {
     @Flag(name: .long, help: ArgumentHelp(Kind.forceHelp))
     var force = false
 
+    /// Checks `--valid` (ArgumentParser calls this before the subcommand's own `validate()`).
+    func validate() throws {
+        _ = try validity()
+    }
+
     /// `--valid` as a duration; a usage error naming the flag when it is not one.
     func validity() throws -> Duration {
         try IdentitySupport.validity(valid)

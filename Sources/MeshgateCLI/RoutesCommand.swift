@@ -6,35 +6,33 @@ struct RoutesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "routes",
         abstract: "Show the gateway's outbound routes: local name, listen address, cluster, target, state, open connections.",
-        discussion: """
-            Reads /status from a running gateway's admin endpoint (--admin, its admin.listen). \
+        discussion: AdminOptions.discussion("""
             STATE is down while the route's link is down (new connections are refused at once). \
             Imports refused (a name another link holds, over a link's limits) are listed below the \
             table, and so are mirrored Kubernetes Services refused because a Service of that name \
-            is not meshgate's. An unreachable admin endpoint exits 1.
-            """
+            is not meshgate's.
+            """)
     )
 
     @OptionGroup var options: AdminOptions
 
     func run() throws {
-        let status = try options.fetchStatus()
-        switch options.output {
-        case .json:
-            print(try GatewaysCommand.json(status.routes))
-        case .table:
-            if status.routes.isEmpty {
-                print("no routes (gateway of cluster \(status.cluster))")
-            } else {
-                print(Self.table(status.routes))
-            }
-            let refused = Self.refused(status.links)
-            if !refused.isEmpty { print("\nrefused:\n" + refused.map { "  \($0)" }.joined(separator: "\n")) }
-            let conflicts = Self.serviceConflicts(status.mirrorServices)
-            if !conflicts.isEmpty {
-                print("\nmirrored Services refused:\n" + conflicts.map { "  \($0)" }.joined(separator: "\n"))
-            }
+        try options.printRows(\.routes, table: Self.table, notes: Self.notes) { status in
+            "no routes (gateway of cluster \(status.cluster))"
         }
+    }
+
+    /// The sections below the table: the refused imports and the refused mirrored Services, each
+    /// only when there are some.
+    static func notes(_ status: GatewayStatus) -> [String] {
+        var sections: [String] = []
+        let refusals = refused(status.links)
+        if !refusals.isEmpty { sections.append("\nrefused:\n" + refusals.map { "  \($0)" }.joined(separator: "\n")) }
+        let conflicts = serviceConflicts(status.mirrorServices)
+        if !conflicts.isEmpty {
+            sections.append("\nmirrored Services refused:\n" + conflicts.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        return sections
     }
 
     /// The refusals in force, one line each, by link.

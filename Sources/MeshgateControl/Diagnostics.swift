@@ -12,6 +12,14 @@ final class Diagnostics {
         self.file = file
     }
 
+    /// What `read` makes of one part of the file, or nil when reading it reported an error (the
+    /// part is dropped; its errors stand for it).
+    func unlessErrors<Value>(_ read: () -> Value?) -> Value? {
+        let before = errors.count
+        let value = read()
+        return errors.count == before ? value : nil
+    }
+
     /// Records a problem.
     func report(line: Int?, field: String, _ message: String) {
         errors.append(ConfigError(file: file, line: line, field: field, message: message))

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 #if canImport(Glibc)
     import Glibc
@@ -122,8 +123,7 @@ public final class FileWatcher: @unchecked Sendable {
 
         /// Sleeps for `interval` or until a stop is requested; true when one was.
         func sleep(_ interval: Duration) -> Bool {
-            let parts = interval.components
-            let deadline = Date(timeIntervalSinceNow: Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
+            let deadline = Date(timeIntervalSinceNow: interval.seconds)
             condition.lock()
             defer { condition.unlock() }
             while !stopping, condition.wait(until: deadline) {}

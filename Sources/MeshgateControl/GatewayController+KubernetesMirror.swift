@@ -38,12 +38,7 @@ extension GatewayController {
 
     /// Stops the writer (its Lease released, so another replica takes over at once).
     func stopMirrorWriter() {
-        let writer = lock.withLock {
-            let w = mirrorWriterLocked
-            mirrorWriterLocked = nil
-            return w
-        }
-        writer?.stopAndWait()
+        exchangeLocked(\.mirrorWriterLocked)?.stopAndWait()
     }
 
     /// Pins the ports the mirrored Services name (`MirroredServicePorts`): a route listening

@@ -51,22 +51,12 @@ extension GatewayController {
             logRecovered(report)
             pokeMirrorWriter()
         }
-        let old = lock.withLock {
-            let old = portRetry
-            portRetry = timer
-            return old
-        }
-        old?.cancel()
+        exchangeLocked(\.portRetry, with: timer)?.cancel()
         timer.resume()
     }
 
     /// Stops it.
     func stopPortRetry() {
-        let timer = lock.withLock {
-            let t = portRetry
-            portRetry = nil
-            return t
-        }
-        timer?.cancel()
+        exchangeLocked(\.portRetry)?.cancel()
     }
 }

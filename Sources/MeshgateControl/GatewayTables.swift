@@ -32,7 +32,7 @@ public enum GatewayTables {
         }
         return GatewayRoute(
             key: key(r), cluster: r.cluster, gateways: gateways, expectedIdentity: r.identity,
-            target: ConnectTarget(namespace: r.target.namespace, name: r.target.name, port: r.target.port),
+            target: r.target,
             requireClientTLS: r.requireClientTLS, fixedListen: fixed, alive: !gateways.isEmpty)
     }
 

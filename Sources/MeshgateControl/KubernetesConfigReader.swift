@@ -25,18 +25,19 @@ struct KubernetesConfigReader {
         guard let entry = outer.value("kubernetes", required: true), let map = entry.map(known: Self.registryKeys) else {
             return nil
         }
-        let before = diagnostics.errors.count
-        let api = readAPI(map, required: true)
-        let namespaces = readNamespaces(map)
-        let selector = map.value("exportSelector")?.parsed(Self.selector)
-        let serviceExports = map.value("serviceExports")?.bool ?? true
-        let annotation = map.value("allowAnnotation")?.parsed(Self.annotationKey)
-        guard diagnostics.errors.count == before, let api else { return nil }
-        return KubernetesRegistrySettings(
-            api: api, namespaces: namespaces,
-            exportSelector: selector ?? (try! KubeLabelSelector.parse(KubernetesRegistrySettings.defaultExportSelector)),
-            serviceExports: serviceExports, allowAnnotation: annotation ?? KubernetesRegistrySettings.defaultAllowAnnotation,
-            line: entry.keyLine)
+        return diagnostics.unlessErrors {
+            let api = readAPI(map, required: true)
+            let namespaces = readNamespaces(map)
+            let selector = map.value("exportSelector")?.parsed(Self.selector)
+            let serviceExports = map.value("serviceExports")?.bool ?? true
+            let annotation = map.value("allowAnnotation")?.parsed(Self.annotationKey)
+            guard let api else { return nil }
+            return KubernetesRegistrySettings(
+                api: api, namespaces: namespaces,
+                exportSelector: selector ?? (try! KubeLabelSelector.parse(KubernetesRegistrySettings.defaultExportSelector)),
+                serviceExports: serviceExports, allowAnnotation: annotation ?? KubernetesRegistrySettings.defaultAllowAnnotation,
+                line: entry.keyLine)
+        }
     }
 
     /// `mirror:`; nil unless `kubernetes.services` is true (the other keys are checked all the same).

@@ -4,16 +4,20 @@ import MeshgateKube
 
 /// The API calls of `KubernetesMirrorWriter`: one action each, and what an answer of 404 or 409 means.
 extension KubernetesMirrorWriter {
+    /// A create or update (`verb`) the server took: remembered as written and logged; true.
+    private func written(_ verb: String, _ key: String, _ service: KubeService) -> Bool {
+        wrote(verb, key: key, overlay: .written(service, at: .now))
+        logger.info("mirrored Service \(key) \(verb)d (\(Self.portsText(service)))")
+        return true
+    }
+
     /// Performs one write; false when it failed in a way worth a retry with backoff (the pass stops).
     func perform(_ action: MirroredServiceAction) async -> Bool {
         let key = action.key
         switch action {
         case .create(let service):
             do {
-                let created = try await client.create(service)
-                wrote("create", key: key, overlay: .written(created, at: .now))
-                logger.info("mirrored Service \(key) created (\(Self.portsText(created)))")
-                return true
+                return written("create", key, try await client.create(service))
             } catch {
                 if error.isConflict { return await reread(key, after: "create") }
                 if error.isNotFound {
@@ -26,10 +30,7 @@ extension KubernetesMirrorWriter {
             }
         case .update(let service):
             do {
-                let updated = try await client.replace(service)
-                wrote("update", key: key, overlay: .written(updated, at: .now))
-                logger.info("mirrored Service \(key) updated (\(Self.portsText(updated)))")
-                return true
+                return written("update", key, try await client.replace(service))
             } catch {
                 // 409: it changed since the informer saw it; 404: it is gone. Either way read it again.
                 if error.isConflict || error.isNotFound { return await reread(key, after: "update") }

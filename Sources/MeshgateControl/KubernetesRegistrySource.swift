@@ -64,14 +64,8 @@ public final class KubernetesRegistrySource: @unchecked Sendable {
         let serviceSelector = settings.serviceExports ? nil : settings.exportSelector
         var list: [any RegistryInformer] = []
         for (index, namespace) in scopes.enumerated() {
-            list.append(
-                KubeInformer<KubeService>(
-                    client: client, namespace: namespace, labelSelector: serviceSelector, logger: logger,
-                    onChange: { [weak self] cache in self?.update { $0.services[index] = cache } }))
-            list.append(
-                KubeInformer<KubeEndpointSlice>(
-                    client: client, namespace: namespace, labelSelector: nil, logger: logger,
-                    onChange: { [weak self] cache in self?.update { $0.slices[index] = cache } }))
+            list.append(informer(of: \.services, scope: index, namespace: namespace, labelSelector: serviceSelector))
+            list.append(informer(of: \.slices, scope: index, namespace: namespace))
         }
         informers = list
         if !settings.serviceExports { exportsWatched = false }
@@ -135,16 +129,24 @@ public final class KubernetesRegistrySource: @unchecked Sendable {
         guard !stopped else { return lock.unlock() }
         var list: [any RegistryInformer] = []
         for (index, namespace) in scopes.enumerated() {
-            list.append(
-                KubeInformer<KubeServiceExport>(
-                    client: client, namespace: namespace, labelSelector: nil, logger: logger,
-                    onChange: { [weak self] cache in self?.update { $0.exports[index] = cache } }))
+            list.append(informer(of: \.exports, scope: index, namespace: namespace))
         }
         informers += list
         exportsWatched = true
         exportsProbeError = nil
         lock.unlock()
         for i in list { i.start() }
+    }
+
+    /// An informer of one resource type in one scope (the `scope`-th entry of `scopes`, in
+    /// `namespace`); each cache it hands over replaces `caches[scope]` and schedules a rebuild.
+    private func informer<T: KubeResource>(
+        of caches: ReferenceWritableKeyPath<KubernetesRegistrySource, [Int: [String: T]]>, scope: Int, namespace: String?,
+        labelSelector: KubeLabelSelector? = nil
+    ) -> any RegistryInformer {
+        KubeInformer<T>(
+            client: client, namespace: namespace, labelSelector: labelSelector, logger: logger,
+            onChange: { [weak self] cache in self?.update { $0[keyPath: caches][scope] = cache } })
     }
 
     /// Applies a cache change and schedules a rebuild.

@@ -31,8 +31,7 @@ public final class LeafRenewer: @unchecked Sendable {
     private let reload: ([String]) -> Void
     private let logger: Logger
     private let now: () -> Date
-    private let stopSignal = StopSignal()
-    private let finished = DispatchGroup()
+    private let thread = StoppableThread(name: "identity-renew")
     // Invariant: `current` is only touched with `lock` held.
     private let lock = NSLock()
     private var current = Status()
@@ -59,22 +58,14 @@ public final class LeafRenewer: @unchecked Sendable {
 
     /// Starts the renewal thread.
     public func start() {
-        finished.enter()
-        let t = Thread { [self] in
-            while true {
-                let wait = step()
-                if !stopSignal.sleep(for: wait) { break }
-            }
-            finished.leave()
+        thread.start { [self] stopSignal in
+            while stopSignal.sleep(for: step()) {}
         }
-        t.name = "identity-renew"
-        t.start()
     }
 
     /// Stops the thread (an attempt in progress finishes first).
     public func stop() {
-        stopSignal.stop()
-        _ = finished.wait(timeout: .now() + .seconds(15))
+        thread.stop()
     }
 
     /// One look at the leaf: renews it when due; returns how long to wait before the next look.

@@ -1,6 +1,7 @@
 import Foundation
 import MeshgateDiscovery
 import MeshgateLoop
+import MeshgateNames
 import MeshgateProxy
 import MeshgateWire
 
@@ -45,7 +46,7 @@ extension LinkMirror {
             t.start()
         }
         // Each probe ends by the deadline on its own; the margin covers thread start-up.
-        _ = group.wait(timeout: .now() + settings.probeTimeout.timeInterval + 0.5)
+        _ = group.wait(timeout: .now() + settings.probeTimeout.seconds + 0.5)
         var round = ProbeRound()
         for (i, address) in addresses.enumerated() {
             switch results.get(i) {
@@ -151,12 +152,4 @@ final class ProbeResults: @unchecked Sendable {
     func set(_ i: Int, _ outcome: Result<Duration, any Error>) { lock.withLock { outcomes[i] = outcome } }
 
     func get(_ i: Int) -> Result<Duration, any Error>? { lock.withLock { outcomes[i] } }
-}
-
-extension Duration {
-    /// Seconds as a TimeInterval.
-    fileprivate var timeInterval: TimeInterval {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
 }

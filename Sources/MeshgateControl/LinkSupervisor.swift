@@ -12,8 +12,7 @@ public final class LinkSupervisor: @unchecked Sendable {
     private let config: @Sendable () -> GatewayConfig
     private let credentials: @Sendable () -> TLSContext
     private let onChange: @Sendable () -> Void
-    private let stopSignal = StopSignal()
-    private let finished = DispatchGroup()
+    private let thread = StoppableThread(name: "links-watch")
 
     private let lock = NSLock()
     /// Guarded by `lock`.
@@ -55,19 +54,14 @@ public final class LinkSupervisor: @unchecked Sendable {
     /// Scans the folder once now (starting the mirrors it finds) and then every `interval`.
     public func start() {
         scan()
-        finished.enter()
-        let t = Thread { [self] in
+        thread.start { [self] stopSignal in
             while stopSignal.sleep(for: interval) { scan() }
-            finished.leave()
         }
-        t.name = "links-watch"
-        t.start()
     }
 
     /// Stops watching and stops every mirror (their routes are left to the caller).
     public func stop() {
-        stopSignal.stop()
-        _ = finished.wait(timeout: .now() + .seconds(15))
+        thread.stop()
         lock.lock()
         let all = Array(running.values)
         running.removeAll()

@@ -1,3 +1,5 @@
+import MeshgateNames
+
 /// Exponential backoff with full jitter for reconnecting a stream: each failure doubles the
 /// ceiling (from `initial` up to `maximum`); the wait is uniform in [ceiling/2, ceiling], so
 /// many mirrors reconnecting to one gateway spread out. A success resets it.

@@ -1,16 +1,14 @@
 import MeshgateNames
 /// Reads one item of `routes:` into a `StaticRoute`, reporting what is wrong with it.
-struct RouteReader {
+struct RouteReader: ConfigItemReader {
     static let keys = ["name", "namespace", "port", "cluster", "gateways", "identity", "target", "listen", "requireClientTLS"]
 
     let trustDomain: String
     let requireClientTLS: Bool
     let diagnostics: Diagnostics
 
-    /// The route, or nil when any of its fields was wrong (the errors are reported).
-    func read(_ item: YAMLValue) -> StaticRoute? {
-        guard let map = item.map(known: Self.keys) else { return nil }
-        let before = diagnostics.errors.count
+    /// The route made of `map`'s fields, or nil when one it needs is missing (errors are reported).
+    func item(of map: YAMLMap, line: Int) -> StaticRoute? {
         let name = map.value("name", required: true)?.parsed(GatewayConfigReader.label)
         let namespace = map.value("namespace", required: true)?.parsed(GatewayConfigReader.label)
         let port = map.value("port", required: true)?.port
@@ -31,11 +29,10 @@ struct RouteReader {
                 )
             }
         }
-        guard diagnostics.errors.count == before, let name, let namespace, let port, let cluster, let identity, let target
-        else { return nil }
+        guard let name, let namespace, let port, let cluster, let identity, let target else { return nil }
         return StaticRoute(
             name: name, namespace: namespace, port: port, cluster: cluster, gateways: gateways, identity: identity,
-            target: target, listen: listen, requireClientTLS: clientTLS, line: item.line)
+            target: target, listen: listen, requireClientTLS: clientTLS, line: line)
     }
 
     private func readGateways(_ map: YAMLMap) -> [HostPort] {

@@ -1,24 +1,22 @@
 import MeshgateNames
 /// Reads one item of `services:` into a `RegisteredService`, reporting what is wrong with it.
-struct ServiceReader {
+struct ServiceReader: ConfigItemReader {
     static let keys = ["namespace", "name", "ports", "endpoints", "exported", "allow"]
 
     let diagnostics: Diagnostics
 
-    /// The service, or nil when any of its fields was wrong (the errors are reported).
-    func read(_ item: YAMLValue) -> RegisteredService? {
-        guard let map = item.map(known: Self.keys) else { return nil }
-        let before = diagnostics.errors.count
+    /// The service made of `map`'s fields, or nil when one it needs is missing (errors are reported).
+    func item(of map: YAMLMap, line: Int) -> RegisteredService? {
         let namespace = map.value("namespace", required: true)?.parsed(GatewayConfigReader.label)
         let name = map.value("name", required: true)?.parsed(GatewayConfigReader.label)
         let ports = readPorts(map)
         let endpoints = readEndpoints(map, ports: ports)
         let exported = map.value("exported")?.bool ?? false
         let allow = readAllow(map)
-        guard diagnostics.errors.count == before, let namespace, let name else { return nil }
+        guard let namespace, let name else { return nil }
         return RegisteredService(
             namespace: namespace, name: name, ports: ports, endpoints: endpoints, exported: exported, allow: allow,
-            line: item.line)
+            line: line)
     }
 
     private func readPorts(_ map: YAMLMap) -> [ServicePort] {

@@ -1,20 +1,9 @@
 import MeshgateNames
-/// Where a route's connections go inside the remote cluster.
-public struct RouteTarget: Hashable, Sendable {
-    /// The remote service's namespace.
-    public let namespace: String
-    /// The remote service's name.
-    public let name: String
-    /// The remote service's port.
-    public let port: UInt16
+import MeshgateWire
 
-    /// Creates the value.
-    public init(namespace: String, name: String, port: UInt16) {
-        self.namespace = namespace
-        self.name = name
-        self.port = port
-    }
-}
+/// Where a route's connections go inside the remote cluster: the remote service's namespace,
+/// name and port, as the route's `connect` headers name it.
+public typealias RouteTarget = ConnectTarget
 
 /// A route written in the gateway config: a local name and port that lead, through a remote
 /// cluster's gateways, to a service there.

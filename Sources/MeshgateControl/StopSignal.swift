@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 /// A flag that threads sleep on: `sleep(for:)` returns early, with false, once `stop()` is
 /// called, and early, with true, when `nudge()` is called during the sleep.
@@ -45,12 +46,6 @@ final class StopSignal: @unchecked Sendable {
 }
 
 extension Duration {
-    /// The duration in seconds, as a Double.
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-
     /// This duration scaled by a random factor in 1 ± `fraction`.
     func jittered(by fraction: Double) -> Duration {
         .nanoseconds(Int64(seconds * Double.random(in: (1 - fraction)...(1 + fraction)) * 1e9))

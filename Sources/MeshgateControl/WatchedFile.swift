@@ -25,26 +25,10 @@ struct WatchedFile {
     /// look. A file that is missing or unreadable counts as unchanged, and its error is reported
     /// once per episode through `onError`.
     mutating func check(onError: (String) -> Void) -> Bool {
-        let current: FileStat
-        switch FileStat.of(path) {
-        case .failure(let error):
-            pending = nil
-            fail(error.message, onError)
-            return false
-        case .success(let value):
-            current = value
-        }
+        guard let current = read(FileStat.of(path), onError) else { return false }
         // Same stat, nothing pending, not modified within the timestamp granularity: same content.
         if current == stat, pending == nil, !failing, !current.isRecent() { return false }
-        let newHash: UInt64
-        switch ContentHash.of(path) {
-        case .failure(let error):
-            pending = nil
-            fail(error.message, onError)
-            return false
-        case .success(let value):
-            newHash = value
-        }
+        guard let newHash = read(ContentHash.of(path), onError) else { return false }
         failing = false
         if !baselineTaken || newHash == hash {
             (stat, hash, pending) = (current, newHash, nil)
@@ -56,6 +40,19 @@ struct WatchedFile {
         }
         pending = (current, newHash)
         return false
+    }
+
+    /// The value of a look at the file; on a failure nil, with what was pending dropped and the
+    /// error reported (once per episode).
+    private mutating func read<Value>(_ look: Result<Value, InvalidValue>, _ onError: (String) -> Void) -> Value? {
+        switch look {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            pending = nil
+            fail(error.message, onError)
+            return nil
+        }
     }
 
     private mutating func fail(_ message: String, _ onError: (String) -> Void) {

@@ -1,3 +1,5 @@
+import MeshgateNames
+
 /// A token bucket for API writes: `rate` writes a second on average, bursts of up to
 /// `burst` (= max(1, rate)). A write reserves a token and waits the returned delay, so writes
 /// queue up in order instead of failing.
@@ -17,16 +19,11 @@ struct WriteTokenBucket {
     /// Takes a token; returns how long to wait before writing (zero when one was available).
     mutating func reserve(now: ContinuousClock.Instant = .now) -> Duration {
         if now > last {
-            tokens = min(burst, tokens + Self.seconds(now - last) * rate)
+            tokens = min(burst, tokens + (now - last).seconds * rate)
             last = now
         }
         tokens -= 1
         guard tokens < 0 else { return .zero }
         return .nanoseconds(Int64((-tokens / rate * 1e9).rounded(.up)))
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        let c = d.components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
     }
 }

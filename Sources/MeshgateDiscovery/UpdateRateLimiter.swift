@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 /// A token bucket: `rate` updates a second on average, bursts of up to `burst`.
 struct UpdateRateLimiter: Sendable {

@@ -43,21 +43,17 @@ public struct ClusterIssuer: Sendable {
         let window = try ValidityWindow(
             now: now, validity: validity,
             within: (anchor.certificate.notValidBefore, anchor.certificate.notValidAfter, "the trust anchor"))
-        let key = P256.Signing.PrivateKey()
         let subject = try IdentityError.wrapping(.invalidArgument, "cluster '\(cluster)'") {
             try IdentityNames.issuerSubject(trustDomain: anchor.trustDomain, cluster: cluster)
         }
-        let extensions = try IdentityError.wrapping(.internalError, "issuer extensions") {
+        let (certificate, key) = try CertificateSigning.issue(
+            subject: subject, window: window, signer: (anchor.certificate, anchor.privateKey), profile: "issuer"
+        ) {
             try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
-                AuthorityKeyIdentifier(keyIdentifier: CertificateSigning.keyIdentifier(of: anchor.certificate))
             }
         }
-        let certificate = try CertificateSigning.sign(
-            subject: subject, publicKey: key.publicKey, issuer: anchor.certificate.subject, issuerKey: anchor.privateKey,
-            window: window, extensions: extensions)
         return ClusterIssuer(
             certificate: certificate, privateKey: key, trustDomain: anchor.trustDomain, cluster: cluster,
             trustBundle: [anchor.certificate], clampedFrom: window.clampedFrom)

@@ -61,23 +61,19 @@ public struct LeafIdentity: Sendable {
         let window = try ValidityWindow(
             now: now, validity: validity,
             within: (issuer.certificate.notValidBefore, issuer.certificate.notValidAfter, "issuer \(issuer.cluster)"))
-        let key = P256.Signing.PrivateKey()
         let subject = try IdentityError.wrapping(.invalidArgument, "identity \(identity)") {
             try IdentityNames.leafSubject(identity)
         }
-        let extensions = try IdentityError.wrapping(.internalError, "leaf extensions") {
+        let (certificate, key) = try CertificateSigning.issue(
+            subject: subject, window: window, signer: (issuer.certificate, issuer.privateKey), profile: "leaf"
+        ) {
             try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
                 SubjectAlternativeNames([.dnsName(identity.dnsName), .uniformResourceIdentifier(identity.spiffeURI)])
-                SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
-                AuthorityKeyIdentifier(keyIdentifier: CertificateSigning.keyIdentifier(of: issuer.certificate))
             }
         }
-        let certificate = try CertificateSigning.sign(
-            subject: subject, publicKey: key.publicKey, issuer: issuer.certificate.subject, issuerKey: issuer.privateKey,
-            window: window, extensions: extensions)
         return LeafIdentity(
             certificate: certificate, privateKey: key, identity: identity, issuerCertificate: issuer.certificate,
             trustBundle: issuer.trustBundle, clampedFrom: window.clampedFrom)

@@ -32,19 +32,15 @@ public struct TrustAnchor: Sendable {
             throw IdentityError(.invalidArgument, "trust domain '\(trustDomain)': not a DNS name (lowercase letters, digits, '-', dots)")
         }
         let window = try ValidityWindow(now: now, validity: validity)
-        let key = P256.Signing.PrivateKey()
         let subject = try IdentityError.wrapping(.invalidArgument, "trust domain '\(trustDomain)'") {
             try IdentityNames.anchorSubject(trustDomain: trustDomain)
         }
-        let extensions = try IdentityError.wrapping(.internalError, "anchor extensions") {
+        let (certificate, key) = try CertificateSigning.issue(subject: subject, window: window, signer: nil, profile: "anchor") {
             try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
-                SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
             }
         }
-        let certificate = try CertificateSigning.sign(
-            subject: subject, publicKey: key.publicKey, issuer: subject, issuerKey: key, window: window, extensions: extensions)
         return TrustAnchor(certificate: certificate, privateKey: key, trustDomain: trustDomain)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 import Logging
 import NIOConcurrencyHelpers
 
@@ -52,8 +53,8 @@ public final class KubeLeaseElector: Sendable {
         self.namespace = namespace
         self.name = name
         self.identity = identity
-        self.leaseDuration = leaseDuration.timeInterval
-        self.retryPeriod = retryPeriod.timeInterval
+        self.leaseDuration = leaseDuration.seconds
+        self.retryPeriod = retryPeriod.seconds
         self.logger = logger
         self.onChange = onChange
     }

@@ -45,10 +45,3 @@ public enum KubeLeaseClock {
         max(1, Int(duration.rounded(.up)))
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    var timeInterval: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

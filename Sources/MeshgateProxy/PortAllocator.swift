@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateNames
 
 /// Which outbound port each range route gets: a pure value (no sockets, no clock; the caller
 /// passes the time and performs the binds), so that ports are a function of the route.
@@ -118,13 +119,13 @@ public struct PortAllocator: Sendable {
         if let pinned = pinnedPorts[port], pinned != key { return false }
         guard let owner = owners[port], owner != key, let a = assignments[owner], a.port == port else { return true }
         guard let released = a.releasedAt else { return false }
-        return now >= released.addingTimeInterval(holdOff.timeInterval)
+        return now >= released.addingTimeInterval(holdOff.seconds)
     }
 
     /// The key that uses `port` now, or holds it at `now`.
     public func owner(of port: UInt16, now: Date) -> String? {
         guard let owner = owners[port], let a = assignments[owner], a.port == port else { return nil }
-        if let released = a.releasedAt, now >= released.addingTimeInterval(holdOff.timeInterval) { return nil }
+        if let released = a.releasedAt, now >= released.addingTimeInterval(holdOff.seconds) { return nil }
         return owner
     }
 
@@ -152,7 +153,7 @@ public struct PortAllocator: Sendable {
         var result: [UInt16: (key: String, until: Date)] = [:]
         for (port, key) in owners {
             guard let a = assignments[key], a.port == port, let released = a.releasedAt else { continue }
-            let until = released.addingTimeInterval(holdOff.timeInterval)
+            let until = released.addingTimeInterval(holdOff.seconds)
             if now < until { result[port] = (key, until) }
         }
         return result
@@ -186,7 +187,7 @@ public struct PortAllocator: Sendable {
     @discardableResult
     public mutating func expire(now: Date) -> Bool {
         var ended = false
-        let hold = holdOff.timeInterval
+        let hold = holdOff.seconds
         while releasesHead < releases.count, now >= releases[releasesHead].at.addingTimeInterval(hold) {
             let r = releases[releasesHead]
             releasesHead += 1
@@ -220,7 +221,7 @@ public struct PortAllocator: Sendable {
             if let old = assignments[key], old.releasedAt != nil { idleCount -= 1 }
             assignments[key] = Assignment(port: a.port, releasedAt: releasedAt)
             idleCount += 1
-            if now < releasedAt.addingTimeInterval(holdOff.timeInterval), owner(of: a.port, now: now) == nil {
+            if now < releasedAt.addingTimeInterval(holdOff.seconds), owner(of: a.port, now: now) == nil {
                 owners[a.port] = key
                 releases.append(Release(at: releasedAt, key: key, port: a.port))
             }
@@ -318,12 +319,5 @@ public struct PortAllocatorState: Hashable, Sendable {
     /// Creates the value.
     public init(assignments: [String: PortAllocator.Assignment]) {
         self.assignments = assignments
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    var timeInterval: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

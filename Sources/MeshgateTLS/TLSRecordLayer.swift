@@ -240,14 +240,26 @@ public final class TLSRecordCrypter {
         return ok
     }
 
+    /// Starts the cipher for one record and runs it in place: the 5-byte header as additional data,
+    /// then the `innerLength` bytes after it (`moved` is what the last update wrote). False when
+    /// OpenSSL refuses a step.
+    private func run(
+        _ record: UnsafeMutableRawPointer, innerLength: Int, keys: TLSRecordLayer.Keys, cipher: KTLSKeys.Cipher,
+        encrypt: Bool, moved n: inout Int32
+    ) -> Bool {
+        let header = record.assumingMemoryBound(to: UInt8.self)
+        let body = header + 5
+        return start(keys: keys, cipher: cipher, encrypt: encrypt)
+            && EVP_CipherUpdate(context, nil, &n, header, 5) == 1
+            && EVP_CipherUpdate(context, body, &n, body, Int32(innerLength)) == 1
+    }
+
     /// Encrypts `innerLength` bytes at `record + 5` in place and writes the tag after them.
     func seal(_ record: UnsafeMutableRawPointer, innerLength: Int, keys: TLSRecordLayer.Keys, cipher: KTLSKeys.Cipher) {
         let body = record.assumingMemoryBound(to: UInt8.self) + 5
         var n: Int32 = 0
         let ok =
-            start(keys: keys, cipher: cipher, encrypt: true)
-            && EVP_EncryptUpdate(context, nil, &n, record.assumingMemoryBound(to: UInt8.self), 5) == 1
-            && EVP_EncryptUpdate(context, body, &n, body, Int32(innerLength)) == 1
+            run(record, innerLength: innerLength, keys: keys, cipher: cipher, encrypt: true, moved: &n)
             && EVP_EncryptFinal_ex(context, body + Int(n), &n) == 1
             && EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, body + innerLength) == 1
         // AES-GCM encryption with a valid key cannot fail; if OpenSSL says otherwise, nothing is safe to send.
@@ -261,9 +273,7 @@ public final class TLSRecordCrypter {
         var n: Int32 = 0
         // The error queue is left empty: a failure below is cleared right away.
         let ok =
-            start(keys: keys, cipher: cipher, encrypt: false)
-            && EVP_DecryptUpdate(context, nil, &n, record.assumingMemoryBound(to: UInt8.self), 5) == 1
-            && EVP_DecryptUpdate(context, body, &n, body, Int32(innerLength)) == 1
+            run(record, innerLength: innerLength, keys: keys, cipher: cipher, encrypt: false, moved: &n)
             && EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, body + innerLength) == 1
             && EVP_DecryptFinal_ex(context, body + Int(n), &n) == 1
         if !ok { ERR_clear_error() }

@@ -39,11 +39,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// `/usr/bin/NAME` or `/usr/sbin/NAME` (or /bin, /sbin, /usr/local/bin), whichever exists.
     public static func which(_ name: String) -> String {
-        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"]
-        where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
-            return "\(dir)/\(name)"
-        }
-        return "/usr/bin/\(name)"
+        ExecutablePath.find(name, in: ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"]) ?? "/usr/bin/\(name)"
     }
 
     /// Runs `argv` to completion (killed after `timeout` seconds) and returns its status and output.

@@ -23,10 +23,20 @@ public func eventually(
 /// for threads that are not in an asynchronous context.
 @discardableResult
 public func waitUntil(timeout: Double, every interval: Double = 0.02, _ condition: () -> Bool) -> Bool {
+    waitUntil(timeout: timeout, every: interval, pause: { usleep(useconds_t($0 * 1_000_000)) }, condition)
+}
+
+/// ``waitUntil(timeout:every:_:)`` with the pause between two polls given: `pause(interval)` may
+/// throw to end the wait early (`meshgate demo` wakes up and stops on Ctrl-C), and `condition`
+/// may throw (a process it watches died). Both errors reach the caller.
+@discardableResult
+public func waitUntil(
+    timeout: Double, every interval: Double = 0.02, pause: (Double) throws -> Void, _ condition: () throws -> Bool
+) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
-        if condition() { return true }
-        usleep(useconds_t(interval * 1_000_000))
+        if try condition() { return true }
+        try pause(interval)
     }
-    return condition()
+    return try condition()
 }

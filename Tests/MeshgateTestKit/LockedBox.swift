@@ -14,6 +14,9 @@ public final class LockedBox<T>: @unchecked Sendable {
         set { lock.withLock { stored = newValue } }
     }
 
+    /// Reads part of the value under the lock, without copying the rest.
+    public func read<R>(_ body: (T) -> R) -> R { lock.withLock { body(stored) } }
+
     /// Changes the value under the lock.
     public func modify(_ body: (inout T) -> Void) { lock.withLock { body(&stored) } }
 }

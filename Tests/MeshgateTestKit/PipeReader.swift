@@ -11,10 +11,9 @@ import Foundation
 /// The thread holds the reading handle and the buffer, not the owner: a child killed when its
 /// owner is released closes the pipe, and the thread ends.
 public final class PipeReader: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
+    /// What was read so far, and whether the pipe reached end of file.
+    private let state = LockedBox((data: Data(), finished: false))
     private let done = DispatchSemaphore(value: 0)
-    private var finished = false
 
     /// Starts reading `pipe`'s read end (call after the child was started).
     public init(_ pipe: Pipe) {
@@ -25,42 +24,27 @@ public final class PipeReader: @unchecked Sendable {
             while true {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if n > 0 {
-                    lock.lock()
-                    data.append(contentsOf: buffer[0..<n])
-                    lock.unlock()
+                    state.modify { $0.data.append(contentsOf: buffer[0..<n]) }
                     continue
                 }
                 if n < 0 && errno == EINTR { continue }
                 break
             }
-            lock.lock()
-            finished = true
-            lock.unlock()
+            state.modify { $0.finished = true }
             done.signal()
         }.start()
     }
 
     /// What was read so far.
-    public var bytes: Data {
-        lock.lock()
-        defer { lock.unlock() }
-        return data
-    }
+    public var bytes: Data { state.value.data }
 
     /// The number of bytes read so far.
-    public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return data.count
-    }
+    public var count: Int { state.read { $0.data.count } }
 
     /// Waits (at most `timeout` seconds) until the pipe reached end of file; false on timeout.
     @discardableResult
     public func waitForEnd(timeout: Double) -> Bool {
-        lock.lock()
-        let already = finished
-        lock.unlock()
-        if already { return true }
+        if state.read({ $0.finished }) { return true }
         guard done.wait(timeout: .now() + timeout) == .success else { return false }
         done.signal()  // later waiters return at once too
         return true

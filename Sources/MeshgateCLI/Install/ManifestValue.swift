@@ -1,4 +1,4 @@
-import Foundation
+import MeshgateNames
 import Yams
 
 /// A Kubernetes manifest as a value tree whose mappings keep their key order (so that the
@@ -63,7 +63,7 @@ enum ManifestValue: Equatable {
         let pad = String(repeating: "  ", count: indent + 1)
         let close = String(repeating: "  ", count: indent)
         switch self {
-        case .string(let s): return Self.quote(s)
+        case .string(let s): return JSONString.quoted(s)
         case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
         case .list(let items):
@@ -71,29 +71,9 @@ enum ManifestValue: Equatable {
             return "[\n" + items.map { pad + $0.json(indent: indent + 1) }.joined(separator: ",\n") + "\n\(close)]"
         case .map(let pairs):
             if pairs.isEmpty { return "{}" }
-            return "{\n" + pairs.map { "\(pad)\(Self.quote($0.0)): \($0.1.json(indent: indent + 1))" }.joined(separator: ",\n")
+            return "{\n" + pairs.map { "\(pad)\(JSONString.quoted($0.0)): \($0.1.json(indent: indent + 1))" }.joined(separator: ",\n")
                 + "\n\(close)}"
         }
-    }
-
-    private static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 
     /// One YAML document (no `---`).

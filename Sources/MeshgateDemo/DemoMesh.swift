@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import MeshgateAdmin
 import MeshgateControl
+import MeshgateTestKit
 
 /// The three clusters of `meshgate demo` in one temporary folder: their files, ports, gateway
 /// processes (this same binary), backends, and reads of their admin endpoints. Everything it
@@ -47,14 +48,14 @@ final class DemoMesh {
     let folder: String
     let binary: String
     let ports: Ports
-    private(set) var gateways: [String: DemoChild] = [:]
+    private(set) var gateways: [String: LoggedProcess] = [:]
     private(set) var webBackends: [String: DemoWebBackend] = [:]
-    private(set) var redis: DemoChild?
+    private(set) var redis: LoggedProcess?
     private var commandNumber = 0
 
     init() throws {
-        binary = DemoChild.selfExecutable()
-        ports = Ports(base: try DemoSockets.freeBlock(count: Ports.count))
+        binary = ExecutablePath.current()
+        ports = Ports(base: try LoopbackPorts.freeBlock(count: Ports.count))
         let template = NSTemporaryDirectory() + "meshgate-demo-XXXXXX"
         var chars = Array(template.utf8CString)
         guard let made = mkdtemp(&chars) else {
@@ -92,7 +93,7 @@ final class DemoMesh {
         commandNumber += 1
         let output = path(".command-\(commandNumber).out")
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let run = try DemoChild.run([binary] + arguments, logPath: output, timeout: timeout)
+        let run = try LoggedProcess.run([binary] + arguments, logPath: output, timeout: timeout, pause: DemoSignals.shared.sleep)
         guard run.status == 0 else {
             throw DemoFailure("meshgate \(arguments.joined(separator: " ")) exited \(run.status):\n\(run.output)")
         }
@@ -184,8 +185,8 @@ final class DemoMesh {
     // MARK: Processes
 
     /// Starts `cluster`'s gateway (its log appended to gateway.log).
-    func spawnGateway(_ cluster: String) throws -> DemoChild {
-        let child = try DemoChild(
+    func spawnGateway(_ cluster: String) throws -> LoggedProcess {
+        let child = try LoggedProcess(
             name: "\(cluster)'s gateway", argv: [binary, "gateway", "--config", configPath(cluster)], logPath: logPath(cluster))
         gateways[cluster] = child
         return child
@@ -193,23 +194,22 @@ final class DemoMesh {
 
     /// Waits (≤ `timeout` s) until `cluster`'s admin endpoint answers `/ready` with 200.
     func waitReady(_ cluster: String, timeout: Double = 20) throws {
-        let deadline = Date().addingTimeInterval(timeout)
         var last = "no answer yet"
-        while true {
+        let ready = try waitUntil(timeout: timeout, every: 0.05, pause: DemoSignals.shared.sleep) {
             if let g = gateways[cluster], let status = g.exitStatus {
                 throw DemoFailure("\(cluster)'s gateway exited with status \(status) while starting", log: log(cluster))
             }
             do {
                 let r = try AdminClient.get(adminAddress(cluster), path: "/ready", timeout: .milliseconds(500))
-                if r.status == 200 { return }
+                if r.status == 200 { return true }
                 last = "/ready answered \(r.status): \(r.text.trimmingCharacters(in: .whitespacesAndNewlines))"
             } catch {
-                last = error.description
+                last = "\(error)"
             }
-            if Date() >= deadline {
-                throw DemoFailure("\(cluster)'s gateway was not ready within \(Int(timeout)) s (\(last))", log: log(cluster))
-            }
-            try DemoSignals.shared.sleep(0.05)
+            return false
+        }
+        guard ready else {
+            throw DemoFailure("\(cluster)'s gateway was not ready within \(Int(timeout)) s (\(last))", log: log(cluster))
         }
     }
 
@@ -224,21 +224,20 @@ final class DemoMesh {
 
     /// Polls `cluster`'s `/status` (≤ `timeout` s) until `condition` holds; that status.
     func waitStatus(_ cluster: String, timeout: Double, _ what: String, _ condition: (GatewayStatus) -> Bool) throws -> GatewayStatus {
-        let deadline = Date().addingTimeInterval(timeout)
         var lastError = ""
-        while true {
+        var met: GatewayStatus?
+        try waitUntil(timeout: timeout, every: 0.05, pause: DemoSignals.shared.sleep) {
             do {
                 let s = try AdminClient.status(adminAddress(cluster), timeout: .seconds(2))
-                if condition(s) { return s }
+                if condition(s) { met = s }
                 lastError = ""
             } catch {
                 lastError = " (last /status read: \(error))"
             }
-            if Date() >= deadline {
-                throw DemoFailure("\(what): not within \(Int(timeout)) s\(lastError)", log: log(cluster))
-            }
-            try DemoSignals.shared.sleep(0.05)
+            return met != nil
         }
+        guard let met else { throw DemoFailure("\(what): not within \(Int(timeout)) s\(lastError)", log: log(cluster)) }
+        return met
     }
 
     func startWebBackend(_ cluster: String) throws -> DemoWebBackend {
@@ -251,23 +250,22 @@ final class DemoMesh {
     func startRedis(_ executable: String) throws {
         let dataDir = path("west/redis")
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let child = try DemoChild(
+        let child = try LoggedProcess(
             name: "redis-server",
             argv: [
                 executable, "--port", String(ports.redis), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dataDir,
             ],
             logPath: path("west/redis.log"))
         redis = child
-        let deadline = Date().addingTimeInterval(10)
-        while true {
+        let answered = try waitUntil(timeout: 10, every: 0.05, pause: DemoSignals.shared.sleep) {
             if let s = child.exitStatus {
                 throw DemoFailure("redis-server exited with status \(s)", log: ("redis-server's", path("west/redis.log")))
             }
-            if let client = try? DemoRedisClient(port: ports.redis, timeout: 1), (try? client.command(["PING"])) == "PONG" { return }
-            if Date() >= deadline {
-                throw DemoFailure("redis-server did not answer PING within 10 s", log: ("redis-server's", path("west/redis.log")))
-            }
-            try DemoSignals.shared.sleep(0.05)
+            guard let client = try? DemoRedisClient(port: ports.redis, timeout: 1) else { return false }
+            return (try? client.command(["PING"])) == "PONG"
+        }
+        guard answered else {
+            throw DemoFailure("redis-server did not answer PING within 10 s", log: ("redis-server's", path("west/redis.log")))
         }
     }
 
@@ -275,7 +273,7 @@ final class DemoMesh {
 
     /// Stops every child process and backend. The names of the processes that were running.
     func shutDown() -> [String] {
-        let stopped = DemoChild.stopAll(grace: 4)
+        let stopped = LoggedProcess.stopAll(grace: 4)
         for b in webBackends.values { b.stop() }
         return stopped.map(\.name)
     }

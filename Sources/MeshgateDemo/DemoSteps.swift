@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import MeshgateControl
+import MeshgateTestKit
 
 /// The steps of `meshgate demo` (docs/demo.md). Each one prints what happened as it goes and
 /// throws `DemoFailure` (with the log to show) when something does not happen in time.
@@ -31,7 +32,7 @@ extension DemoRun {
         Out.line("trust anchor for \(DemoMesh.trustDomain): anchor/anchor.crt")
         var rows = [["CLUSTER", "ISSUER", "GATEWAY IDENTITY (certificate in <cluster>/identity/)"]]
         for c in DemoMesh.clusters { rows.append([c, "\(c)/issuer/", identities[c] ?? "?"]) }
-        Out.table(rows)
+        table(rows)
         Out.line("made by this binary's `meshgate identity init | issuer | issue --gateway` in \(Out.since(t))")
     }
 
@@ -44,7 +45,7 @@ extension DemoRun {
             // Empty at first: the services are exported in step 3, while the gateways run.
             try mesh.writeAtomically(mesh.registryYAML(c, []), to: mesh.registryPath(c))
         }
-        var children: [String: DemoChild] = [:]
+        var children: [String: LoggedProcess] = [:]
         for c in DemoMesh.clusters { children[c] = try mesh.spawnGateway(c) }
         var rows = [["CLUSTER", "PID", "INBOUND (mTLS)", "ADMIN", "READY AFTER"]]
         for c in DemoMesh.clusters {
@@ -55,7 +56,7 @@ extension DemoRun {
                 Out.since(child.started),
             ])
         }
-        Out.table(rows)
+        table(rows)
         Out.line("east's links: probes every \(DemoMesh.probeInterval), timeout \(DemoMesh.probeTimeout) (fast, for the demo; the defaults are 3s and 1s)")
         Out.line("each gateway: 1 event loop, config <cluster>/gateway.yaml, log <cluster>/gateway.log")
     }
@@ -67,7 +68,7 @@ extension DemoRun {
         let westWeb = try mesh.startWebBackend("west")
         let northWeb = try mesh.startWebBackend("north")
         var redisNote = "redis-server is not on PATH: skipped (west exports web only)"
-        if let exe = DemoChild.which("redis-server") {
+        if let exe = ExecutablePath.onPath("redis-server") {
             try mesh.startRedis(exe)
             hasRedis = true
             redisNote = ""
@@ -98,7 +99,7 @@ extension DemoRun {
         if hasRedis { rows.append(["west", "default/redis:6379", "redis-server 127.0.0.1:\(mesh.ports.redis)", "yes, to east only (allow:)"]) }
         rows.append(["west", "default/internal:80", "the same HTTP server", "no"])
         rows.append(["north", "default/web:80", "HTTP server 127.0.0.1:\(northWeb.port) (a thread of this demo)", "yes, to east only (allow:)"])
-        Out.table(rows)
+        table(rows)
         if !redisNote.isEmpty { Out.line(redisNote) }
         Out.line("west's and north's gateways reloaded their registry.yaml by themselves (the file is watched) within \(Out.since(t))")
     }
@@ -142,12 +143,12 @@ extension DemoRun {
             routePorts[key] = port
             rows.append([key, r.listen, r.cluster, r.target])
         }
-        Out.table(rows)
+        table(rows)
         if let leaked = status.routes.first(where: { $0.name.hasPrefix("internal-") }) {
             throw DemoFailure("east mirrored \(leaked.key), which west does not export", log: mesh.log("east"))
         }
         Out.line("not mirrored: west's default/internal (not exported)")
-        if let logged = DemoChild.tail(mesh.logPath("east"), lines: 400).first(where: { $0.contains("link west: route \(Self.webWest) on ") }),
+        if let logged = LoggedProcess.tail(mesh.logPath("east"), lines: 400).first(where: { $0.contains("link west: route \(Self.webWest) on ") }),
             let r = logged.range(of: "link west: route")
         {
             Out.line("east's log says the same: \(logged[r.lowerBound...])")
@@ -222,7 +223,7 @@ extension DemoRun {
         rows.append(["app → east 127.0.0.1:\(northPort)", "nothing: plain TCP inside east"])
         rows.append(["east → north 127.0.0.1:\(mesh.ports.inbound("north"))", "TLS 1.3 both ways: north proved \(north.identity.name) (north's bundle)"])
         rows.append(["north → 127.0.0.1:\(mesh.webBackends["north"]!.port)", "north let east in: \(east.identity.name) is on default/web's allow list"])
-        Out.table(rows)
+        table(rows)
         func c(_ s: GatewayStatus, _ name: String) -> UInt64 { s.counters[name] ?? 0 }
         Out.line("gateway counters (/status):")
         Out.line(
@@ -283,8 +284,7 @@ extension DemoRun {
         // New connections to north's route are reset at once, without trying north.
         var attempts: [DemoOutcome] = []
         var after = before
-        let deadline = Date().addingTimeInterval(5)
-        while attempts.count < 3 || after <= before {
+        let counted = try waitUntil(timeout: 5, every: 0.1, pause: DemoSignals.shared.sleep) {
             let outcome = DemoHTTP.get(northPort, host: "web-north", timeout: 3)
             if outcome.ok {
                 throw DemoFailure("GET web-north was answered while north's gateway was stopped", log: mesh.log("east"))
@@ -294,11 +294,11 @@ extension DemoRun {
             }
             attempts.append(outcome)
             after = try mesh.status("east").counters["gateway_refused_link_down"] ?? 0
-            if Date() >= deadline {
-                throw DemoFailure(
-                    "east's gateway_refused_link_down stayed at \(after) after \(attempts.count) connections to web-north", log: mesh.log("east"))
-            }
-            try DemoSignals.shared.sleep(0.1)
+            return attempts.count >= 3 && after > before
+        }
+        guard counted else {
+            throw DemoFailure(
+                "east's gateway_refused_link_down stayed at \(after) after \(attempts.count) connections to web-north", log: mesh.log("east"))
         }
         for (i, outcome) in attempts.prefix(3).enumerated() {
             Out.line("GET http://127.0.0.1:\(northPort)/ (web-north) #\(i + 1): \(describe(outcome))")
@@ -315,14 +315,12 @@ extension DemoRun {
             s.links.contains { $0.cluster == "north" && $0.alive } && s.routes.contains { $0.key == Self.webNorth && $0.state == .up }
         }
         var answer: DemoOutcome = .failed(reason: "not tried", seconds: 0)
-        let answerDeadline = Date().addingTimeInterval(10)
-        while true {
+        let answered = try waitUntil(timeout: 10, every: 0.1, pause: DemoSignals.shared.sleep) {
             answer = DemoHTTP.get(northPort, host: "web-north", timeout: 3)
-            if answer.ok { break }
-            if Date() >= answerDeadline {
-                throw DemoFailure("GET web-north after north's restart: \(describe(answer))", log: mesh.log("east"))
-            }
-            try DemoSignals.shared.sleep(0.1)
+            return answer.ok
+        }
+        guard answered else {
+            throw DemoFailure("GET web-north after north's restart: \(describe(answer))", log: mesh.log("east"))
         }
         Out.line("east: link north up again \(Out.since(restartedAt)) after the restart; the same route works:")
         Out.line("GET http://127.0.0.1:\(northPort)/ (web-north) → \(describe(answer))")
@@ -360,7 +358,7 @@ extension DemoRun {
             rows.append(["kill -STOP \(north.pid)", "freeze north's gateway (-CONT resumes it); watch `gateways`"])
         }
         rows.append(["tail -f \(mesh.logPath("east"))", "east's log"])
-        Out.table(rows)
+        table(rows)
         var reported: Set<String> = []
         while !DemoSignals.shared.wait(upTo: 0.5) {
             for (c, g) in mesh.gateways where !reported.contains(c) {

@@ -19,12 +19,17 @@ final class DemoRedisClient {
 
     deinit { close(fd) }
 
+    /// The RESP encoding of a command: an array of bulk strings.
+    static func encode(_ words: [String]) -> [UInt8] {
+        var out = "*\(words.count)\r\n"
+        for w in words { out += "$\(w.utf8.count)\r\n\(w)\r\n" }
+        return Array(out.utf8)
+    }
+
     /// Sends one command; its reply: a simple string, an error (`-ERR …`), an integer as text,
     /// or a bulk string (nil for a null bulk).
     func command(_ words: [String]) throws -> String? {
-        var out = "*\(words.count)\r\n"
-        for w in words { out += "$\(w.utf8.count)\r\n\(w)\r\n" }
-        let bytes = Array(out.utf8)
+        let bytes = Self.encode(words)
         guard DemoSockets.writeAll(fd, bytes) else { throw DemoFailure("redis: \(DemoSockets.Errno(errno)) while sending \(words[0])") }
         sent += bytes.count
         let line = try readLine()
@@ -44,14 +49,12 @@ final class DemoRedisClient {
     }
 
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        let n = DemoSockets.receive(fd, into: &buffer)
         if n > 0 {
-            buffer.append(contentsOf: chunk[0..<n])
             received += n
         } else if n == 0 {
             throw DemoFailure("redis: the connection closed")
-        } else if errno != EINTR {
+        } else {
             throw DemoFailure("redis: \(DemoSockets.Errno(errno))")
         }
     }
