@@ -12,11 +12,16 @@ import MeshgateTestKit
 /// connections without finishing a request cannot keep `/ready` and `/live` from answering.
 @Suite("Admin endpoint under slow clients", .serialized)
 struct AdminSlowClientTests {
+    /// A gateway labelled `label`, the request deadline in seconds, and a raw client connected to
+    /// its admin endpoint (close it).
+    static func slowClient(_ label: String) throws -> (AdminTestGateway, Double, TricklingClient) {
+        let g = try AdminTestGateway(label: label)
+        return (g, Double(AdminServer.requestTimeout.nanoseconds) / 1e9, try TricklingClient(g.adminAddress))
+    }
+
     @Test("a client trickling a request head is closed at the request deadline, though it keeps sending")
     func tricklingClientIsClosedAtTheDeadline() throws {
-        let g = try AdminTestGateway(label: "trickle")
-        let timeout = Double(AdminServer.requestTimeout.nanoseconds) / 1e9
-        let client = try TricklingClient(g.adminAddress)
+        let (g, timeout, client) = try Self.slowClient("trickle")
         defer { client.close() }
         let started = Date()
         // One byte every 300 ms: far more often than any idle timeout, never a whole head.
@@ -36,22 +41,17 @@ struct AdminSlowClientTests {
 
     @Test("a keep-alive connection must send its next request within the deadline of the previous answer")
     func keepAliveWaitsAtMostTheDeadline() throws {
-        let g = try AdminTestGateway(label: "keepalive")
-        let timeout = Double(AdminServer.requestTimeout.nanoseconds) / 1e9
-        let client = try TricklingClient(g.adminAddress)
-        defer { client.close() }
+        let (g, timeout, client) = try Self.slowClient("keepalive")
+        defer {
+            client.close()
+            withExtendedLifetime(g) {}
+        }
         #expect(client.send(Array("GET /live HTTP/1.1\r\nHost: x\r\n\r\n".utf8)))
         let answered = Date()
         #expect(client.waitForData(seconds: 2).contains("200 OK"), "the first request is answered")
-        var closedAfter: Double?
-        while Date().timeIntervalSince(answered) < timeout + 3 {
-            if client.peerClosed() {
-                closedAfter = Date().timeIntervalSince(answered)
-                break
-            }
-            usleep(100_000)
-        }
-        let seconds = try #require(closedAfter, "an idle keep-alive connection stayed open \(timeout + 3) s")
+        let closed = waitUntil(timeout: timeout + 3, every: 0.1) { client.peerClosed() }
+        let seconds = Date().timeIntervalSince(answered)
+        try #require(closed, "an idle keep-alive connection stayed open \(timeout + 3) s")
         #expect(seconds >= timeout - 0.5 && seconds <= timeout + 2, "closed \(seconds) s after the answer")
     }
 

@@ -66,7 +66,9 @@ struct AdminTestPKI {
 /// links folder holding a bundle of `west` whose gateway is a port nothing listens on, and an
 /// `AdminServer` on 127.0.0.1:0 over it.
 final class AdminTestGateway {
-    let directory: String
+    /// Holds gateway.yaml, registry.yaml, the PKI (id/) and the links folder.
+    let folder: TemporaryFolder
+    var directory: String { folder.path }
     let pki: AdminTestPKI
     let base: UInt16
     let controller: GatewayController
@@ -87,8 +89,8 @@ final class AdminTestGateway {
         label: String, link: Bool = false, leafValidity: Duration = .seconds(24 * 3600), issuedAt: Date = Date(),
         start: Bool = true, traffic: @escaping @Sendable () -> TrafficSnapshot? = { nil }
     ) throws {
-        directory = NSTemporaryDirectory() + "meshgate-admin-\(label)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        folder = try TemporaryFolder(prefix: "meshgate-admin-\(label)")
+        let directory = folder.path
         pki = try AdminTestPKI(directory: directory + "/id", leafValidity: leafValidity, issuedAt: issuedAt)
         let b = try LoopbackPorts.freeBlock(count: 7)
         base = b
@@ -162,7 +164,7 @@ final class AdminTestGateway {
             controller.server.stop()
             _ = controller.server.wait(timeout: .seconds(10))
         }
-        try? FileManager.default.removeItem(atPath: directory)
+        folder.remove()
     }
 }
 

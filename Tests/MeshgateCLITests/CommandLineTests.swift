@@ -43,8 +43,7 @@ import MeshgateTestKit
 
     @Test func autoLogsWhichBackendRuns() throws {
         let p = try MeshgateProcess(["proxy", "--listen", "[::1]:0", "--upstream", "localhost:1", "--threads", "1", "--io-backend", "auto"])
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline && !p.stderr.contains("io backend") { usleep(20_000) }
+        waitUntil(timeout: 10) { p.stderr.contains("io backend") }
         #expect(p.stderr.contains("io backend uring (io_uring is available)") || p.stderr.contains("io backend epoll ("))
         #expect(p.stderr.contains("listening on [::1]:"))
         p.signal(SIGINT)

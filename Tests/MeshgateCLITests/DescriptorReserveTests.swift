@@ -46,17 +46,21 @@ extension TLSEndToEnd {
             #expect(waitUntil(timeout: 10) { (try? AdminClient.get(adminAddress, path: "/ready", timeout: .seconds(1)))?.status == 200 })
 
             // Three clients per route: more than the descriptors left (the rest wait in the backlogs).
+            // Read from /proc (not through the gateway): its data plane's share is 256 − 64.
+            let open = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(gw.process.pid)/fd").count) ?? 0 }
             let clients = IdleClients()
             defer { clients.closeAll() }
             for round in 0..<3 {
                 for port in routePorts { clients.connect(port: port) }
-                if round == 0 { usleep(200_000) }
+                // The first round taken in (or the share reached) before the others queue behind it.
+                if round == 0 {
+                    waitUntil(timeout: 5) { open() >= 192 || ((try? gw.counter("accepted")) ?? 0) >= Self.routes }
+                }
             }
-            // Read from /proc (not through the gateway): its data plane's share is 256 − 64.
-            let open = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(gw.process.pid)/fd").count) ?? 0 }
             let atShare = waitUntil(timeout: 10) { open() >= 192 }
             #expect(atShare, "the data plane never reached its descriptor share (\(open()) open):\n\(gw.logTail)")
-            usleep(300_000)
+            // The data plane has seen the limit: its accepts pause.
+            gw.process.waitCounter("accept_pauses_emfile") { $0 > 0 }
 
             // The data plane is at its share: probes must still be answered, each within a second.
             var slow: [String] = []

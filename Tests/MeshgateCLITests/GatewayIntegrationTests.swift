@@ -68,16 +68,40 @@ extension TLSEndToEnd {
 
         static func endpoint(_ port: UInt16) -> Endpoint { Endpoint(host: "127.0.0.1", port: port) }
 
+        /// The set-up most tests start from: an echo backend, a test folder, a port block and
+        /// west exporting the echo as `default/echo`. `tearDown()` when done (west is killed when
+        /// released).
+        struct WestWithEcho {
+            let echo: BackendServer
+            let dir: String
+            let ports: Ports
+            let west: GatewayProcess
+
+            init(label: String, echoThreads: Int = 1) throws {
+                echo = try BackendServer(behavior: .echo, threads: echoThreads)
+                do {
+                    dir = try makeTestDirectory(label)
+                    ports = try Ports()
+                    west = try GatewayIntegrationTests.startWest(dir: dir, ports: ports, services: [GatewayIntegrationTests.echoService(echo)])
+                } catch {
+                    echo.stop()
+                    throw error
+                }
+            }
+
+            func tearDown() {
+                try? FileManager.default.removeItem(atPath: dir)
+                echo.stop()
+            }
+        }
+
         // MARK: - a. Reload under load
 
         @Test("reload under load: 50 streams on stable routes survive gateway.yaml rewritten + SIGHUP every 100 ms for 10 s")
         func reloadUnderLoad() throws {
-            let echo = try BackendServer(behavior: .echo, threads: 2)
-            defer { echo.stop() }
-            let dir = try makeTestDirectory("gw-reload")
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let ports = try Ports()
-            let west = try Self.startWest(dir: dir, ports: ports, services: [Self.echoService(echo)])
+            let setUp = try WestWithEcho(label: "gw-reload", echoThreads: 2)
+            defer { setUp.tearDown() }
+            let (dir, ports, west) = (setUp.dir, setUp.ports, setUp.west)
 
             // Two stable routes: one on a fixed address, one from the range. Six churn routes
             // (three fixed, three from the range) come and go.
@@ -258,12 +282,9 @@ extension TLSEndToEnd {
         @Test("probe: west answers a probe header with the same header (same nonce)")
         func probeIsAnswered() throws {
             let pki = try GatewayPKI.shared()
-            let echo = try BackendServer(behavior: .echo)
-            defer { echo.stop() }
-            let dir = try makeTestDirectory("gw-probe")
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let ports = try Ports()
-            let west = try Self.startWest(dir: dir, ports: ports, services: [Self.echoService(echo)])
+            let setUp = try WestWithEcho(label: "gw-probe")
+            defer { setUp.tearDown() }
+            let west = setUp.west
             for round in 0..<2 {
                 let nonce = UInt64.random(in: 1...UInt64.max)
                 let header = try TransportHeader.probe(nonce: nonce).encoded()
@@ -289,12 +310,9 @@ extension TLSEndToEnd {
 
         @Test("a broken registry.yaml is reported with its line and the last good registry stays; the fixed one takes effect")
         func brokenRegistryKeepsLastGood() throws {
-            let echo = try BackendServer(behavior: .echo, threads: 2)
-            defer { echo.stop() }
-            let dir = try makeTestDirectory("gw-registry")
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let ports = try Ports()
-            let west = try Self.startWest(dir: dir, ports: ports, services: [Self.echoService(echo)])
+            let setUp = try WestWithEcho(label: "gw-registry", echoThreads: 2)
+            defer { setUp.tearDown() }
+            let (echo, dir, ports, west) = (setUp.echo, setUp.dir, setUp.ports, setUp.west)
             let registryPath = dir + "/west/registry.yaml"
             let echoRoute = Self.route("echo-west", port: 7000, ports: ports)
             let laterRoute = Self.route("later-west", port: 7001, ports: ports, target: "later")

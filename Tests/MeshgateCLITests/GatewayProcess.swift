@@ -62,10 +62,11 @@ final class GatewayProcess {
     /// Log lines containing `text`.
     func logLines(containing text: String) -> [Substring] { process.logLines(containing: text) }
 
-    /// Waits (≤ `timeout`) until the log holds at least `count` lines containing `text`.
+    /// Waits (≤ `timeout`, looking every `interval` seconds) until the log holds at least `count`
+    /// lines containing `text`.
     @discardableResult
-    func waitLog(_ text: String, count: Int = 1, timeout: Double = 10) -> Bool {
-        waitUntil(timeout: timeout) { self.process.logLines(containing: text).count >= count }
+    func waitLog(_ text: String, count: Int = 1, timeout: Double = 10, every interval: Double = 0.02) -> Bool {
+        waitUntil(timeout: timeout, every: interval) { self.process.logLines(containing: text).count >= count }
     }
 
     func counters(_ names: [String]) throws -> [String: Int] { try process.counters(names) }

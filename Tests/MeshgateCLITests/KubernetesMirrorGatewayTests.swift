@@ -21,11 +21,14 @@ import MeshgateTestKit
             process.arguments = ["--dir", dir]
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            guard waitUntil(timeout: 60, { FileManager.default.fileExists(atPath: self.dir + "/cluster.json") }) else {
+            // cluster.json is written last, once the API server listens: wait until it is whole.
+            let written = waitUntil(timeout: 60) {
+                FileManager.default.contents(atPath: self.dir + "/cluster.json").flatMap { try? JSONSerialization.jsonObject(with: $0) } != nil
+            }
+            guard written else {
                 process.terminate()
                 throw TestFailure("the test cluster did not start in \(dir)")
             }
-            Thread.sleep(forTimeInterval: 0.2)
         }
 
         func client() throws -> KubeClient {

@@ -54,7 +54,11 @@ import MeshgateTestKit
         defer { _ = east.stop() }
         let warning = "\(id.key) has mode 644: readable by others"
         #expect(east.waitLog(warning, timeout: 5), "\(east.logTail)")
-        usleep(600_000)  // a few polls of the watcher: no repeat
+        // The certificate rewritten (one more newline: new bytes, the same certificate): the
+        // watcher's reload of it is logged, after polls that saw the unchanged key: no repeat.
+        let reloaded = "identity reloaded from \(id.cert)"
+        try writeAtomically(try String(contentsOfFile: id.cert, encoding: .utf8) + "\n", to: id.cert)
+        #expect(east.waitLog(reloaded, timeout: 5), "\(east.logTail)")
         #expect(east.logLines(containing: warning).count == 1, "\(east.logTail)")
         // The same key rewritten (a rotation): reloaded, and warned about again.
         let key = try String(contentsOfFile: id.key, encoding: .utf8)

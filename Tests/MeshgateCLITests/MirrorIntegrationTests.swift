@@ -98,14 +98,7 @@ extension TLSEndToEnd {
                 let before = mesh.east.logLines(containing: line).count
                 let start = Date()
                 try writeAtomically(GatewayYAML.registry(services), to: mesh.registryPath("west"))
-                var seen = false
-                while Date().timeIntervalSince(start) < 5 {
-                    if mesh.east.logLines(containing: line).count > before {
-                        seen = true
-                        break
-                    }
-                    usleep(10_000)
-                }
+                let seen = mesh.east.waitLog(line, count: before + 1, timeout: 5, every: 0.01)
                 let elapsed = millisSince(start)
                 samples.append(elapsed)
                 try #require(seen, "\(what): east logged `\(line)` within 5 s\n\(mesh.logs)")
@@ -214,7 +207,12 @@ extension TLSEndToEnd {
                     reported && lines.contains { $0.range(of: #"\#(cluster)\.link\.yaml:2: kind: .*Lnk.*\(link not changed\)"#, options: .regularExpression) != nil },
                     "east reports the broken \(cluster) bundle with file:line: \(lines)\n\(mesh.east.logTail)")
             }
-            usleep(500_000)  // a few more scans of the folder
+            // A later scan of the folder: west's broken file written again (same text, a new
+            // file) is reported again; every scan before it saw the broken bundles too.
+            let westReports = mesh.east.logLines(containing: "west.link.yaml:").count
+            let broken = try String(contentsOfFile: mesh.linksDir + "/west.link.yaml", encoding: .utf8)
+            try writeAtomically(broken, to: mesh.linksDir + "/west.link.yaml")
+            #expect(mesh.east.waitLog("west.link.yaml:", count: westReports + 1, timeout: 5), "\(mesh.east.logTail)")
             #expect(mesh.east.logLines(containing: "link west: bundle removed").isEmpty, "\(mesh.east.logTail)")
             #expect(mesh.east.logLines(containing: "route \(MirrorFixture.westKey) removed").isEmpty, "\(mesh.east.logTail)")
             #expect(mesh.east.logLines(containing: "link north: mirror started").count == 1, "the broken north bundle started nothing")
@@ -274,8 +272,10 @@ extension TLSEndToEnd {
                 let r = MirrorTraffic.check(northPort, sizes: [100_000], concurrency: 1)
                 #expect(r.allOK, "\(r) \(r.failureSamples)")
             }
-            // Probe rounds keep republishing; the collision is logged once while it lasts.
-            usleep(1_500_000)
+            // Probe rounds keep republishing; the collision is logged once while it lasts. West
+            // answering two more probes means east has handled at least one more round.
+            let answered = try mesh.west.counter("gateway_probes_answered")
+            #expect(mesh.west.process.waitCounter("gateway_probes_answered") { $0 >= answered + 2 } >= answered + 2)
             #expect(mesh.east.logLines(containing: collision).count == 1, "\(mesh.east.logLines(containing: collision))")
             #expect(mesh.east.logLines(containing: "echo-west:7000 on").isEmpty)
         }

@@ -108,6 +108,9 @@ import MeshgateTestKit
         /// east's `/status`, or nil while it does not answer.
         func status() -> GatewayStatus? { try? AdminClient.status(admin) }
 
+        /// Probes of b-c's gateway that east counts as answered, as `/status` has it.
+        func bcProbesAnswered() -> Int? { status()?.links.first { $0.cluster == "b-c" }?.probes.answered }
+
         /// The cluster of east's route `default/a-b-c:7000`, as `/status` has it.
         func holder() -> String? { status()?.routes.first { $0.key == "default/a-b-c:7000" }?.cluster }
 
@@ -138,8 +141,10 @@ import MeshgateTestKit
         try mesh.addLink("b-c")
         #expect(mesh.east.waitLog(Self.refusal, timeout: 15), "\(mesh.logs)")
         #expect(waitUntil(timeout: 10) { mesh.status()?.links.first { $0.cluster == "b-c" }?.synced == true })
-        // Give b-c's later snapshots (and probes) a moment: nothing moves, nothing is logged again.
-        Thread.sleep(forTimeInterval: 2)
+        // After b-c's later snapshots and probes (east counts two more of its probes answered):
+        // nothing moves, nothing is logged again.
+        let answered = mesh.bcProbesAnswered() ?? 0
+        #expect(waitUntil(timeout: 10) { (mesh.bcProbesAnswered() ?? 0) >= answered + 2 }, "\(mesh.logs)")
         #expect(mesh.holder() == "c", "the route stays c's: \(mesh.logs)")
         #expect(mesh.east.logLines(containing: Self.refusal).count == 1, "logged once")
         #expect(mesh.east.logLines(containing: "link b-c: route default/a-b-c").isEmpty, "\(mesh.logs)")

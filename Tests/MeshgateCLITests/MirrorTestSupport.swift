@@ -229,15 +229,20 @@ final class MirrorMesh {
     /// counts one more `gateway_refused_link_down` than `before` (≤ 5 s; the loops may take the
     /// new route table a moment after the log line). The last attempt and the counter.
     func refusedAsLinkDown(port: UInt16, before: Int) throws -> (MirrorTraffic.Refusal, counter: Int, attempts: Int) {
-        let start = Date()
         var attempts = 0
-        while true {
+        var last: (MirrorTraffic.Refusal, counter: Int)?
+        var failure: Error?
+        waitUntil(timeout: 5, every: 0.1) {
             let r = MirrorTraffic.refusal(port)
             attempts += 1
-            let n = try east.counter("gateway_refused_link_down")
-            if n > before || Date().timeIntervalSince(start) > 5 { return (r, n, attempts) }
-            usleep(100_000)
+            do { last = (r, try east.counter("gateway_refused_link_down")) } catch {
+                failure = error
+                return true
+            }
+            return last!.counter > before
         }
+        if let failure { throw failure }
+        return (last!.0, last!.counter, attempts)
     }
 
     // MARK: Clean-up
@@ -273,9 +278,8 @@ enum MirrorTraffic {
     /// Repeats `check` (≤ `timeout`) until one run is entirely intact; the last report.
     static func waitIntact(_ port: UInt16, timeout: Double = 10, sizes: [Int] = [64 << 10, 1000]) -> (ok: Bool, last: IntegrityReport) {
         var last = IntegrityReport()
-        let ok = waitUntil(timeout: timeout) {
+        let ok = waitUntil(timeout: timeout, every: 0.1) {
             last = IntegrityRun.run(target: endpoint(port), sizes: sizes, concurrency: 1, deadline: .seconds(5))
-            if !last.allOK { usleep(100_000) }
             return last.allOK
         }
         return (ok, last)

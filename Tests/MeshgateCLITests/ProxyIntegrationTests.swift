@@ -17,11 +17,24 @@ import Glibc
         return (0..<count).map { _ in Int(g.next() % (1 << 20 + 1)) }
     }
 
+    /// An echo backend (`echoThreads` threads) and a `meshgate proxy` to it; stop `echo` when done.
+    static func proxyToEcho(
+        backend: String, echoThreads: Int = 1, extra: [String] = []
+    ) throws -> (echo: BackendServer, proxy: MeshgateProcess, endpoint: Endpoint) {
+        let echo = try BackendServer(behavior: .echo, threads: echoThreads)
+        do {
+            let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: extra)
+            return (echo, proxy, endpoint)
+        } catch {
+            echo.stop()
+            throw error
+        }
+    }
+
     @Test("1000 concurrent streams (0–1 MiB, plus three of 64 MiB) arrive intact", arguments: backends)
     func integrity(backend: String) throws {
-        let echo = try BackendServer(behavior: .echo, threads: 2)
+        let (echo, proxy, endpoint) = try Self.proxyToEcho(backend: backend, echoThreads: 2)
         defer { echo.stop() }
-        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend)
         var sizes = Self.sizes(count: 1000, seed: 42)
         sizes += [64 << 20, 64 << 20, 64 << 20]
         let report = IntegrityRun.run(target: endpoint, sizes: sizes, concurrency: sizes.count, deadline: .seconds(300))
@@ -116,9 +129,8 @@ import Glibc
 
     @Test("an idle connection is closed after --idle-timeout; a busy one is not", arguments: backends)
     func idleTimeout(backend: String) throws {
-        let echo = try BackendServer(behavior: .echo)
+        let (echo, proxy, endpoint) = try Self.proxyToEcho(backend: backend, extra: ["--idle-timeout", "1s"])
         defer { echo.stop() }
-        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--idle-timeout", "1s"])
         let idle = try TestClient.connect(endpoint)
         defer { close(idle) }
         let busy = try TestClient.connect(endpoint)
@@ -150,7 +162,7 @@ import Glibc
             _ = try LoopbackSocket.connect(s, port: blackHole.port)
             fillers.append(s)
         }
-        usleep(100_000)
+        #expect(blackHole.waitUntilQueued(timeout: 5), "a filler fills the accept queue")
         let (proxy, endpoint) = try MeshgateProcess.proxy(
             upstreams: [Endpoint(host: "127.0.0.1", port: blackHole.port), echo.endpoint], backend: backend,
             extra: ["--connect-timeout", "500ms", "--threads", "1"])
@@ -165,9 +177,8 @@ import Glibc
 
     @Test("--max-connections 5 with 40 clients: at most 5 at once, everyone served", arguments: backends)
     func maxConnections(backend: String) throws {
-        let echo = try BackendServer(behavior: .echo)
+        let (echo, proxy, endpoint) = try Self.proxyToEcho(backend: backend, extra: ["--max-connections", "5"])
         defer { echo.stop() }
-        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--max-connections", "5"])
         let box = ReportBox()
         let runner = Thread {
             box.set(IntegrityRun.run(target: endpoint, sizes: Array(repeating: 4 << 20, count: 40), concurrency: 40, deadline: .seconds(60)))
@@ -199,17 +210,17 @@ import Glibc
         #expect(proxy.stderr.contains("the descriptor limit (RLIMIT_NOFILE) holds"), "the lowered limit is logged")
 
         // Hold the proxy out of descriptors for 3 s with 100 idle clients: it must wait, not spin.
+        let limitText = proxy.stderr.components(separatedBy: "holds ").dropFirst().first?.prefix { $0.isNumber } ?? ""
+        let limit = Int(limitText) ?? -1
+        #expect(limit > 0 && limit < 64)
         var idle: [Int32] = []
         for _ in 0..<100 { if let fd = try? TestClient.connect(endpoint) { idle.append(fd) } }
-        usleep(500_000)
+        // Starved once it holds as many as its (lowered) limit allows; the rest wait in the backlog.
+        proxy.waitCounter("active") { $0 == limit }
         let cpuBefore = ProcStat.cpuSeconds(proxy.pid)
         sleep(3)
         let cpu = ProcStat.cpuSeconds(proxy.pid) - cpuBefore
         #expect(cpu < 0.5, "CPU time while starved of descriptors: \(cpu) s in 3 s")
-        // It is at its (lowered) connection limit, the rest wait in the backlog.
-        let limitText = proxy.stderr.components(separatedBy: "holds ").dropFirst().first?.prefix { $0.isNumber } ?? ""
-        let limit = Int(limitText) ?? -1
-        #expect(limit > 0 && limit < 64)
         #expect(try proxy.counter("active") == limit, "open connections at the limit")
         idle.forEach { close($0) }
         // Once the clients are gone, it serves again.
@@ -219,25 +230,27 @@ import Glibc
 
     @Test("SIGTERM during 50 streams: all finish intact, new connects refused, exit 0", arguments: backends)
     func drainOnSigterm(backend: String) throws {
-        let echo = try BackendServer(behavior: .echo, threads: 2)
+        let (echo, proxy, endpoint) = try Self.proxyToEcho(backend: backend, echoThreads: 2, extra: ["--drain-timeout", "60s"])
         defer { echo.stop() }
-        let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--drain-timeout", "60s"])
         let box = ReportBox()
         let runner = Thread {
             box.set(IntegrityRun.run(target: endpoint, sizes: Array(repeating: 24 << 20, count: 50), concurrency: 50, deadline: .seconds(120)))
         }
         runner.start()
         // Wait until all 50 are open, then ask the proxy to stop.
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, (try? proxy.counter("active")) ?? 0 < 50 { usleep(20_000) }
+        proxy.waitCounter("active", timeout: 20) { $0 >= 50 }
         #expect(try proxy.counter("active") == 50)
         proxy.signal(SIGTERM)
-        usleep(300_000)
-        #expect(proxy.process.isRunning, "still draining")
-        #expect(throws: (any Error).self, "new connections are refused while draining") {
-            let fd = try TestClient.connect(endpoint, timeout: .seconds(2))
+        // Draining has begun (logged) and the listener is closed (a connect fails): only then
+        // does "still running" say that it waits for the 50 streams.
+        #expect(proxy.waitForDraining(), "\(proxy.stderr)")
+        let refused = waitUntil(timeout: 5) {
+            guard let fd = try? TestClient.connect(endpoint, timeout: .seconds(2)) else { return true }
             close(fd)
+            return false
         }
+        #expect(refused, "new connections are refused while draining")
+        #expect(proxy.process.isRunning, "still draining")
         let report = box.wait(timeout: 150)
         #expect(report?.ok == 50, "\(report?.failureSamples ?? [])")
         #expect(report?.mismatches == 0)
@@ -247,18 +260,13 @@ import Glibc
     /// An echo backend, a proxy to it with `--drain-timeout drainTimeout`, and a connection
     /// through the proxy that is known to flow (2 bytes echoed) and stays open.
     static func openEchoedConnection(backend: String, drainTimeout: String) throws -> (BackendServer, MeshgateProcess, Int32) {
-        let echo = try BackendServer(behavior: .echo)
-        do {
-            let (proxy, endpoint) = try MeshgateProcess.proxy(upstreams: [echo.endpoint], backend: backend, extra: ["--drain-timeout", drainTimeout])
-            let fd = try TestClient.connect(endpoint)
-            #expect(write(fd, "hi", 2) == 2)
-            var buf = [UInt8](repeating: 0, count: 8)
-            #expect(read(fd, &buf, 8) == 2)
-            return (echo, proxy, fd)
-        } catch {
-            echo.stop()
-            throw error
-        }
+        let (echo, proxy, endpoint) = try proxyToEcho(backend: backend, extra: ["--drain-timeout", drainTimeout])
+        let fd: Int32
+        do { fd = try TestClient.connect(endpoint) } catch { echo.stop(); throw error }
+        #expect(write(fd, "hi", 2) == 2)
+        var buf = [UInt8](repeating: 0, count: 8)
+        #expect(read(fd, &buf, 8) == 2)
+        return (echo, proxy, fd)
     }
 
     @Test("SIGTERM with a connection that never ends: reset at --drain-timeout, exit 0", arguments: backends)
@@ -282,7 +290,7 @@ import Glibc
         defer { echo.stop() }
         defer { close(fd) }
         proxy.signal(SIGTERM)
-        usleep(300_000)
+        #expect(proxy.waitForDraining(), "\(proxy.stderr)")
         #expect(proxy.process.isRunning, "draining, waiting for the open connection")
         let start = Date()
         proxy.signal(SIGTERM)

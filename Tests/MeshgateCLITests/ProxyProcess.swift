@@ -53,32 +53,27 @@ final class MeshgateProcess: @unchecked Sendable {
 
     /// Waits for the start-up line and returns the bound port.
     func waitForListening(timeout: Double = 20) throws -> UInt16 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        var port: UInt16?
+        waitUntil(timeout: timeout) {
             let text = stderr
-            if let r = text.range(of: "listening on 127.0.0.1:") {
-                let digits = text[r.upperBound...].prefix { $0.isNumber }
-                if let port = UInt16(digits) { return port }
-            }
-            if !process.isRunning { break }
-            usleep(20_000)
+            if let r = text.range(of: "listening on 127.0.0.1:") { port = UInt16(text[r.upperBound...].prefix { $0.isNumber }) }
+            return port != nil || !process.isRunning
         }
-        throw TestFailure("meshgate did not start listening:\n\(stderr)")
+        guard let port else { throw TestFailure("meshgate did not start listening:\n\(stderr)") }
+        return port
     }
 
     /// Sends SIGUSR1 and parses the JSON counters it writes to the stats file.
     func stats(timeout: Double = 5) throws -> [String: Any] {
         try? FileManager.default.removeItem(atPath: statsFile)
         kill(process.processIdentifier, SIGUSR1)
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let d = FileManager.default.contents(atPath: statsFile),
-               let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] {
-                return o
-            }
-            usleep(20_000)
+        var counters: [String: Any]?
+        waitUntil(timeout: timeout) {
+            counters = FileManager.default.contents(atPath: statsFile).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            return counters != nil
         }
-        throw TestFailure("no stats from meshgate:\n\(stderr)")
+        guard let counters else { throw TestFailure("no stats from meshgate:\n\(stderr)") }
+        return counters
     }
 
     /// One counter as an integer.
@@ -88,11 +83,14 @@ final class MeshgateProcess: @unchecked Sendable {
 
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
 
+    /// Waits (≤ `timeout` s) until the log says that a stop signal began the drain.
+    func waitForDraining(timeout: Double = 10) -> Bool {
+        waitUntil(timeout: timeout) { self.stderr.contains(": draining: no new connections") }
+    }
+
     /// Waits for exit; returns the status, or nil on timeout.
     func waitExit(timeout: Double) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { return nil }
+        guard waitUntil(timeout: timeout, { !process.isRunning }) else { return nil }
         process.waitUntilExit()
         collectRemainingStderr()
         return process.terminationStatus

@@ -31,6 +31,13 @@ final class RawListener {
         return l.port
     }
 
+    /// Waits (≤ `timeout` s) until a connection waits in the accept queue. With a backlog of 0,
+    /// the queue is then full: the kernel drops further SYNs, and connects hang.
+    func waitUntilQueued(timeout: Double) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, Int32(timeout * 1000)) == 1
+    }
+
     func accept(timeout: Double) throws -> Int32 {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { throw TestFailure("nothing to accept") }

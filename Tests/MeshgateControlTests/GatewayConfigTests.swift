@@ -1,6 +1,7 @@
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 @Suite struct GatewayConfigTests {
     static let full = """
@@ -125,8 +126,8 @@ import Testing
     }
 
     @Test func loadResolvesPathsAgainstTheFilesFolder() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         try folder.write("gateway.yaml", minimalGateway("registry: registry.yaml\n"))
         let config = try GatewayConfig.load(path: folder.file("gateway.yaml"))
         #expect(config.identity.cert == folder.file("tls.crt"))

@@ -5,6 +5,7 @@ import Testing
 import X509
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// LeafRenewer's steps without a gateway: when it renews, what it writes, how failures back off.
 @Suite struct LeafRenewerTests {
@@ -27,8 +28,8 @@ import X509
     }
 
     @Test func renewsADueLeafWithTheSameIdentityAndANewKey() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         let anchor = try TrustAnchor.create(trustDomain: "cluster.local")
         let issuer = try ClusterIssuer.create(anchor: anchor, cluster: "west")
         try MeshgateIdentity.IdentityFiles.write(issuer.files, into: folder.file("issuer"), force: false)
@@ -60,8 +61,8 @@ import X509
     }
 
     @Test func failuresAreCountedAndBackOff() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         let config = Self.config(folder, issuer: folder.file("no-such-issuer"))
         let reloads = Reloads()
         let renewer = LeafRenewer(config: { config }, reload: reloads.add, logger: Logger(label: "test"))

@@ -161,8 +161,8 @@ func linkErrors(_ yaml: String) -> [String] {
     }
 
     @Test func loadNamesTheFile() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         #expect(throws: ConfigErrors.self) { try LinkBundle.load(path: folder.file("missing.link.yaml")) }
         try folder.write("west.link.yaml", Self.replacing("kind: Link", with: "kind: link"))
         do {
@@ -267,8 +267,8 @@ func linkErrors(_ yaml: String) -> [String] {
 
 @Suite struct LinkBundleFolderTests {
     @Test func listsAndLoadsEachBundle() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         let west = try LinkBundle.parse(yaml: LinkBundleTests.good)
         let north = LinkBundle(
             cluster: "north", gateways: [HostPort(host: "10.9.0.1", port: 4143)],
@@ -292,8 +292,8 @@ func linkErrors(_ yaml: String) -> [String] {
     }
 
     @Test func emptyAndMissingFolders() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         let empty = LinksFolder.load(folder: folder.path)
         #expect(empty.bundles.isEmpty && empty.errors.isEmpty)
         let missing = LinksFolder.load(folder: folder.file("nope"))

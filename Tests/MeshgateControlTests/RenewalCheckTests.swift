@@ -3,6 +3,7 @@ import MeshgateIdentity
 import Testing
 
 @testable import MeshgateControl
+import MeshgateTestKit
 
 /// `meshgate check`'s identity-renewal line and `/status`'s expiry warning.
 @Suite struct RenewalCheckTests {
@@ -15,8 +16,8 @@ import Testing
     }
 
     @Test func issuerFolderIsChecked() throws {
-        let folder = try TemporaryFolder()
-        defer { folder.cleanup() }
+        let folder = try TemporaryFolder(prefix: "meshgate-control")
+        defer { folder.remove() }
         let anchor = try TrustAnchor.create(trustDomain: "cluster.local")
         try MeshgateIdentity.IdentityFiles.write(
             try ClusterIssuer.create(anchor: anchor, cluster: "west").files, into: folder.file("west"), force: false)

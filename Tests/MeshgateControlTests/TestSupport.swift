@@ -36,26 +36,6 @@ func minimalGateway(_ extra: String = "") -> String {
     """ + extra
 }
 
-/// A fresh folder under the system temporary folder, removed by `cleanup()`.
-struct TemporaryFolder {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "meshgate-control-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: file(name), atomically: false, encoding: .utf8)
-    }
-
-    func cleanup() {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
 /// Thread-safe collector for callbacks.
 final class Recorder<Element: Sendable>: @unchecked Sendable {
     private let lock = NSLock()

@@ -18,6 +18,18 @@ enum Fixtures {
         try? FileManager.default.removeItem(atPath: path)
     }
 
+    /// Runs `body` with a new empty temporary folder, removed after.
+    static func withFolder<T>(_ body: (_ folder: String) throws -> T) rethrows -> T {
+        let folder = makeFolder()
+        defer { removeFolder(folder) }
+        return try body(folder)
+    }
+
+    /// Runs `body` with a new empty temporary folder (removed after) and a fresh ``PKI``.
+    static func withPKI<T>(trustDomain: String = "cluster.local", _ body: (_ folder: String, _ pki: PKI) throws -> T) throws -> T {
+        try withFolder { folder in try body(folder, try PKI(trustDomain: trustDomain)) }
+    }
+
     /// Anchor for `cluster.local`, issuers for west and east, all at ``now``.
     struct PKI {
         let anchor: TrustAnchor
@@ -49,6 +61,19 @@ enum Fixtures {
     static func gateway(of issuer: ClusterIssuer, in parent: String, _ name: String) throws -> WrittenLeaf {
         let leaf = try LeafIdentity.issueGateway(issuer: issuer, now: now)
         return WrittenLeaf(leaf: leaf, folder: try write(leaf.files, to: parent, name))
+    }
+
+    /// west's and east's gateway leaves, issued at ``now`` and written to `parent/west` and `parent/east`.
+    static func gateways(of pki: PKI, in parent: String) throws -> (west: WrittenLeaf, east: WrittenLeaf) {
+        (try gateway(of: pki.west, in: parent, "west"), try gateway(of: pki.east, in: parent, "east"))
+    }
+
+    /// `issuer`'s files written to `parent/name`, then its file `file` replaced by `contents`
+    /// (a broken or rotated issuer folder); returns the folder's path.
+    static func writeIssuer(_ issuer: ClusterIssuer, to parent: String, _ name: String, replacing file: String, with contents: String) throws -> String {
+        let folder = try write(issuer.files, to: parent, name)
+        try contents.write(toFile: folder + "/" + file, atomically: true, encoding: .utf8)
+        return folder
     }
 
     /// The leaf of `namespace`/`serviceAccount` from `issuer`, issued at ``now`` and written to a

@@ -26,24 +26,22 @@ struct IssuerBindingInteropTests {
 
     @Test("west's gateway from west's issuer passes; meshgate-west/gateway issued by east's issuer is refused")
     func crossClusterMint() throws {
-        let folder = Fixtures.makeFolder()
-        defer { Fixtures.removeFolder(folder) }
-        let pki = try Fixtures.PKI()
-        let east = try Fixtures.gateway(of: pki.east, in: folder, "east")
-        let west = try Fixtures.gateway(of: pki.west, in: folder, "west")
-        let forged = try Fixtures.workload("meshgate-west", "gateway", of: pki.east, in: folder, "forged")
-        let eastIdentity = try #require(WorkloadIdentity(spiffeURI: east.leaf.identity.spiffeURI))
-        let server = try Self.context(.server, folder: east.folder, time: time)
+        try Fixtures.withPKI { folder, pki in
+            let (west, east) = try Fixtures.gateways(of: pki, in: folder)
+            let forged = try Fixtures.workload("meshgate-west", "gateway", of: pki.east, in: folder, "forged")
+            let eastIdentity = try #require(WorkloadIdentity(spiffeURI: east.leaf.identity.spiffeURI))
+            let server = try Self.context(.server, folder: east.folder, time: time)
 
-        let good = try TLSConnection(context: Self.context(.client, folder: west.folder, time: time), expectedPeerIdentity: eastIdentity)
-        let goodServer = try TLSConnection(context: server)
-        InMemoryHandshake.run(client: good, server: goodServer)
-        #expect(goodServer.isHandshakeComplete, "\(String(describing: goodServer.failure))")
+            let good = try TLSConnection(context: Self.context(.client, folder: west.folder, time: time), expectedPeerIdentity: eastIdentity)
+            let goodServer = try TLSConnection(context: server)
+            InMemoryHandshake.run(client: good, server: goodServer)
+            #expect(goodServer.isHandshakeComplete, "\(String(describing: goodServer.failure))")
 
-        let bad = try TLSConnection(context: Self.context(.client, folder: forged.folder, time: time), expectedPeerIdentity: eastIdentity)
-        let badServer = try TLSConnection(context: server)
-        InMemoryHandshake.run(client: bad, server: badServer)
-        #expect(!badServer.isHandshakeComplete)
-        #expect(badServer.failure?.code == .peerIssuerMismatch, "\(String(describing: badServer.failure))")
+            let bad = try TLSConnection(context: Self.context(.client, folder: forged.folder, time: time), expectedPeerIdentity: eastIdentity)
+            let badServer = try TLSConnection(context: server)
+            InMemoryHandshake.run(client: bad, server: badServer)
+            #expect(!badServer.isHandshakeComplete)
+            #expect(badServer.failure?.code == .peerIssuerMismatch, "\(String(describing: badServer.failure))")
+        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateKube
+import MeshgateTestKit
 
 extension KubeAPIServerTests {
     @Suite struct Client {
@@ -127,31 +128,30 @@ extension KubeAPIServerTests {
         }
 
         @Test func otherKindsUseTheirGroups() async throws {
-            let client = try KubeTestCluster.shared().client()
-            defer { client.syncShutdown() }
-            let ns = try await client.makeNamespace("kinds")
-            let slice = KubeEndpointSlice(
-                metadata: .init(name: "redis-abc", namespace: ns, labels: [KubeEndpointSlice.serviceNameLabel: "redis"]),
-                endpoints: [.init(addresses: ["10.0.0.5"], conditions: .init(ready: true))],
-                ports: [.init(name: "redis", port: 6379)])
-            let created = try await client.create(slice)
-            #expect(created.ports?.first?.protocol == "TCP")  // defaulted by the server
-            #expect(created.endpoints == slice.endpoints)
-            _ = try await client.create(KubeServiceExport(metadata: .init(name: "redis", namespace: ns)))
-            let exports = try await client.list(KubeServiceExport.self, namespace: ns, labelSelector: nil)
-            #expect(exports.items.map(\.metadata.name) == ["redis"])
-            let now = KubeMicroTime.format(Date())
-            let lease = try await client.create(
-                KubeLease(
-                    metadata: .init(name: "l", namespace: ns),
-                    spec: .init(holderIdentity: "me", leaseDurationSeconds: 15, renewTime: now)))
-            #expect(lease.spec.renewTime == now)
-            #expect(lease.spec.holderIdentity == "me")
+            try await KubeTestCluster.withNamespace("kinds") { client, ns in
+                let slice = KubeEndpointSlice(
+                    metadata: .init(name: "redis-abc", namespace: ns, labels: [KubeEndpointSlice.serviceNameLabel: "redis"]),
+                    endpoints: [.init(addresses: ["10.0.0.5"], conditions: .init(ready: true))],
+                    ports: [.init(name: "redis", port: 6379)])
+                let created = try await client.create(slice)
+                #expect(created.ports?.first?.protocol == "TCP")  // defaulted by the server
+                #expect(created.endpoints == slice.endpoints)
+                _ = try await client.create(KubeServiceExport(metadata: .init(name: "redis", namespace: ns)))
+                let exports = try await client.list(KubeServiceExport.self, namespace: ns, labelSelector: nil)
+                #expect(exports.items.map(\.metadata.name) == ["redis"])
+                let now = KubeMicroTime.format(Date())
+                let lease = try await client.create(
+                    KubeLease(
+                        metadata: .init(name: "l", namespace: ns),
+                        spec: .init(holderIdentity: "me", leaseDurationSeconds: 15, renewTime: now)))
+                #expect(lease.spec.renewTime == now)
+                #expect(lease.spec.holderIdentity == "me")
+            }
         }
 
         @Test func tokenFileIsReadAgainWhenItChanges() async throws {
             let cluster = try KubeTestCluster.shared()
-            let folder = try KubeTestFolder()
+            let folder = try TemporaryFolder(prefix: "meshgate-kube")
             defer { folder.remove() }
             let tokenPath = try folder.write("token", cluster.info.tokens["admin"] ?? "")
             var config = cluster.config()

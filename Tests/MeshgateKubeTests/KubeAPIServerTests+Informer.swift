@@ -1,8 +1,8 @@
 import Foundation
+import MeshgateTestKit
 import Testing
 
 @testable import MeshgateKube
-import MeshgateTestKit
 
 /// The latest value a callback delivered, and how many times it was called.
 final class Latest<Value: Sendable>: @unchecked Sendable {
@@ -45,37 +45,36 @@ extension KubeAPIServerTests {
         }
 
         @Test func listsThenFollowsChangesWithASelector() async throws {
-            let client = try KubeTestCluster.shared().client()
-            defer { client.syncShutdown() }
-            let ns = try await client.makeNamespace("inf")
-            let exported = ["mirror.linkerd.io/exported": "true"]
-            _ = try await client.create(KubeService(metadata: .init(name: "a", namespace: ns, labels: exported)))
-            _ = try await client.create(KubeService(metadata: .init(name: "hidden", namespace: ns)))
-            let (informer, latest) = informer(client, ns, selector: .init(matching: exported), watchTimeout: .seconds(1))
-            informer.start()
-            defer { informer.stop() }
-            #expect(await eventually { latest.value == ["\(ns)/a"] })
-            #expect(informer.status.synced)
-            #expect(informer.status.lastSync != nil)
+            try await KubeTestCluster.withNamespace("inf") { client, ns in
+                let exported = ["mirror.linkerd.io/exported": "true"]
+                _ = try await client.create(KubeService(metadata: .init(name: "a", namespace: ns, labels: exported)))
+                _ = try await client.create(KubeService(metadata: .init(name: "hidden", namespace: ns)))
+                let (informer, latest) = informer(client, ns, selector: .init(matching: exported), watchTimeout: .seconds(1))
+                informer.start()
+                defer { informer.stop() }
+                #expect(await eventually { latest.value == ["\(ns)/a"] })
+                #expect(informer.status.synced)
+                #expect(informer.status.lastSync != nil)
 
-            var hidden = try await client.get(KubeService.self, namespace: ns, name: "hidden")
-            hidden.metadata.labels = exported  // starts to match: ADDED
-            _ = try await client.replace(hidden)
-            _ = try await client.create(KubeService(metadata: .init(name: "b", namespace: ns, labels: exported)))
-            #expect(await eventually { latest.value == ["\(ns)/a", "\(ns)/hidden", "\(ns)/b"] })
-            try await client.delete(KubeService.self, namespace: ns, name: "a")
-            #expect(await eventually { latest.value == ["\(ns)/hidden", "\(ns)/b"] })
-            #expect(informer.cache["\(ns)/b"]?.metadata.labels == exported)
+                var hidden = try await client.get(KubeService.self, namespace: ns, name: "hidden")
+                hidden.metadata.labels = exported  // starts to match: ADDED
+                _ = try await client.replace(hidden)
+                _ = try await client.create(KubeService(metadata: .init(name: "b", namespace: ns, labels: exported)))
+                #expect(await eventually { latest.value == ["\(ns)/a", "\(ns)/hidden", "\(ns)/b"] })
+                try await client.delete(KubeService.self, namespace: ns, name: "a")
+                #expect(await eventually { latest.value == ["\(ns)/hidden", "\(ns)/b"] })
+                #expect(informer.cache["\(ns)/b"]?.metadata.labels == exported)
 
-            // Watches of 1 s end and restart from the last resourceVersion without a re-list.
-            try await Task.sleep(for: .milliseconds(2500))
-            let status = informer.status
-            #expect(status.watchRestarts >= 1)
-            #expect(status.relists == 0)
-            #expect(status.lastError == nil)
-            #expect(client.requestCounts.list == 1)
-            _ = try await client.create(KubeService(metadata: .init(name: "c", namespace: ns, labels: exported)))
-            #expect(await eventually { latest.value?.contains("\(ns)/c") == true })
+                // Watches of 1 s end and restart from the last resourceVersion without a re-list.
+                #expect(await eventually { informer.status.watchRestarts >= 1 })
+                let status = informer.status
+                #expect(status.watchRestarts >= 1)
+                #expect(status.relists == 0)
+                #expect(status.lastError == nil)
+                #expect(client.requestCounts.list == 1)
+                _ = try await client.create(KubeService(metadata: .init(name: "c", namespace: ns, labels: exported)))
+                #expect(await eventually { latest.value?.contains("\(ns)/c") == true })
+            }
         }
 
         @Test func ridesOutAnAPIServerOutageAndRelistsAfterCompaction() async throws {
@@ -92,7 +91,10 @@ extension KubeAPIServerTests {
 
             try cluster.stopAPIServer()
             #expect(await eventually { informer.status.lastError != nil })
-            try await Task.sleep(for: .seconds(1))  // a few failed attempts (backoff 100–400 ms)
+            for _ in 0..<3 {  // a few failed attempts (backoff 100–400 ms), each one recorded
+                let failedAt = informer.status.lastErrorAt
+                #expect(await eventually { informer.status.lastErrorAt != failedAt })
+            }
             let down = informer.status
             #expect(down.lastErrorAt != nil)
             #expect(down.lastError?.contains("Transport") == true)
@@ -117,47 +119,50 @@ extension KubeAPIServerTests {
         }
 
         @Test func callbacksAreCoalesced() async throws {
-            let client = try KubeTestCluster.shared().client()
-            defer { client.syncShutdown() }
-            let ns = try await client.makeNamespace("burst")
-            let calls = Latest<[ContinuousClock.Instant]>()
-            let sizes = Latest<Int>()
-            let informer = KubeInformer<KubeService>(
-                client: client, namespace: ns, labelSelector: nil, logger: .init(label: "informer"),
-                coalesce: .milliseconds(200)
-            ) { cache in
-                calls.set((calls.value ?? []) + [.now])
-                sizes.set(cache.count)
-            }
-            informer.start()
-            defer { informer.stop() }
-            #expect(await eventually { calls.count == 1 })
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for i in 0..<12 {
-                    group.addTask { _ = try await client.create(KubeService(metadata: .init(name: "s\(i)", namespace: ns))) }
+            try await KubeTestCluster.withNamespace("burst") { client, ns in
+                let calls = Latest<[ContinuousClock.Instant]>()
+                let sizes = Latest<Int>()
+                let informer = KubeInformer<KubeService>(
+                    client: client, namespace: ns, labelSelector: nil, logger: .init(label: "informer"),
+                    coalesce: .milliseconds(200)
+                ) { cache in
+                    calls.set((calls.value ?? []) + [.now])
+                    sizes.set(cache.count)
                 }
-                try await group.waitForAll()
-            }
-            #expect(await eventually { sizes.value == 12 })
-            let times = calls.value ?? []
-            #expect(times.count < 13)  // not one call per event
-            for (a, b) in zip(times, times.dropFirst()) {
-                #expect(b - a >= .milliseconds(190), "two calls \(b - a) apart")
+                informer.start()
+                defer { informer.stop() }
+                #expect(await eventually { calls.count == 1 })
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for i in 0..<12 {
+                        group.addTask { _ = try await client.create(KubeService(metadata: .init(name: "s\(i)", namespace: ns))) }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(await eventually { sizes.value == 12 })
+                let times = calls.value ?? []
+                #expect(times.count < 13)  // not one call per event
+                for (a, b) in zip(times, times.dropFirst()) {
+                    #expect(b - a >= .milliseconds(190), "two calls \(b - a) apart")
+                }
             }
         }
 
         @Test func stopEndsTheLoopAndTheCallbacks() async throws {
-            let client = try KubeTestCluster.shared().client()
-            defer { client.syncShutdown() }
-            let ns = try await client.makeNamespace("stop")
-            let (informer, latest) = informer(client, ns)
-            informer.start()
-            #expect(await eventually { latest.count == 1 })
-            await informer.shutdown()
-            let calls = latest.count
-            _ = try await client.create(KubeService(metadata: .init(name: "late", namespace: ns)))
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(latest.count == calls)
+            try await KubeTestCluster.withNamespace("stop") { client, ns in
+                let (informer, latest) = informer(client, ns)
+                informer.start()
+                #expect(await eventually { latest.count == 1 })
+                await informer.shutdown()
+                let calls = latest.count
+                // A second informer of the namespace, still running, shows when the event was delivered.
+                let (witness, witnessed) = self.informer(client, ns)
+                witness.start()
+                defer { witness.stop() }
+                #expect(await eventually { witnessed.count == 1 })
+                _ = try await client.create(KubeService(metadata: .init(name: "late", namespace: ns)))
+                #expect(await eventually { witnessed.value?.contains("\(ns)/late") == true })
+                #expect(latest.count == calls)
+            }
         }
     }
 }

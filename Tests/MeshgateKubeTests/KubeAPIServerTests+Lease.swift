@@ -1,8 +1,8 @@
 import Foundation
+import MeshgateTestKit
 import Testing
 
 @testable import MeshgateKube
-import MeshgateTestKit
 
 extension KubeAPIServerTests {
     @Suite struct Lease {
@@ -15,15 +15,21 @@ extension KubeAPIServerTests {
             ) { leading in changes.set(leading) }
         }
 
+        /// Electors "a" and "b" of a fresh Lease named `prefix-…` (not started), with the changes each reports.
+        private func pair(_ client: KubeClient, _ prefix: String)
+            -> (name: String, a: KubeLeaseElector, b: KubeLeaseElector, ca: Latest<Bool>, cb: Latest<Bool>)
+        {
+            let name = "\(prefix)-\(UUID().uuidString.prefix(6).lowercased())"
+            let (ca, cb) = (Latest<Bool>(), Latest<Bool>())
+            return (name, elector(client, name, "a", ca), elector(client, name, "b", cb), ca, cb)
+        }
+
         private func leaders(_ electors: [KubeLeaseElector]) -> Int { electors.filter(\.isLeader).count }
 
         @Test func exactlyOneLeadsAndReleaseHandsOverAtOnce() async throws {
             let client = try KubeTestCluster.shared().client()
             defer { client.syncShutdown() }
-            let name = "handover-\(UUID().uuidString.prefix(6).lowercased())"
-            let (ca, cb) = (Latest<Bool>(), Latest<Bool>())
-            let a = elector(client, name, "a", ca)
-            let b = elector(client, name, "b", cb)
+            let (name, a, b, ca, cb) = pair(client, "handover")
             a.start()
             b.start()
             #expect(await eventually { leaders([a, b]) == 1 })
@@ -54,14 +60,13 @@ extension KubeAPIServerTests {
         @Test func vanishedHolderIsReplacedWithinTheLeaseDuration() async throws {
             let client = try KubeTestCluster.shared().client()
             defer { client.syncShutdown() }
-            let name = "vanish-\(UUID().uuidString.prefix(6).lowercased())"
-            let (ca, cb) = (Latest<Bool>(), Latest<Bool>())
-            let a = elector(client, name, "a", ca)
+            let (name, a, b, _, _) = pair(client, "vanish")
             a.start()
             #expect(await eventually { a.isLeader })
-            let b = elector(client, name, "b", cb)
             b.start()
-            try await Task.sleep(for: .milliseconds(700))  // b has seen a's renewals
+            #expect(await eventually { b.status.holder == "a" }, "b has read a's Lease")
+            let renewed = a.status.lastRenew
+            #expect(await eventually { a.status.lastRenew != renewed }, "and a has renewed it since")
             #expect(!b.isLeader)
             let lastRenew = try #require(a.status.lastRenew)
             await a.abandon()

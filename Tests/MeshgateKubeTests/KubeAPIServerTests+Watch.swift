@@ -6,42 +6,41 @@ import Testing
 extension KubeAPIServerTests {
     @Suite struct Watch {
         @Test func addedModifiedDeletedAndBookmarks() async throws {
-            let client = try KubeTestCluster.shared().client()
-            defer { client.syncShutdown() }
-            let ns = try await client.makeNamespace("watch")
-            let start = try await client.list(KubeService.self, namespace: ns, labelSelector: nil)
-            let events = client.watch(
-                KubeService.self, namespace: ns, labelSelector: nil, resourceVersion: start.resourceVersion,
-                timeoutSeconds: 10)
-            let created = try await client.create(KubeService(metadata: .init(name: "a", namespace: ns)))
-            var changed = created
-            changed.metadata.labels = ["x": "y"]
-            let modified = try await client.replace(changed)
-            try await client.delete(KubeService.self, namespace: ns, name: "a")
+            try await KubeTestCluster.withNamespace("watch") { client, ns in
+                let start = try await client.list(KubeService.self, namespace: ns, labelSelector: nil)
+                let events = client.watch(
+                    KubeService.self, namespace: ns, labelSelector: nil, resourceVersion: start.resourceVersion,
+                    timeoutSeconds: 10)
+                let created = try await client.create(KubeService(metadata: .init(name: "a", namespace: ns)))
+                var changed = created
+                changed.metadata.labels = ["x": "y"]
+                let modified = try await client.replace(changed)
+                try await client.delete(KubeService.self, namespace: ns, name: "a")
 
-            var seen: [String] = []
-            var bookmarks = 0
-            let deadline = ContinuousClock.now + .seconds(8)
-            for try await event in events {
-                switch event {
-                case .added(let s): seen.append("ADDED \(s.metadata.resourceVersion ?? "")")
-                case .modified(let s):
-                    seen.append("MODIFIED \(s.metadata.resourceVersion ?? "")")
-                    #expect(s.metadata.labels == ["x": "y"])
-                case .deleted(let s): seen.append("DELETED \(s.metadata.name)")
-                case .bookmark(let rv):
-                    bookmarks += 1
-                    #expect(Int(rv) ?? 0 >= Int(start.resourceVersion) ?? 0)
+                var seen: [String] = []
+                var bookmarks = 0
+                let deadline = ContinuousClock.now + .seconds(8)
+                for try await event in events {
+                    switch event {
+                    case .added(let s): seen.append("ADDED \(s.metadata.resourceVersion ?? "")")
+                    case .modified(let s):
+                        seen.append("MODIFIED \(s.metadata.resourceVersion ?? "")")
+                        #expect(s.metadata.labels == ["x": "y"])
+                    case .deleted(let s): seen.append("DELETED \(s.metadata.name)")
+                    case .bookmark(let rv):
+                        bookmarks += 1
+                        #expect(Int(rv) ?? 0 >= Int(start.resourceVersion) ?? 0)
+                    }
+                    if (seen.count == 3 && bookmarks > 0) || ContinuousClock.now > deadline { break }
                 }
-                if (seen.count == 3 && bookmarks > 0) || ContinuousClock.now > deadline { break }
+                #expect(
+                    seen == [
+                        "ADDED \(created.metadata.resourceVersion ?? "")",
+                        "MODIFIED \(modified.metadata.resourceVersion ?? "")", "DELETED a",
+                    ])
+                #expect(bookmarks > 0)
+                #expect(client.requestCounts.watch == 1)
             }
-            #expect(
-                seen == [
-                    "ADDED \(created.metadata.resourceVersion ?? "")",
-                    "MODIFIED \(modified.metadata.resourceVersion ?? "")", "DELETED a",
-                ])
-            #expect(bookmarks > 0)
-            #expect(client.requestCounts.watch == 1)
         }
 
         @Test func serverTimeoutEndsTheStreamCleanly() async throws {

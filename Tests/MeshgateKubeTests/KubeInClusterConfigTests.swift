@@ -2,10 +2,11 @@ import Foundation
 import Testing
 
 @testable import MeshgateKube
+import MeshgateTestKit
 
 @Suite struct KubeInClusterConfigTests {
     @Test func readsServiceAccountFolderAndEnvironment() throws {
-        let folder = try KubeTestFolder()
+        let folder = try TemporaryFolder(prefix: "meshgate-kube")
         defer { folder.remove() }
         try folder.write("token", "tok\n")
         try folder.write("ca.crt", "CA")
@@ -19,7 +20,7 @@ import Testing
     }
 
     @Test func ipv6HostIsBracketedAndOptionalFilesMayBeAbsent() throws {
-        let folder = try KubeTestFolder()
+        let folder = try TemporaryFolder(prefix: "meshgate-kube")
         defer { folder.remove() }
         try folder.write("token", "tok")
         let env = ["KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "6443"]
@@ -30,7 +31,7 @@ import Testing
     }
 
     @Test func errorsNameWhatIsMissing() throws {
-        let folder = try KubeTestFolder()
+        let folder = try TemporaryFolder(prefix: "meshgate-kube")
         defer { folder.remove() }
         #expect(throws: KubeConfigError.self) { try KubeClientConfig.inCluster(environment: [:], directory: folder.path) }
         do {
@@ -53,7 +54,7 @@ import Testing
     }
 
     @Test func tokenFileIsReReadWhenItChanges() throws {
-        let folder = try KubeTestFolder()
+        let folder = try TemporaryFolder(prefix: "meshgate-kube")
         defer { folder.remove() }
         try folder.write("token", "first\n")
         let source = KubeTokenSource(auth: .tokenFile(folder.file("token")))

@@ -60,13 +60,9 @@ import Testing
         ("!a=b", "expected \",\" or the end at 3"),
     ])
     func errorsSayWhatAndWhere(text: String, fragment: String) {
-        do {
-            _ = try KubeLabelSelector.parse(text)
-            Issue.record("\(text) parsed")
-        } catch {
-            #expect(error.message.contains("invalid label selector \"\(text)\""))
-            #expect(error.message.contains(fragment), "\(error.message)")
-        }
+        let error = #expect(throws: KubeSelectorError.self, "\(text) parsed") { try KubeLabelSelector.parse(text) }
+        #expect(error?.message.contains("invalid label selector \"\(text)\"") == true)
+        #expect(error?.message.contains(fragment) == true, "\(String(describing: error))")
     }
 
     @Test func longNamesAreRejected() {

@@ -207,3 +207,13 @@ extension KubeClient {
         return name
     }
 }
+
+extension KubeTestCluster {
+    /// An admin client of the shared cluster and a fresh namespace `prefix-…` for `body`; the
+    /// client is shut down after it.
+    static func withNamespace(_ prefix: String, _ body: (KubeClient, String) async throws -> Void) async throws {
+        let client = try shared().client()
+        defer { client.syncShutdown() }
+        try await body(client, try await client.makeNamespace(prefix))
+    }
+}

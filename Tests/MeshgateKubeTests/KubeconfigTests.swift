@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import MeshgateKube
+import MeshgateTestKit
 
 @Suite struct KubeconfigTests {
     private func kubeconfig(user: String, cluster: String = "server: https://10.0.0.1:6443") -> String {
@@ -27,14 +28,23 @@ import Testing
         """
     }
 
-    private func load(_ text: String, context: String? = nil) throws -> (KubeClientConfig, String) {
-        let folder = try KubeTestFolder()
+    /// Reads `text` as a kubeconfig file beside ca.pem, client.crt and client.key: its path and
+    /// what reading it gave.
+    private func read(_ text: String, context: String? = nil) throws
+        -> (path: String, result: Result<KubeClientConfig, KubeConfigError>)
+    {
+        let folder = try TemporaryFolder(prefix: "meshgate-kube")
         defer { folder.remove() }
         try folder.write("ca.pem", "CA")
         try folder.write("client.crt", "CERT")
         try folder.write("client.key", "KEY")
         let path = try folder.write("config", text)
-        return (try KubeClientConfig.kubeconfig(path: path, context: context), path)
+        return (path, Result { () throws(KubeConfigError) in try KubeClientConfig.kubeconfig(path: path, context: context) })
+    }
+
+    private func load(_ text: String, context: String? = nil) throws -> (KubeClientConfig, String) {
+        let (path, result) = try read(text, context: context)
+        return (try result.get(), path)
     }
 
     @Test func tokenCurrentContextAndRelativeCA() throws {
@@ -109,18 +119,10 @@ import Testing
         ("{client-certificate-data: '%%%', client-key: client.key}", "users[0].user.client-certificate-data: not base64"),
     ])
     func unsupportedUserFieldsAreNamed(user: String, expected: String) throws {
-        let folder = try KubeTestFolder()
-        defer { folder.remove() }
-        try folder.write("client.crt", "CERT")
-        try folder.write("client.key", "KEY")
-        let path = try folder.write("config", kubeconfig(user: user))
-        #expect(throws: KubeConfigError.self) { try KubeClientConfig.kubeconfig(path: path) }
-        do {
-            _ = try KubeClientConfig.kubeconfig(path: path)
-        } catch {
-            #expect(error.message.hasPrefix("kubeconfig \(path): "), "\(error.message)")
-            #expect(error.message.contains(expected), "\(error.message)")
-        }
+        let (path, result) = try read(kubeconfig(user: user))
+        let error = #expect(throws: KubeConfigError.self) { try result.get() }
+        #expect(error?.message.hasPrefix("kubeconfig \(path): ") == true, "\(String(describing: error))")
+        #expect(error?.message.contains(expected) == true, "\(String(describing: error))")
     }
 
     @Test(arguments: [
@@ -132,21 +134,16 @@ import Testing
         ("{server: \"https://a:1\", certificate-authority: missing.pem}", "clusters[1].cluster.certificate-authority: cannot read"),
     ])
     func unsupportedClusterFieldsAreNamed(cluster: String, expected: String) throws {
-        let folder = try KubeTestFolder()
-        defer { folder.remove() }
-        try folder.write("ca.pem", "CA")
-        let path = try folder.write(
-            "config", kubeconfig(user: "token: t", cluster: cluster).replacingOccurrences(of: "cluster:\n    {", with: "cluster: {"))
-        do {
-            _ = try KubeClientConfig.kubeconfig(path: path)
-            Issue.record("parsed")
-        } catch {
-            #expect(error.message.contains(expected), "\(error.message)")
+        let (_, result) = try read(
+            kubeconfig(user: "token: t", cluster: cluster).replacingOccurrences(of: "cluster:\n    {", with: "cluster: {"))
+        switch result {
+        case .success: Issue.record("parsed")
+        case .failure(let error): #expect(error.message.contains(expected), "\(error.message)")
         }
     }
 
     @Test func missingContextFileAndCurrentContext() throws {
-        let folder = try KubeTestFolder()
+        let folder = try TemporaryFolder(prefix: "meshgate-kube")
         defer { folder.remove() }
         let path = try folder.write("config", kubeconfig(user: "token: t"))
         #expect(throws: KubeConfigError(message: "kubeconfig \(path): contexts: no entry named \"nope\"")) {

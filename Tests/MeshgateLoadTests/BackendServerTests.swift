@@ -7,13 +7,22 @@ import Glibc
 
 @Suite("BackendServer", .timeLimit(.minutes(1)))
 struct BackendServerTests {
+    /// A server with `behavior` and a client connected to it; close `fd`, then stop `server`.
+    func connected(to behavior: BackendServer.Behavior) throws -> (server: BackendServer, fd: Int32) {
+        let server = try BackendServer(behavior: behavior)
+        do {
+            return (server, try TestClient.connect(server.endpoint))
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+
     @Test("echo returns the bytes, then EOF after the client's half-close")
     func echo() throws {
-        let server = try BackendServer(behavior: .echo)
-        defer { server.stop() }
+        let (server, fd) = try connected(to: .echo)
+        defer { close(fd); server.stop() }
         #expect(server.port != 0)
-        let fd = try TestClient.connect(server.endpoint)
-        defer { close(fd) }
         let sent = try TestClient.writeAll(fd: fd, pattern: 11, count: 100_000)
         TestClient.shutdownWrite(fd: fd)
         let (outcome, hash) = TestClient.readAll(fd: fd, timeout: .seconds(10))
@@ -23,10 +32,8 @@ struct BackendServerTests {
 
     @Test("resetAfter resets the connection once enough bytes arrived")
     func resetAfter() throws {
-        let server = try BackendServer(behavior: .resetAfter(1000))
-        defer { server.stop() }
-        let fd = try TestClient.connect(server.endpoint)
-        defer { close(fd) }
+        let (server, fd) = try connected(to: .resetAfter(1000))
+        defer { close(fd); server.stop() }
         try TestClient.writeAll(fd: fd, pattern: 1, count: 1500)
         let (outcome, _) = TestClient.readAll(fd: fd, timeout: .seconds(5))
         #expect(outcome == .reset(bytes: 0))
@@ -35,10 +42,8 @@ struct BackendServerTests {
 
     @Test("drainThenReply reads to EOF, hashes, then replies while the client's write side is shut")
     func drainThenReply() throws {
-        let server = try BackendServer(behavior: .drainThenReply(70_000))
-        defer { server.stop() }
-        let fd = try TestClient.connect(server.endpoint)
-        defer { close(fd) }
+        let (server, fd) = try connected(to: .drainThenReply(70_000))
+        defer { close(fd); server.stop() }
         let sent = try TestClient.writeAll(fd: fd, pattern: 3, count: 300_000)
         // Nothing comes back before the client's EOF.
         let (early, _) = TestClient.readAll(fd: fd, timeout: .milliseconds(200))

@@ -17,6 +17,13 @@ import Glibc
         return got
     }
 
+    /// Wakes `b` and collects until the wake-up comes back: what `b` had to report before it (a
+    /// connection already queued, say) has been reported by then.
+    func collectThroughWake(_ b: any EventBackend) throws -> [Completion] {
+        b.waker.wake()
+        return try collect(b) { $0.contains { $0.token.kind == .wake } }
+    }
+
     func blockingConnect(_ port: UInt16) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         let rc = try SocketAddress.resolve(host: "127.0.0.1", port: port).withSockAddr { Glibc.connect(fd, $0, $1) }
@@ -27,6 +34,15 @@ import Glibc
     func listener(backlog: Int32 = 128) throws -> (fd: Int32, port: UInt16) {
         let fd = try Socket.listen(on: try SocketAddress.resolve("127.0.0.1:0"), reusePort: false, backlog: backlog)
         return (fd, try Socket.localAddress(fd).port)
+    }
+
+    /// A backend of `kind` accepting with `token` (multishot) on a new loopback listener; close
+    /// `fd` when done.
+    func acceptingBackend(_ kind: IOBackendKind, token: Token) throws -> (backend: any EventBackend, fd: Int32, port: UInt16) {
+        let b = try kind.makeBackend()
+        let (lfd, port) = try listener()
+        b.startAccept(listener: lfd, token: token, multishot: true)
+        return (b, lfd, port)
     }
 
     /// A listener whose accept queue is full, so it drops SYNs and a new connect to `address`
@@ -40,17 +56,17 @@ import Glibc
             _ = address.withSockAddr { Glibc.connect(s, $0, $1) }
             fillers.append(s)
         }
-        usleep(100_000)
+        // A connection waiting in the accept queue fills it (backlog 0): further SYNs are dropped.
+        var ready = pollfd(fd: lfd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&ready, 1, 5_000)
         return (lfd, address, fillers)
     }
 
     @Test(arguments: IOBackendKind.allCases)
     func acceptsAndReportsReadiness(kind: IOBackendKind) throws {
-        let b = try kind.makeBackend()
-        let (lfd, port) = try listener()
-        defer { close(lfd) }
         let acceptToken = Token(kind: .accept, slot: 0, generation: 0)
-        b.startAccept(listener: lfd, token: acceptToken, multishot: true)
+        let (b, lfd, port) = try acceptingBackend(kind, token: acceptToken)
+        defer { close(lfd) }
         let client = try blockingConnect(port)
         defer { close(client) }
         let accepted = try collect(b) { $0.contains { $0.token == acceptToken } }
@@ -163,31 +179,33 @@ import Glibc
         let c1 = try blockingConnect(port)
         let c2 = try blockingConnect(port)
         defer { close(c1); close(c2) }
+        // Each round: the accept, then a wake-up through the loop (anything more would come by then).
+        let acceptThenWake = { try (self.collect(b) { $0.contains { $0.token == token } } + self.collectThroughWake(b)).filter { $0.token == token } }
         b.startAccept(listener: lfd, token: token, multishot: false)
-        let got = try collect(b, seconds: 0.5) { _ in false }.filter { $0.token == token }
+        let got = try acceptThenWake()
         #expect(got.count == 1, "exactly one accepted")
         #expect(got.first.map { $0.result >= 0 && !$0.more } == true)
         got.forEach { if $0.result >= 0 { close($0.result) } }
         // Re-arming takes the next one.
         b.startAccept(listener: lfd, token: token, multishot: false)
-        let next = try collect(b, seconds: 0.5) { _ in false }.filter { $0.token == token }
+        let next = try acceptThenWake()
         #expect(next.count == 1)
         next.forEach { if $0.result >= 0 { close($0.result) } }
     }
 
     @Test(arguments: IOBackendKind.allCases)
     func stopAcceptEndsAccepting(kind: IOBackendKind) throws {
-        let b = try kind.makeBackend()
-        let (lfd, port) = try listener()
-        defer { close(lfd) }
         let token = Token(kind: .accept, slot: 0, generation: 0)
-        b.startAccept(listener: lfd, token: token, multishot: true)
+        let (b, lfd, port) = try acceptingBackend(kind, token: token)
+        defer { close(lfd) }
         try b.wait(timeoutNanoseconds: 0) { _ in }
         b.stopAccept(listener: lfd, token: token)
-        _ = try collect(b, seconds: 0.3) { _ in false }
+        _ = try collectThroughWake(b)  // the stop has gone through the loop
         let client = try blockingConnect(port)  // queued in the backlog, not accepted
         defer { close(client) }
-        let got = try collect(b, seconds: 0.5) { _ in false }
+        var queued = pollfd(fd: lfd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&queued, 1, 5_000) == 1, "the client waits in the listener's backlog")
+        let got = try collectThroughWake(b)
         #expect(!got.contains { $0.token == token && $0.result >= 0 })
     }
 }

@@ -35,14 +35,10 @@ import Glibc
         ("no-such-host.invalid:80", "cannot resolve"),
     ])
     func rejectsBadAddresses(input: String, reason: String) {
-        do {
-            _ = try SocketAddress.resolve(input)
-            Issue.record("\(input) should not parse")
-        } catch let e as AddressError {
-            #expect(e.description.contains(reason), "\(e)")
-            #expect(e.description.contains(input))
-        } catch {
-            Issue.record("unexpected error \(error)")
+        let error = #expect(throws: AddressError.self, "\(input) should not parse") { _ = try SocketAddress.resolve(input) }
+        if let error {
+            #expect(error.description.contains(reason), "\(error)")
+            #expect(error.description.contains(input))
         }
     }
 

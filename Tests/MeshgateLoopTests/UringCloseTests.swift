@@ -27,6 +27,20 @@ struct UringCloseTests {
         }
     }
 
+    /// A ring, and one accepted, non-blocking server-side socket with its connected client on a
+    /// new listener; close `listener` and `client` when done.
+    func backendWithPair() throws -> (UringBackend, (listener: Int32, server: Int32, client: Int32)) {
+        let b = try UringBackend()
+        let (lfd, port) = try helper.listener()
+        do {
+            let pair = try #require(try pairs(1, listener: lfd, port: port).first)
+            return (b, (lfd, pair.server, pair.client))
+        } catch {
+            close(lfd)
+            throw error
+        }
+    }
+
     /// True when `client` reads EOF within 2 s (the other end was really closed).
     func seesEOF(_ client: Int32) -> Bool {
         var tv = timeval(tv_sec: 2, tv_usec: 0)
@@ -73,11 +87,8 @@ struct UringCloseTests {
     }
 
     @Test func aSecondWatchTokenFallsBackToCancellingByDescriptor() throws {
-        let b = try UringBackend()
-        let (lfd, port) = try helper.listener()
-        defer { close(lfd) }
-        let pair = try #require(try pairs(1, listener: lfd, port: port).first)
-        defer { close(pair.client) }
+        let (b, pair) = try backendWithPair()
+        defer { close(pair.client); close(pair.listener) }
         let first = Token(kind: .downstreamReady, slot: 1, generation: 1)
         let second = Token(kind: .auxReady, slot: 1, generation: 1)
         b.watch(fd: pair.server, token: first)
@@ -107,11 +118,8 @@ struct UringCloseTests {
     }
 
     @Test func releaseCancelsTheWatchBeforeTheNewOwnerCloses() throws {
-        let b = try UringBackend()
-        let (lfd, port) = try helper.listener()
-        defer { close(lfd) }
-        let pair = try #require(try pairs(1, listener: lfd, port: port).first)
-        defer { close(pair.client) }
+        let (b, pair) = try backendWithPair()
+        defer { close(pair.client); close(pair.listener) }
         let token = Token(kind: .downstreamReady, slot: 2, generation: 5)
         b.watch(fd: pair.server, token: token)
         _ = try helper.collect(b, seconds: 1) { $0.contains { $0.token == token } }

@@ -18,8 +18,7 @@ import Glibc
 
     @Test("a kept route keeps its port (and listener) across publishes; a removed one's port is refused at once")
     func keptRouteKeepsItsPort() throws {
-        let base = try LoopbackPorts.freeBlock(count: 8)
-        let publisher = try PublisherFixture.publisher(range: base...(base + 7))
+        let (publisher, base) = try PublisherFixture.publisherOnFreePorts(8)
         let a = PublisherFixture.route("alpha")
         let b = PublisherFixture.route("bravo")
         let first = publisher.publish(routes: [a, b], services: [])
@@ -79,8 +78,7 @@ import Glibc
 
     @Test("closeRoutes withdraws every route: every port is refused, services stay")
     func closeRoutesClosesEveryListener() throws {
-        let base = try LoopbackPorts.freeBlock(count: 4)
-        let publisher = try PublisherFixture.publisher(range: base...(base + 3))
+        let publisher = try PublisherFixture.publisherOnFreePorts(4).publisher
         let service = ExportedService(namespace: "default", name: "echo", exported: true, allowed: nil, endpoints: [:])
         let report = publisher.publish(routes: [PublisherFixture.route("a"), PublisherFixture.route("b")], services: [service])
         let ports = report.listening.values.map(\.port)
@@ -96,8 +94,7 @@ import Glibc
 
     @Test("a fixed address inside the range is honoured and never handed to a range route, whatever the order")
     func fixedAddressesAreHonoured() throws {
-        let base = try LoopbackPorts.freeBlock(count: 3)
-        let publisher = try PublisherFixture.publisher(range: base...(base + 2))
+        let (publisher, base) = try PublisherFixture.publisherOnFreePorts(3)
         // Range routes first in the list: the fixed one (on the range's first port) must still get its port.
         let r1 = PublisherFixture.route("range-one")
         let r2 = PublisherFixture.route("range-two")
@@ -131,8 +128,7 @@ import Glibc
 
     @Test("range exhaustion is reported per route; the routes that got a port are published")
     func rangeExhaustionIsReported() throws {
-        let base = try LoopbackPorts.freeBlock(count: 2)
-        let publisher = try PublisherFixture.publisher(range: base...(base + 1))
+        let (publisher, base) = try PublisherFixture.publisherOnFreePorts(2)
         let routes = ["one", "two", "three"].map { PublisherFixture.route($0) }
         let report = publisher.publish(routes: routes, services: [])
         #expect(report.listening.count == 2)
@@ -164,8 +160,7 @@ import Glibc
 
     @Test("every publish increments the generation by one, failed routes or not")
     func generationIncrements() throws {
-        let base = try LoopbackPorts.freeBlock(count: 1)
-        let publisher = try PublisherFixture.publisher(range: base...base)
+        let publisher = try PublisherFixture.publisherOnFreePorts(1).publisher
         #expect(publisher.snapshot.generation == 0)
         var last: UInt64 = 0
         for round in 0..<5 {
@@ -182,8 +177,7 @@ import Glibc
 
     @Test("a duplicate route key is reported in failed; the first one is published")
     func duplicateKeysAreReported() throws {
-        let base = try LoopbackPorts.freeBlock(count: 4)
-        let publisher = try PublisherFixture.publisher(range: base...(base + 3))
+        let (publisher, base) = try PublisherFixture.publisherOnFreePorts(4)
         let first = PublisherFixture.route("dup", target: "first")
         let second = PublisherFixture.route("dup", target: "second")
         let other = PublisherFixture.route("other")
@@ -229,6 +223,12 @@ enum PublisherFixture {
         GatewayRoute(
             key: "default/\(name):7000", cluster: "west", gateways: [remoteGateway], expectedIdentity: remoteIdentity,
             target: ConnectTarget(namespace: "default", name: target ?? name, port: 7000), fixedListen: listen)
+    }
+
+    /// A publisher whose range is a block of `count` ports found free now, and the block's first port.
+    static func publisherOnFreePorts(_ count: Int) throws -> (publisher: RouteTablePublisher, base: UInt16) {
+        let base = try LoopbackPorts.freeBlock(count: count)
+        return (try publisher(range: base...(base + UInt16(count - 1))), base)
     }
 
     static func publisher(range: ClosedRange<UInt16>) throws -> RouteTablePublisher {

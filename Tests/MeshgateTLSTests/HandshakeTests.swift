@@ -6,9 +6,25 @@ import Testing
 struct HandshakeTests {
     let pki = TestPKI.shared
 
+    /// A client and a server of the shared test PKI, handshake done.
+    func connected() throws -> (client: TLSConnection, server: TLSConnection) {
+        try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext())
+    }
+
+    /// Writes `bytes` on `sender` (all of them taken), moves the records to `receiver`, ends its
+    /// input there when `thenEOF`, and reads all the plaintext that arrived.
+    func deliver(
+        _ bytes: [UInt8], from sender: TLSConnection, to receiver: TLSConnection, thenEOF: Bool = false
+    ) -> (bytes: [UInt8], end: TLSReadResult) {
+        #expect(sender.writePlaintext(bytes) == .written(bytes.count))
+        BackToBack.transfer(sender, to: receiver)
+        if thenEOF { receiver.receiveEOF() }
+        return BackToBack.readAll(receiver)
+    }
+
     @Test("mutual TLS 1.3 handshake completes with ALPN meshgate/1 and both identities")
     func handshakeCompletes() throws {
-        let (client, server) = try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext())
+        let (client, server) = try connected()
         #expect(client.handshake() == .complete)
         #expect(server.handshake() == .complete)
         #expect(client.isHandshakeComplete && server.isHandshakeComplete)
@@ -31,24 +47,20 @@ struct HandshakeTests {
 
     @Test("plaintext flows both ways, including more than one record")
     func dataBothWays() throws {
-        let (client, server) = try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext())
-        #expect(client.writePlaintext(Array("ping".utf8)) == .written(4))
-        BackToBack.transfer(client, to: server)
-        let ping = BackToBack.readAll(server)
+        let (client, server) = try connected()
+        let ping = deliver(Array("ping".utf8), from: client, to: server)
         #expect(ping.bytes == Array("ping".utf8))
         #expect(ping.end == .needMoreInput)
 
         let big = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        #expect(server.writePlaintext(big) == .written(big.count))
-        BackToBack.transfer(server, to: client)
-        let received = BackToBack.readAll(client)
+        let received = deliver(big, from: server, to: client)
         #expect(received.bytes == big)
         #expect(received.end == .needMoreInput)
     }
 
     @Test("close_notify each way is a clean end, and half-close keeps the other direction open")
     func closeNotifyBothWays() throws {
-        let (client, server) = try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext())
+        let (client, server) = try connected()
         #expect(client.shutdown() == .closeNotifySent)
         guard case .failed(let late) = client.writePlaintext(Array("late".utf8)) else {
             Issue.record("a write after close_notify must fail")
@@ -73,11 +85,8 @@ struct HandshakeTests {
 
     @Test("end of stream without close_notify is reported as truncation")
     func truncation() throws {
-        let (client, server) = try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext())
-        #expect(client.writePlaintext(Array("partial".utf8)) == .written(7))
-        BackToBack.transfer(client, to: server)
-        server.receiveEOF()
-        let read = BackToBack.readAll(server)
+        let (client, server) = try connected()
+        let read = deliver(Array("partial".utf8), from: client, to: server, thenEOF: true)
         #expect(read.bytes == Array("partial".utf8))
         #expect(read.end == .truncated)
         #expect(server.failure?.code == .truncated)
@@ -85,7 +94,7 @@ struct HandshakeTests {
 
     @Test("a stream cut inside a record is truncation too")
     func truncationMidRecord() throws {
-        let (client, server) = try BackToBack.connect(client: pki.clientContext(), server: pki.serverContext())
+        let (client, server) = try connected()
         #expect(client.writePlaintext(Array("cut".utf8)) == .written(3))
         let record = client.takeOutbound()
         server.receive(Array(record.prefix(record.count - 4)))

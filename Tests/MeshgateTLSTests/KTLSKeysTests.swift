@@ -118,33 +118,50 @@ struct KTLSKeysTests {
                 == hex("6f2615a108c702c5678f54fc9dbab69716c076189c48250cebeac3576c3611ba"))
     }
 
+    /// The bytes of the kernel's `T` (a `tls12_crypto_info_aes_gcm_*`, from zero) for one
+    /// direction: TLS 1.3, `cipherType`, the IV's last 8 bytes, the key, the IV's first 4 bytes
+    /// (the salt) and the record sequence big-endian, each copied into its C field.
+    static func kernelCryptoInfo<T, IV, Key, Salt, Sequence>(
+        _ zero: T, cipherType: UInt16,
+        fields: (
+            info: WritableKeyPath<T, tls_crypto_info>, iv: WritableKeyPath<T, IV>, key: WritableKeyPath<T, Key>,
+            salt: WritableKeyPath<T, Salt>, sequence: WritableKeyPath<T, Sequence>
+        ),
+        key: [UInt8], fullIV: [UInt8], sequence: [UInt8]
+    ) -> [UInt8] {
+        var info = zero
+        info[keyPath: fields.info].version = 0x0304
+        info[keyPath: fields.info].cipher_type = cipherType
+        withUnsafeMutableBytes(of: &info[keyPath: fields.iv]) { $0.copyBytes(from: fullIV.suffix(8)) }
+        withUnsafeMutableBytes(of: &info[keyPath: fields.key]) { $0.copyBytes(from: key) }
+        withUnsafeMutableBytes(of: &info[keyPath: fields.salt]) { $0.copyBytes(from: fullIV.prefix(4)) }
+        withUnsafeMutableBytes(of: &info[keyPath: fields.sequence]) { $0.copyBytes(from: sequence) }
+        return withUnsafeBytes(of: info) { Array($0) }
+    }
+
     @Test("cryptoInfo is byte for byte the kernel's tls12_crypto_info_aes_gcm_128 / _256")
     func cryptoInfoLayout() {
         let keys128 = KTLSKeys(
             cipher: .aes128GCM,
             tx: .init(key: Array(1...16), fullIV: Array(101...112), recordSequence: 0x0102_0304_0506_0708),
             rx: .init(key: Array(17...32), fullIV: Array(113...124), recordSequence: 2))
-        var info128 = tls12_crypto_info_aes_gcm_128()
-        info128.info.version = 0x0304
-        info128.info.cipher_type = 51
-        withUnsafeMutableBytes(of: &info128.iv) { $0.copyBytes(from: Array(105...112)) }
-        withUnsafeMutableBytes(of: &info128.key) { $0.copyBytes(from: Array(1...16)) }
-        withUnsafeMutableBytes(of: &info128.salt) { $0.copyBytes(from: Array(101...104)) }
-        withUnsafeMutableBytes(of: &info128.rec_seq) { $0.copyBytes(from: [1, 2, 3, 4, 5, 6, 7, 8]) }
-        #expect(keys128.cryptoInfo(.tx) == withUnsafeBytes(of: info128) { Array($0) })
+        let info128 = Self.kernelCryptoInfo(
+            tls12_crypto_info_aes_gcm_128(), cipherType: 51, fields: (\.info, \.iv, \.key, \.salt, \.rec_seq),
+            key: Array(1...16), fullIV: Array(101...112), sequence: [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(info128.count == MemoryLayout<tls12_crypto_info_aes_gcm_128>.size)
+        #expect(Array(info128[0..<4]) == [0x04, 0x03, 51, 0], "version 0x0304 and cipher 51, little-endian")
+        #expect(Array(info128[4..<12]) == Array(105...112), "the IV's last 8 bytes")
+        #expect(keys128.cryptoInfo(.tx) == info128)
         #expect(keys128.cryptoInfo(.rx).count == 40)
         #expect(keys128.cryptoInfo(.rx).suffix(8) == [0, 0, 0, 0, 0, 0, 0, 2])
 
         let keys256 = KTLSKeys(
             cipher: .aes256GCM, tx: .init(key: Array(1...32), fullIV: Array(101...112), recordSequence: 9),
             rx: .init(key: Array(33...64), fullIV: Array(113...124), recordSequence: 0))
-        var info256 = tls12_crypto_info_aes_gcm_256()
-        info256.info.version = 0x0304
-        info256.info.cipher_type = 52
-        withUnsafeMutableBytes(of: &info256.iv) { $0.copyBytes(from: Array(117...124)) }
-        withUnsafeMutableBytes(of: &info256.key) { $0.copyBytes(from: Array(33...64)) }
-        withUnsafeMutableBytes(of: &info256.salt) { $0.copyBytes(from: Array(113...116)) }
-        #expect(keys256.cryptoInfo(.rx) == withUnsafeBytes(of: info256) { Array($0) })
+        let info256 = Self.kernelCryptoInfo(
+            tls12_crypto_info_aes_gcm_256(), cipherType: 52, fields: (\.info, \.iv, \.key, \.salt, \.rec_seq),
+            key: Array(33...64), fullIV: Array(113...124), sequence: [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(keys256.cryptoInfo(.rx) == info256)
         #expect(keys256.cryptoInfo(.tx).count == 56)
     }
 }

@@ -194,8 +194,7 @@ import Testing
     /// type byte so decoding gets to the fields: never traps, and the invariants hold.
     @Test func randomBytes() {
         var generator = DiscoveryGenerator(seed: 0x5EED_D151)
-        var failures: [String] = []
-        var outcomes = [0, 0, 0]  // complete, needMoreBytes, invalid
+        var tally = FuzzTally()
         for index in 0..<60_000 {
             var bytes = (0..<Int.random(in: 0...40, using: &generator.rng)).map { _ in UInt8.random(in: 0...255, using: &generator.rng) }
             if index % 3 != 0 {
@@ -207,16 +206,11 @@ import Testing
                     }
                 }
             }
-            if let failure = Self.invariantViolation(bytes, allPrefixes: index % 10 == 0) { failures.append("\(bytes): \(failure)") }
-            switch DiscoveryMessage.decode(bytes) {
-            case .complete: outcomes[0] += 1
-            case .needMoreBytes: outcomes[1] += 1
-            case .invalid: outcomes[2] += 1
-            }
-            if failures.count >= 3 { break }
+            tally.record(bytes, violation: Self.invariantViolation(bytes, allPrefixes: index % 10 == 0), outcome: Self.outcome(DiscoveryMessage.decode(bytes)))
+            if tally.isFull { break }
         }
-        #expect(failures.isEmpty, "\(failures)")
-        #expect(outcomes.allSatisfy { $0 > 100 }, "\(outcomes)")
+        #expect(tally.failures.isEmpty, "\(tally.failures)")
+        #expect(tally.outcomes.allSatisfy { $0 > 100 }, "\(tally.outcomes)")
     }
 
     /// 20,000 valid frames damaged 1–3 times (byte changes, insertions, deletions).
@@ -241,6 +235,15 @@ import Testing
     }
 
     // MARK: Helpers
+
+    /// 0 complete, 1 needs more bytes, 2 invalid (``FuzzTally``'s outcomes).
+    static func outcome(_ result: DiscoveryDecoding) -> Int {
+        switch result {
+        case .complete: 0
+        case .needMoreBytes: 1
+        case .invalid: 2
+        }
+    }
 
     static func decodePrefix(_ bytes: [UInt8], _ length: Int) -> DiscoveryDecoding {
         bytes.withUnsafeBytes { DiscoveryMessage.decode(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }

@@ -7,25 +7,22 @@ import Testing
     /// the decoder gets past the first checks.
     @Test func randomBytes() {
         var generator = HeaderGenerator(seed: 0x5EED_0002)
-        var failures: [String] = []
-        var outcomes = [0, 0, 0]  // complete, needMoreBytes, invalid
+        var tally = FuzzTally()
         for index in 0..<100_000 {
             var bytes = generator.bytes(count: Int.random(in: 0...64, using: &generator.rng))
             if index % 2 == 1 { bytes = Array("MGWH".utf8) + [1] + bytes }
-            if let failure = invariantViolation(bytes, allPrefixes: index % 50 == 0) { failures.append("\(bytes): \(failure)") }
-            outcomes[Self.outcome(TransportHeader.decode(bytes))] += 1
-            if failures.count >= 3 { break }
+            tally.record(bytes, violation: invariantViolation(bytes, allPrefixes: index % 50 == 0), outcome: Self.outcome(TransportHeader.decode(bytes)))
+            if tally.isFull { break }
         }
-        #expect(failures.isEmpty, "\(failures)")
-        #expect(outcomes[1] > 0 && outcomes[2] > 0, "\(outcomes)")
+        #expect(tally.failures.isEmpty, "\(tally.failures)")
+        #expect(tally.outcomes[1] > 0 && tally.outcomes[2] > 0, "\(tally.outcomes)")
     }
 
     /// 100,000 random TLV bodies: a valid preamble, then random tags (known, extension, unknown)
     /// with random lengths, sometimes a wrong body length, sometimes cut short.
     @Test func randomFieldSoups() {
         var generator = HeaderGenerator(seed: 0x5EED_0003)
-        var failures: [String] = []
-        var outcomes = [0, 0, 0]
+        var tally = FuzzTally()
         for index in 0..<100_000 {
             var raw = RawHeader(kind: UInt8.random(in: 1...3, using: &generator.rng))
             for _ in 0..<Int.random(in: 0...5, using: &generator.rng) {
@@ -42,29 +39,26 @@ import Testing
             if Int.random(in: 0..<4, using: &generator.rng) == 0 { raw.bodyLength = Int.random(in: 0...200, using: &generator.rng) }
             var bytes = raw.bytes
             if Int.random(in: 0..<4, using: &generator.rng) == 0 { bytes.removeLast(Int.random(in: 0...bytes.count, using: &generator.rng)) }
-            if let failure = invariantViolation(bytes, allPrefixes: index % 20 == 0) { failures.append("\(bytes): \(failure)") }
-            outcomes[Self.outcome(TransportHeader.decode(bytes))] += 1
-            if failures.count >= 3 { break }
+            tally.record(bytes, violation: invariantViolation(bytes, allPrefixes: index % 20 == 0), outcome: Self.outcome(TransportHeader.decode(bytes)))
+            if tally.isFull { break }
         }
-        #expect(failures.isEmpty, "\(failures)")
-        #expect(outcomes.allSatisfy { $0 > 100 }, "\(outcomes)")
+        #expect(tally.failures.isEmpty, "\(tally.failures)")
+        #expect(tally.outcomes.allSatisfy { $0 > 100 }, "\(tally.outcomes)")
     }
 
     /// 60,000 valid headers (plus a few payload bytes), each damaged 1–3 times: bit flips, byte
     /// changes, body or field length changes, insertions and deletions.
     @Test func mutatedValidHeaders() throws {
         var generator = HeaderGenerator(seed: 0x5EED_0004)
-        var failures: [String] = []
-        var outcomes = [0, 0, 0]
+        var tally = FuzzTally()
         for index in 0..<60_000 {
             var bytes = try generator.header().encoded() + generator.bytes(count: Int.random(in: 0...4, using: &generator.rng))
             for _ in 0..<Int.random(in: 1...3, using: &generator.rng) { Self.mutate(&bytes, &generator) }
-            if let failure = invariantViolation(bytes, allPrefixes: index % 25 == 0) { failures.append("\(bytes): \(failure)") }
-            outcomes[Self.outcome(TransportHeader.decode(bytes))] += 1
-            if failures.count >= 3 { break }
+            tally.record(bytes, violation: invariantViolation(bytes, allPrefixes: index % 25 == 0), outcome: Self.outcome(TransportHeader.decode(bytes)))
+            if tally.isFull { break }
         }
-        #expect(failures.isEmpty, "\(failures)")
-        #expect(outcomes.allSatisfy { $0 > 100 }, "\(outcomes)")
+        #expect(tally.failures.isEmpty, "\(tally.failures)")
+        #expect(tally.outcomes.allSatisfy { $0 > 100 }, "\(tally.outcomes)")
     }
 
     private static func mutate(_ bytes: inout [UInt8], _ generator: inout HeaderGenerator) {
