@@ -8,7 +8,7 @@ client of that port is refused, never carried to the route added after it."""
 import signal
 import time
 
-from harness import Fail, Case, eventually, service
+from harness import Fail, Case, eventually, expect_answer, service
 
 RANGE = (4200, 4999)
 
@@ -147,8 +147,7 @@ def restarts_and_withdrawal(h) -> str:
         raise Fail(f"{gone} came back on {back}, not its port {held}")
     answer = eventually(lambda: (lambda a: a if a.startswith("west:") else None)(h.outcome(held, b"svc03\n")), 10, 0.2,
                         f"traffic through {gone} on {held}")
-    if answer != "west:svc03\n":
-        raise Fail(f"through {gone} on {held}: {answer!r}")
+    expect_answer(answer, "west:svc03\n", f"through {gone} on {held}")
     return f"16 routes, same table over 5 restarts (links in either order); {gone} back on {held}, stale client refused meanwhile"
 
 

@@ -8,7 +8,7 @@ config whose certificate belongs to another cluster exits 2."""
 import re
 import time
 
-from harness import Case, Fail, eventually, write_atomically
+from harness import Case, Fail, eventually, expect_answer, write_atomically
 
 BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n?", re.S)
 
@@ -51,9 +51,7 @@ def identity_reload(h) -> str:
         time.sleep(4.2)
         if not west.link_status("east").get("alive"):
             raise Fail(f"{what}: west's link to east went down: {west.log_tail()}")
-        answer = h.outcome(port)
-        if answer != "east-web:hello\n":
-            raise Fail(f"{what}: west -> east after the refused reload: {answer!r}")
+        expect_answer(h.outcome(port), "east-web:hello\n", f"{what}: west -> east after the refused reload")
         if east.get("/ready")[0] != 200:
             raise Fail(f"{what}: east not ready: {east.get('/ready')}")
         if east.status()["identity"]["name"] != name_before:

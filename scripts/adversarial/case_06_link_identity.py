@@ -15,7 +15,7 @@ import os
 import socket
 import time
 
-from harness import Case, Fail, eventually, write_atomically
+from harness import Case, Fail, eventually, expect_answer, write_atomically
 
 KEY = "default/echo-west:7000"
 
@@ -144,9 +144,7 @@ def probe_emfile(h) -> str:
     if downs or counted:
         raise Fail(f"EMFILE probes counted against west: {downs} down, {counted} counted rounds: {east.log_tail()}")
     eventually(lambda: east.link_status("west").get("alive"), 5, 0.1, "link west alive")
-    answer = h.outcome(port)
-    if answer != "echo-west:hello\n":
-        raise Fail(f"{KEY} after the descriptor limit was restored: {answer!r}")
+    expect_answer(h.outcome(port), "echo-west:hello\n", f"{KEY} after the descriptor limit was restored")
     return f"probes failed with EMFILE for ~5 s (limit {lowest}), not counted; link west stayed up"
 
 

@@ -25,10 +25,18 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "pylib"))
+from gateway_io import GatewayLog, http_get  # noqa: E402
 
 
 class Fail(Exception):
     """A check did not hold; the message says what was seen."""
+
+
+def expect_answer(answer: str, want: str, context: str) -> None:
+    """Raises `Fail("CONTEXT: ANSWER")` unless a connection's answer (`Harness.outcome`) is `want`."""
+    if answer != want:
+        raise Fail(f"{context}: {answer!r}")
 
 
 class Abort(Fail):
@@ -151,7 +159,7 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class Gateway:
+class Gateway(GatewayLog):
     """One `meshgate gateway` process with its own folder (gateway.yaml, registry.yaml, links/,
     state/, gateway.log). Created by `Harness.gateway`; `start()` waits for /ready."""
 
@@ -260,15 +268,6 @@ class Gateway:
         assert self.proc is not None
         return self.proc.pid
 
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, lines: int = 15) -> str:
-        return " | ".join(self.log().splitlines()[-lines:])
-
     def log_count(self, pattern: str) -> int:
         return len(re.findall(pattern, self.log()))
 
@@ -284,15 +283,7 @@ class Gateway:
                 return 0, "timeout"
             body, _, code = out.stdout.rpartition("\n")
             return (int(code) if code.isdigit() else 0), body
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", self.admin, timeout=timeout)
-            c.request("GET", path)
-            r = c.getresponse()
-            body = r.read().decode(errors="replace")
-            c.close()
-            return r.status, body
-        except (OSError, http.client.HTTPException) as e:
-            return 0, str(e)
+        return http_get(http.client.HTTPConnection("127.0.0.1", self.admin, timeout=timeout), path)
 
     def probe(self, path: str, timeout: float = 1.0) -> tuple[Optional[str], float]:
         """A timed GET on the admin endpoint: (None, seconds) for a 200 within `timeout`, else

@@ -15,11 +15,15 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Optional
 
 from netns import netns
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
+from gateway_io import GatewayLog, http_get  # noqa: E402
 
 LEASE = {"name": "meshgate-mirror", "namespace": "meshgate-multicluster", "duration": "5s", "retry": "1s"}
 
@@ -40,7 +44,9 @@ class Image:
         return f"the host binary {self.binary}, kubeconfig"
 
 
-class Gateway:
+class Gateway(GatewayLog):
+    tail_lines = 8
+
     def __init__(self, image: Image, work: Path, name: str, cluster: str, kube, user: str, addr: str,
                  admin_port: int, links: Path, mirror: bool, holder: str):
         self.image, self.name, self.cluster, self.kube = image, name, cluster, kube
@@ -183,28 +189,15 @@ exec env -i {env} /usr/bin/setpriv --no-new-privs /usr/bin/unshare --root="$mnt"
                 pass
             self.proc.wait(5)
 
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def log_tail(self, n: int = 8) -> str:
-        return " | ".join(self.log().splitlines()[-n:])
-
     # -- admin ----------------------------------------------------------------------------------
     def get(self, path: str, timeout: float = 3.0) -> tuple[int, str]:
         try:
             with netns(self.kube.ns):
                 c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
                 c.connect()
-            c.request("GET", path)
-            r = c.getresponse()
-            body = r.read().decode(errors="replace")
-            c.close()
-            return r.status, body
         except (OSError, http.client.HTTPException) as e:
             return 0, str(e)
+        return http_get(c, path)
 
     def status(self) -> dict:
         code, body = self.get("/status")

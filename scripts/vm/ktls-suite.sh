@@ -185,6 +185,15 @@ stop_checked() {
   rc=$?
   [ "$rc" -eq 0 ] || add_problem "$1 exit $rc"
 }
+# stop_expecting_tls NAME HANDSHAKES: stop_checked NAME; then, in f=$W/NAME.json, counter HANDSHAKES
+# must be at least 1 and one side must have gone through this mode's TLS (expect_ktls in ktls mode,
+# expect_userspace in fallback mode).
+stop_expecting_tls() {
+  stop_checked "$1"
+  f="$W/$1.json"
+  expect "$f" "$2" -ge 1
+  if [ "$MODE" = ktls ]; then expect_ktls "$f" 1; else expect_userspace "$f" 1; fi
+}
 # dump_log NAME [LINES]: the tail of a log, indented, for a FAIL.
 # rescues CHECK JSON LOG: ktls_stall_recoveries must be 0; on failure, by kind and the log's lines.
 rescues() {
@@ -391,16 +400,11 @@ else
     check interop/s_client "s_client <-> s_server -rev in the VM ($proto): $want bytes reversed line by line and back unchanged" "$problems"
     wait "$pid_e2" 2>/dev/null
   else
-    stop_checked east2
-    f="$W/east2.json"
-    expect "$f" tls_handshakes_downstream -ge 1
+    stop_expecting_tls east2 tls_handshakes_downstream
+    expect "$f" tls_truncated -eq 0
     if [ "$MODE" = ktls ]; then
-      expect_ktls "$f" 1
-      expect "$f" tls_truncated -eq 0
       check interop/s_client "openssl s_client -> meshgate --listen-tls (kTLS) -> echo: $want random bytes back unchanged ($proto); $(show "$f" ktls_tx_sides ktls_rx_sides tls_userspace_sides ktls_failures ktls_control_records bytes_spliced bytes_userspace)" "$problems"
     else
-      expect_userspace "$f" 1
-      expect "$f" tls_truncated -eq 0
       check interop/s_client "openssl s_client -> meshgate --listen-tls (user-space TLS) -> echo: $want random bytes back unchanged ($proto); $(show "$f" ktls_unavailable tls_userspace_sides ktls_tx_sides bytes_userspace)" "$problems"
     fi
   fi
@@ -444,15 +448,11 @@ else
   if [ "$MODE" = plain ]; then
     check interop/s_server "s_server -rev <- s_client: $want bytes of lines reversed and back unchanged" "$problems"
   else
-    stop_checked west2
-    f="$W/west2.json"
-    expect "$f" tls_handshakes_upstream -ge 1
+    stop_expecting_tls west2 tls_handshakes_upstream
     if [ "$MODE" = ktls ]; then
-      expect_ktls "$f" 1
       expect "$f" ktls_control_records -gt 0
       check interop/s_server "meshgate --upstream-tls (kTLS) -> openssl s_server -rev: $want bytes of lines back reversed and unchanged; session tickets read as control records: $(show "$f" ktls_tx_sides ktls_rx_sides ktls_control_records tls_userspace_sides ktls_failures tls_truncated)" "$problems"
     else
-      expect_userspace "$f" 1
       check interop/s_server "meshgate --upstream-tls (user-space TLS) -> openssl s_server -rev: $want bytes of lines back reversed and unchanged: $(show "$f" ktls_unavailable tls_userspace_sides ktls_tx_sides tls_truncated)" "$problems"
     fi
   fi
