@@ -14,12 +14,9 @@ import MeshgateTestKit
 @Suite(.serialized) struct LinkProbeRoundTests {
     @Test("a round of three hung addresses and a live one ends within the probe timeout, and the live one answered")
     func deadAddressesDoNotDelayTheLiveOne() throws {
-        let live = try MirrorTestServer()
-        let hung = try (0..<3).map { _ in try MirrorTestServer(mode: .hung) }
-        defer {
-            live.stop()
-            for h in hung { h.stop() }
-        }
+        let gateways = try LiveAndHungGateways(hungCount: 3)
+        defer { gateways.stop() }
+        let (live, hung) = (gateways.live, gateways.hung)
         let settings = LinkSettings(
             probeInterval: .seconds(10), probeTimeout: .milliseconds(400), failureThreshold: 2, maxServices: 100,
             maxUpdatesPerSecond: 100)
@@ -37,12 +34,9 @@ import MeshgateTestKit
 
     @Test("meshgate check probes a bundle's addresses at once: three hung ones cost one timeout, not three")
     func checkProbesConcurrently() throws {
-        let live = try MirrorTestServer()
-        let hung = try (0..<3).map { _ in try MirrorTestServer(mode: .hung) }
-        defer {
-            live.stop()
-            for h in hung { h.stop() }
-        }
+        let gateways = try LiveAndHungGateways(hungCount: 3)
+        defer { gateways.stop() }
+        let (live, hung) = (gateways.live, gateways.hung)
         let one = try GatewayCheckTests.bundle("west", live.address)
         let bundle = LinkBundle(
             cluster: "west", gateways: (hung + [live]).map { HostPort(host: "127.0.0.1", port: $0.address.port) },

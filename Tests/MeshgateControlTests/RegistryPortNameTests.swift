@@ -5,20 +5,29 @@ import Testing
 
 /// Port names in the registry file: parsed, checked (file:line), and carried to the data plane.
 @Suite struct RegistryPortNameTests {
+    /// A registry of one service, cache/redis, whose first port is 6379 named redis; `more`
+    /// follows that port line (further ports, then the service's other keys).
+    static func redisRegistry(_ more: String) -> String {
+        """
+        services:
+          - namespace: cache
+            name: redis
+            ports:
+              - {port: 6379, name: redis}
+
+        """ + more
+    }
+
     @Test func namesAreParsed() throws {
-        let yaml = """
-            services:
-              - namespace: cache
-                name: redis
-                ports:
-                  - {port: 6379, name: redis}
+        let yaml = Self.redisRegistry(
+            """
                   - {port: 9121, targetPort: 19121, name: metrics}
                   - 26379
                   - port: 7000
                     name: grpc-web
                 endpoints: ["10.0.0.7:6379", "10.0.0.7:19121", "10.0.0.7:26379", "10.0.0.7:7000"]
                 exported: true
-            """
+            """)
         let registry = try Registry.parse(yaml: yaml, fileName: "registry.yaml")
         let redis = try #require(registry.service(namespace: "cache", name: "redis"))
         #expect(
@@ -32,12 +41,8 @@ import Testing
     }
 
     @Test func badAndRepeatedNamesAreReportedAtTheirLine() {
-        let yaml = """
-            services:
-              - namespace: cache
-                name: redis
-                ports:
-                  - {port: 6379, name: redis}
+        let yaml = Self.redisRegistry(
+            """
                   - {port: 6380, name: Redis}
                   - {port: 6381, name: redis}
                   - port: 6382
@@ -47,7 +52,7 @@ import Testing
                   - {port: 6385, name: 80}
                   - port: 6386
                     name:
-            """
+            """)
         #expect(
             registryErrors(yaml) == [
                 "registry.yaml:6: services[0].ports[1].name: 'Redis' is not a port name: may hold only lowercase letters, digits and '-' (an IANA service name: 1-15 of [a-z0-9-], a letter)",

@@ -57,6 +57,15 @@ import Glibc
                 }
             }
         }
+
+        /// Two client streams (`open()`), each past its first snapshot.
+        func openTwoPastSnapshot() throws -> (FrameReader, FrameReader) {
+            let a = try open()
+            let b = try open()
+            _ = try a.snapshot()
+            _ = try b.snapshot()
+            return (a, b)
+        }
     }
 
     /// Reads discover frames from a client stream.
@@ -310,10 +319,7 @@ import Glibc
     @Test("the stream ends when the client closes (cleanly or with a reset)")
     func clientCloseEndsStream() async throws {
         let h = try Harness(keepalive: .milliseconds(100))
-        let a = try h.open()
-        let b = try h.open()
-        _ = try a.snapshot()
-        _ = try b.snapshot()
+        let (a, b) = try h.openTwoPastSnapshot()
         #expect(h.server.activeStreams == 2)
         a.stream.close()
         #expect(await Self.waitFor { h.server.activeStreams == 1 }, "active: \(h.server.activeStreams)")
@@ -360,10 +366,7 @@ import Glibc
     @Test("stop(): every stream ends and new ones are refused")
     func stopEndsStreams() async throws {
         let h = try Harness(keepalive: .milliseconds(200))
-        let a = try h.open()
-        let b = try h.open()
-        _ = try a.snapshot()
-        _ = try b.snapshot()
+        let (a, b) = try h.openTwoPastSnapshot()
         h.server.stop()
         #expect(a.waitForEnd(seconds: 3), "stream a ended")
         #expect(b.waitForEnd(seconds: 3), "stream b ended")

@@ -54,16 +54,9 @@ import Glibc
     func readDeadline() throws {
         let (client, server) = try StreamTestPair.make()
         defer { client.close(); server.close() }
-        let started = ContinuousClock.now
-        var caught: TLSStreamError?
-        do {
-            let bytes = try server.read(deadline: .now + .milliseconds(200))
-            Issue.record("read returned \(bytes.count) bytes instead of timing out")
-        } catch {
-            caught = error
-        }
-        let took = ContinuousClock.now - started
-        let error = try #require(caught)
+        let (error, took) = try TLSStreamFailure.of(
+            { () throws(TLSStreamError) in try server.read(deadline: .now + .milliseconds(200)) },
+            otherwise: { "read returned \($0.count) bytes instead of timing out" }).pair
         #expect(error.timedOut, "\(error)")
         #expect(took >= .milliseconds(190), "returned before the deadline: \(took)")
         #expect(took < .milliseconds(1500), "returned long after the deadline: \(took)")
@@ -138,14 +131,9 @@ import Glibc
         // Let the client take the session tickets first, so only the reset is left to read.
         #expect(throws: TLSStreamError.self) { _ = try client.read(deadline: .now + .milliseconds(100)) }
         server.reset()
-        var caught: TLSStreamError?
-        do {
-            let bytes = try client.read(deadline: .now + .seconds(2))
-            Issue.record("read returned \(bytes) after a reset")
-        } catch {
-            caught = error
-        }
-        let error = try #require(caught)
+        let error = try TLSStreamFailure.of(
+            { () throws(TLSStreamError) in try client.read(deadline: .now + .seconds(2)) },
+            otherwise: { "read returned \($0) after a reset" }).error
         #expect(!error.timedOut, "\(error)")
     }
 
@@ -174,17 +162,11 @@ import Glibc
         let (listenFD, address) = try StreamTestPair.listener()  // never accepted: the kernel completes TCP
         defer { Glibc.close(listenFD) }
         let context = try StreamTestPKI.context(.client, leaf: "west")
-        let started = ContinuousClock.now
-        var caught: TLSStreamError?
-        do {
-            let s = try TLSStream.connect(to: address, context: context, expected: StreamTestPKI.eastIdentity, deadline: .now + .milliseconds(300))
-            s.close()
-            Issue.record("connected to a listener that never speaks TLS")
-        } catch {
-            caught = error
-        }
-        let took = ContinuousClock.now - started
-        let error = try #require(caught)
+        let (error, took) = try TLSStreamFailure.of(
+            { () throws(TLSStreamError) in
+                try TLSStream.connect(to: address, context: context, expected: StreamTestPKI.eastIdentity, deadline: .now + .milliseconds(300)).close()
+            },
+            otherwise: { "connected to a listener that never speaks TLS" }).pair
         #expect(error.timedOut, "\(error)")
         #expect(took >= .milliseconds(290) && took < .seconds(2), "\(took)")
     }
@@ -196,18 +178,14 @@ import Glibc
         let context = try StreamTestPKI.context(.client, leaf: "west")
         let started = ContinuousClock.now
         let cancelAt = started + .milliseconds(300)
-        var caught: TLSStreamError?
-        do {
-            let s = try TLSStream.connect(
-                to: address, context: context, expected: StreamTestPKI.eastIdentity, deadline: .now + .seconds(10),
-                isCancelled: { ContinuousClock.now >= cancelAt })
-            s.close()
-            Issue.record("connected to a listener that never speaks TLS")
-        } catch {
-            caught = error
-        }
-        let took = ContinuousClock.now - started
-        let error = try #require(caught)
+        let (error, took) = try TLSStreamFailure.of(
+            { () throws(TLSStreamError) in
+                try TLSStream.connect(
+                    to: address, context: context, expected: StreamTestPKI.eastIdentity, deadline: .now + .seconds(10),
+                    isCancelled: { ContinuousClock.now >= cancelAt }
+                ).close()
+            },
+            started: started, otherwise: { "connected to a listener that never speaks TLS" }).pair
         #expect(!error.timedOut, "\(error)")
         #expect(took >= .milliseconds(290), "\(took)")
         #expect(took < .milliseconds(1500), "cancellation is noticed within a poll slice: \(took)")
@@ -218,7 +196,7 @@ import Glibc
         let context = try StreamTestPKI.context(.client, leaf: "west")
         let (fd, address) = try StreamTestPair.listener()
         Glibc.close(fd)
-        expectConnectFailsFast(
+        try expectConnectFailsFast(
             to: address, context: context, expected: StreamTestPKI.eastIdentity, within: .seconds(2), "connected to a closed port")
 
         // The server presents east; we expect "other".
@@ -231,24 +209,23 @@ import Glibc
             s?.close()
         }
         serverThread.start()
-        expectConnectFailsFast(
+        try expectConnectFailsFast(
             to: serverAddress, context: context, expected: StreamTestPKI.otherIdentity, within: .seconds(3),
             "connected although the server does not prove the expected identity")
     }
 
     /// A client connect (5 s deadline) to `address` expecting `expected` fails, and fails at once
-    /// (within `bound`, not as a timeout); `connectedMessage` is recorded if it connects.
+    /// (within `bound`, not as a timeout); `connectedMessage` is recorded (and the test stops) if it connects.
     private func expectConnectFailsFast(
-        to address: SocketAddress, context: TLSContext, expected: WorkloadIdentity, within bound: Duration, _ connectedMessage: Comment
-    ) {
-        let started = ContinuousClock.now
-        do {
-            let s = try TLSStream.connect(to: address, context: context, expected: expected, deadline: .now + .seconds(5))
-            s.close()
-            Issue.record(connectedMessage)
-        } catch {
-            #expect(!error.timedOut, "\(error)")
-        }
-        #expect(ContinuousClock.now - started < bound)
+        to address: SocketAddress, context: TLSContext, expected: WorkloadIdentity, within bound: Duration, _ connectedMessage: Comment,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let (error, took) = try TLSStreamFailure.of(
+            { () throws(TLSStreamError) in
+                try TLSStream.connect(to: address, context: context, expected: expected, deadline: .now + .seconds(5)).close()
+            },
+            otherwise: { connectedMessage }, sourceLocation: sourceLocation).pair
+        #expect(!error.timedOut, "\(error)", sourceLocation: sourceLocation)
+        #expect(took < bound, sourceLocation: sourceLocation)
     }
 }
