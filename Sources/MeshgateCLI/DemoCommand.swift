@@ -25,11 +25,7 @@ struct DemoCommand: ParsableCommand {
     var exitWhenDone = false
 
     func run() throws {
-        let code = Demo.run(keep: keep, exitWhenDone: exitWhenDone) { rows in
-            var table = TextTable(rows[0])
-            for row in rows.dropFirst() { table.add(row) }
-            return table.text
-        }
+        let code = Demo.run(keep: keep, exitWhenDone: exitWhenDone)
         if code != 0 { throw ExitCode(code) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshgateAdmin
 import MeshgateControl
 
 /// `meshgate gateways`: the linked clusters' gateways as this gateway sees them (docs/operations.md).

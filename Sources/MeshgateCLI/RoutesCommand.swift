@@ -1,4 +1,5 @@
 import ArgumentParser
+import MeshgateAdmin
 import MeshgateControl
 
 /// `meshgate routes`: the outbound routes a gateway serves, static and mirrored (docs/operations.md).

@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateAdmin
 
 /// How the demo prints: short headed sections, one fact a line, indented under the heading.
 enum DemoOutput {
@@ -11,10 +12,12 @@ enum DemoOutput {
         print("   \(text)")
     }
 
-    /// Rows as aligned columns (`formatTable` makes the text), indented.
-    static func table(_ rows: [[String]], _ formatTable: ([[String]]) -> String) {
-        guard !rows.isEmpty else { return }
-        for l in formatTable(rows).split(separator: "\n", omittingEmptySubsequences: false) { line(String(l)) }
+    /// Rows (a header first) as aligned columns, indented.
+    static func table(_ rows: [[String]]) {
+        guard let header = rows.first else { return }
+        var table = TextTable(header)
+        for row in rows.dropFirst() { table.add(row) }
+        for l in table.text.split(separator: "\n", omittingEmptySubsequences: false) { line(String(l)) }
     }
 
     /// `0.42 ms`, `12 ms`.

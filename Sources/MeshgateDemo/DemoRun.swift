@@ -9,7 +9,6 @@ import MeshgateTestKit
 final class DemoRun {
     let keep: Bool
     let exitWhenDone: Bool
-    let formatTable: ([[String]]) -> String
     let started = Date()
     var mesh: DemoMesh?
 
@@ -19,15 +18,14 @@ final class DemoRun {
     /// Mirrored routes on east by key (`default/web-west:80`): their listener port.
     var routePorts: [String: UInt16] = [:]
 
-    init(keep: Bool, exitWhenDone: Bool, formatTable: @escaping ([[String]]) -> String) {
+    init(keep: Bool, exitWhenDone: Bool) {
         self.keep = keep
         self.exitWhenDone = exitWhenDone
-        self.formatTable = formatTable
     }
 
     /// Prints `rows` (a header first) as aligned columns, indented.
     func table(_ rows: [[String]]) {
-        DemoOutput.table(rows, formatTable)
+        DemoOutput.table(rows)
     }
 
     /// The exit status: 0, 1 (a step failed) or 130 (interrupted before the steps were done).

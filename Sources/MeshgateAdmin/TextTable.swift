@@ -1,20 +1,25 @@
 import Foundation
 
-/// Columns padded to their widest cell, three spaces apart, as `kubectl` and `linkerd` print them.
-struct TextTable {
-    let header: [String]
-    var rows: [[String]] = []
+/// Columns padded to their widest cell, three spaces apart, as `kubectl` and `linkerd` print them
+/// (`meshgate gateways`, `meshgate routes`, the demo's tables).
+public struct TextTable {
+    /// The column names, the first line.
+    public let header: [String]
+    /// The rows under the header.
+    public var rows: [[String]] = []
 
-    init(_ header: [String]) {
+    /// An empty table with these column names.
+    public init(_ header: [String]) {
         self.header = header
     }
 
-    mutating func add(_ row: [String]) {
+    /// Adds a row under the others.
+    public mutating func add(_ row: [String]) {
         rows.append(row)
     }
 
     /// The table, one line per row, header first; no trailing spaces.
-    var text: String {
+    public var text: String {
         let all = [header] + rows
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {
