@@ -7,6 +7,7 @@
 #include <openssl/kdf.h>
 #include <openssl/sha.h>
 #include <openssl/core_names.h>
+#include <openssl/rand.h>
 
 /* Wrappers for OpenSSL's function-like macros, which Swift cannot import. Prefixed mg_. */
 
@@ -29,12 +30,19 @@ static inline long mg_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }
 
+/* The key-exchange group of the last handshake (a NID; 0 when none was negotiated). */
+static inline int mg_SSL_get_negotiated_group(SSL *ssl) { return (int)SSL_get_negotiated_group(ssl); }
+/* Frees a certificate stack and releases each certificate's reference. */
+static inline void mg_sk_X509_pop_free(STACK_OF(X509) *chain) { sk_X509_pop_free(chain, X509_free); }
+
 static inline int mg_BIO_pending(BIO *bio) { return BIO_pending(bio); }
 /* A memory BIO's read result when empty: -1 (retry, more may come) or 0 (end of stream). */
 static inline long mg_BIO_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
 
 static inline int mg_sk_GENERAL_NAME_num(const GENERAL_NAMES *names) { return sk_GENERAL_NAME_num(names); }
 static inline int mg_sk_X509_num(const STACK_OF(X509) *chain) { return sk_X509_num(chain); }
+/* Objects (certificates, CRLs) held by a certificate store. */
+static inline int mg_X509_STORE_object_count(X509_STORE *store) { return sk_X509_OBJECT_num(X509_STORE_get0_objects(store)); }
 static inline X509 *mg_sk_X509_value(const STACK_OF(X509) *chain, int i) { return sk_X509_value(chain, i); }
 static inline GENERAL_NAME *mg_sk_GENERAL_NAME_value(const GENERAL_NAMES *names, int i) {
     return sk_GENERAL_NAME_value(names, i);

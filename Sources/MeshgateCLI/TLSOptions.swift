@@ -35,6 +35,9 @@ struct TLSOptions: ParsableArguments {
     @Flag(name: .long, help: "Never resume TLS sessions to upstreams (every handshake is a full one).")
     var noTLSResumption = false
 
+    @Option(name: .long, help: "With --listen-tls: session ticket key file shared with other proxies (default: generated keys).")
+    var tlsTicketKeys: String?
+
     /// The validated TLS configuration, with contexts loaded; errors name the flag and file.
     func configuration() throws -> ProxyTLSConfiguration {
         let timeout = try DurationFlag.parse("handshake-timeout", handshakeTimeout, positive: true)
@@ -44,6 +47,7 @@ struct TLSOptions: ParsableArguments {
             for (flag, given) in [
                 ("--cert", cert != nil), ("--key", key != nil), ("--trust", trust != nil),
                 ("--expect-identity", expectIdentity != nil), ("--allow-identity", !allowIdentity.isEmpty),
+                ("--tls-ticket-keys", tlsTicketKeys != nil),
             ] where given {
                 throw ValidationError("\(flag) needs --listen-tls or --upstream-tls")
             }
@@ -54,6 +58,7 @@ struct TLSOptions: ParsableArguments {
         guard let trust else { throw ValidationError("--trust is required with --listen-tls or --upstream-tls") }
         if !allowIdentity.isEmpty && !listenTLS { throw ValidationError("--allow-identity needs --listen-tls") }
         if expectIdentity != nil && !upstreamTLS { throw ValidationError("--expect-identity needs --upstream-tls") }
+        if tlsTicketKeys != nil && !listenTLS { throw ValidationError("--tls-ticket-keys needs --listen-tls") }
         var allowed: Set<WorkloadIdentity>? = nil
         for text in allowIdentity {
             guard let identity = WorkloadIdentity(text) else { throw ValidationError("--allow-identity '\(text)': \(Self.identityForm)") }
@@ -66,6 +71,7 @@ struct TLSOptions: ParsableArguments {
             // record layer or the kernel right after reading it (later ones would be lost).
             c.ticketCount = 1
             c.ticketsForKTLS = 1
+            if let tlsTicketKeys { c.ticketKeys = try Self.ticketKeys(tlsTicketKeys) }
             result.downstream = try context(c)
         }
         if upstreamTLS {
@@ -83,6 +89,15 @@ struct TLSOptions: ParsableArguments {
 
     private static let identityForm =
         "not an identity (SA.NS.serviceaccount.identity.TRUST-DOMAIN or spiffe://TRUST-DOMAIN/ns/NS/sa/SA)"
+
+    /// The ticket key file of `--tls-ticket-keys`; an error names the flag (and the file and line).
+    private static func ticketKeys(_ path: String) throws -> TLSTicketKeys {
+        do {
+            return try TLSTicketKeys(contentsOfFile: path)
+        } catch {
+            throw ValidationError("--tls-ticket-keys: \(error.message)")
+        }
+    }
 
     /// Loads a context; a file error names the flag it came from.
     private func context(_ c: TLSConfiguration) throws -> TLSContext {

@@ -3,10 +3,15 @@ import MeshgateTLS
 
 /// Loads a gateway's TLS contexts from its identity files.
 public enum GatewayCredentialsLoader {
-    /// Server and client contexts from `files`. Errors name the file at fault.
+    /// Server and client contexts from `files`. The server encrypts its session tickets under the
+    /// keys of `files.ticketKeys`, read again at each load (so a reload picks up a rotated file),
+    /// or else under the process's generated keys. Errors name the file at fault.
     public static func load(_ files: IdentityFiles, handshakeTimeout: Duration) throws(ConfigErrors) -> GatewayCredentials {
         do {
             var server = TLSConfiguration(role: .server, certificateChainPath: files.cert, privateKeyPath: files.key, trustBundlePath: files.trust)
+            if let path = files.ticketKeys {
+                server.ticketKeys = try TLSTicketKeys(contentsOfFile: path)
+            }
             // One ticket per handshake: the originating side hands over right after reading it.
             server.ticketCount = 1
             server.ticketsForKTLS = 1
@@ -22,6 +27,8 @@ public enum GatewayCredentialsLoader {
             let field: String
             if error.code == .keyMismatch {
                 (file, field) = (files.key, "identity.key")
+            } else if let keys = files.ticketKeys, message.contains(keys) {
+                (file, field) = (keys, "identity.ticketKeys")
             } else if message.contains(files.trust) {
                 (file, field) = (files.trust, "identity.trust")
             } else if message.contains(files.key) {

@@ -11,14 +11,22 @@ public struct IdentityFiles: Hashable, Sendable {
     public let trust: String
     /// Automatic renewal of the leaf (`identity.renew`), if configured.
     public let renew: IdentityRenewal?
+    /// The session ticket key file the gateway's replicas share (`identity.ticketKeys`), if
+    /// configured; without it the gateway's tickets are encrypted under generated keys.
+    public let ticketKeys: String?
 
     /// Creates the value.
-    public init(cert: String, key: String, trust: String, renew: IdentityRenewal? = nil) {
+    public init(cert: String, key: String, trust: String, renew: IdentityRenewal? = nil, ticketKeys: String? = nil) {
         self.cert = cert
         self.key = key
         self.trust = trust
         self.renew = renew
+        self.ticketKeys = ticketKeys
     }
+
+    /// The files an identity reload reads: certificate, key, trust bundle and, if configured,
+    /// the ticket key file. A change to any of them reloads the identity.
+    public var paths: [String] { [cert, key, trust] + (ticketKeys.map { [$0] } ?? []) }
 }
 
 /// The mTLS port other gateways connect to.

@@ -14,7 +14,7 @@ public final class ProxyCounters: Sendable {
         case refusedDescriptorReserve
         case socketFailures, descriptorWaits, pipesInUse, buffersInUse, copyPathTransfers, forcedCloses
         case bytesSpliced, bytesUserspace
-        case tlsHandshakesDownstream, tlsHandshakesUpstream, tlsSessionsResumed, tlsHandshakesActive
+        case tlsHandshakesDownstream, tlsHandshakesUpstream, tlsSessionsResumed, tlsSessionsResumedDownstream, tlsHandshakesActive
         case tlsRefusedDownstream, tlsRefusedUpstream
         case tlsRefusedNotTLS, tlsRefusedProtocolVersion, tlsRefusedNoCertificate, tlsRefusedUnknownCA
         case tlsRefusedCertificateExpired, tlsRefusedCertificateInvalid, tlsRefusedIdentity, tlsRefusedALPN
@@ -59,6 +59,7 @@ public final class ProxyCounters: Sendable {
             case .tlsHandshakesDownstream: "tls_handshakes_downstream"
             case .tlsHandshakesUpstream: "tls_handshakes_upstream"
             case .tlsSessionsResumed: "tls_sessions_resumed"
+            case .tlsSessionsResumedDownstream: "tls_sessions_resumed_downstream"
             case .tlsHandshakesActive: "tls_handshakes_active"
             case .tlsRefusedDownstream: "tls_refused_downstream"
             case .tlsRefusedUpstream: "tls_refused_upstream"

@@ -133,6 +133,7 @@ extension ProxyLoop {
             if tls.isSessionReused { counters.add(.tlsSessionsResumed) }
         } else {
             counters.add(.tlsHandshakesDownstream)
+            if tls.isSessionReused { counters.add(.tlsSessionsResumedDownstream) }
             // Outbound: the local client's verified identity travels in the header.
             if conn.pointee.role == .outbound { conn.pointee.clientIdentity = tls.peerIdentity?.spiffeURI }
         }
@@ -169,11 +170,10 @@ extension ProxyLoop {
     }
 
     /// Whether an OpenSSL side may hand its reading over as far as TLS goes: a client that
-    /// resumes sessions first reads a session ticket, which only OpenSSL can store — unless the
-    /// server sends data first (then tickets, if any, come too late to wait for).
+    /// resumes sessions first reads the session ticket it awaits, which only OpenSSL can store —
+    /// unless the server sends data first (then tickets, if any, come too late to wait for).
     func handOverAllowed(_ tls: TLSConnection) -> Bool {
-        tls.role == .server || tls.context.configuration.sessionCache == nil || tls.sessionTicketsReceived > 0
-            || tls.plaintextBytesRead > 0
+        !tls.awaitsSessionTicket || tls.plaintextBytesRead > 0
     }
 
     /// Hands the reading of OpenSSL sides over where they are ready, and pumps again when any

@@ -13,10 +13,9 @@ public enum HKDFExpandLabel {
         secret: [UInt8], label: String, context: [UInt8] = [], length: Int, digest: String
     ) throws(TLSError) -> [UInt8] {
         ERR_clear_error()
-        guard let kdf = EVP_KDF_fetch(nil, "TLS13-KDF", nil) else {
+        guard let kdf = tls13KDF.pointer else {
             throw TLSError(.internalError, "TLS13-KDF is not available", openSSLErrors: OpenSSLError.drainQueue())
         }
-        defer { EVP_KDF_free(kdf) }
         guard let kctx = EVP_KDF_CTX_new(kdf) else {
             throw TLSError(.internalError, "EVP_KDF_CTX_new failed", openSSLErrors: OpenSSLError.drainQueue())
         }
@@ -42,6 +41,17 @@ public enum HKDFExpandLabel {
         }
         return output
     }
+}
+
+/// OpenSSL's TLS13-KDF, fetched once per process: a fetch looks the algorithm up in the
+/// provider store under a lock, which every connection's four derivations would pay again.
+/// An `EVP_KDF` is immutable and reference-counted: every thread may make contexts from it.
+private let tls13KDF = FetchedKDF(EVP_KDF_fetch(nil, "TLS13-KDF", nil))
+
+/// A fetched `EVP_KDF*` kept for the life of the process.
+private struct FetchedKDF: @unchecked Sendable {
+    let pointer: OpaquePointer?
+    init(_ pointer: OpaquePointer?) { self.pointer = pointer }
 }
 
 /// Heap copies that outlive the OSSL_PARAM array built from them; wiped and freed by `release`.

@@ -30,6 +30,9 @@ final class HandshakeObserver {
     var keyUpdated = false
     /// NewSessionTicket messages read.
     var ticketsReceived = 0
+    /// The peer identity the verify callback accepted (full handshakes only: a resumed session
+    /// skips verification, and ``TLSConnection`` reads the session's certificate instead).
+    var verifiedPeerIdentity: WorkloadIdentity?
 
     init(context: TLSContext, expectedPeerIdentity: WorkloadIdentity?, sessionCacheKey: String?, capturesKeyMaterial: Bool) {
         self.context = context
@@ -94,25 +97,39 @@ final class HandshakeObserver {
         }
     }
 
-    /// One keylog line, `LABEL <client random hex> <secret hex>`; keeps the application traffic secrets.
-    func observeKeyLog(_ line: String) {
-        let fields = line.split(separator: " ")
+    /// One keylog line, `LABEL <client random hex> <secret hex>`; keeps the application traffic
+    /// secrets. OpenSSL writes five lines per handshake; the three other labels are skipped by
+    /// comparing bytes, without making a string.
+    func observeKeyLog(_ line: UnsafeBufferPointer<UInt8>) {
+        let client = line.starts(with: Self.clientTrafficLabel)
+        guard client || line.starts(with: Self.serverTrafficLabel) else { return }
+        let fields = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
         guard fields.count == 3, let secret = [UInt8](hex: fields[2]) else { return }
-        switch fields[0] {
-        case "CLIENT_TRAFFIC_SECRET_0": clientTrafficSecret = secret
-        case "SERVER_TRAFFIC_SECRET_0": serverTrafficSecret = secret
-        default: break
-        }
+        if client { clientTrafficSecret = secret } else { serverTrafficSecret = secret }
     }
+
+    /// One keylog line as text (tests).
+    func observeKeyLog(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeBufferPointer { observeKeyLog($0) }
+    }
+
+    private static let clientTrafficLabel = Array("CLIENT_TRAFFIC_SECRET_0 ".utf8)
+    private static let serverTrafficLabel = Array("SERVER_TRAFFIC_SECRET_0 ".utf8)
 }
 
 extension Array where Element == UInt8 {
     /// Decodes an even-length hexadecimal string; nil on any other character.
     init?<S: StringProtocol>(hex: S) {
+        self.init(hex: hex.utf8)
+    }
+
+    /// Decodes even-length hexadecimal ASCII bytes; nil on any other byte.
+    init?<C: Collection<UInt8>>(hex: C) {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.utf8.count / 2)
+        bytes.reserveCapacity(hex.count / 2)
         var high: UInt8?
-        for c in hex.utf8 {
+        for c in hex {
             let nibble: UInt8
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = c - UInt8(ascii: "0")

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
 import COpenSSL
 
 /// The C callbacks a ``TLSContext`` installs. Each finds its connection's ``HandshakeObserver``
@@ -26,6 +29,7 @@ enum OpenSSLCallbacks {
             X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
             return 0
         }
+        observer.verifiedPeerIdentity = found.identity
         return 1
     }
 
@@ -98,7 +102,9 @@ enum OpenSSLCallbacks {
     /// Keylog lines: the observer keeps the application traffic secrets when it captures kTLS material.
     static let keyLog: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> Void = { ssl, line in
         guard let ssl, let line, let observer = HandshakeObserver.of(ssl), observer.capturesKeyMaterial else { return }
-        observer.observeKeyLog(String(cString: line))
+        line.withMemoryRebound(to: UInt8.self, capacity: 1) { bytes in
+            observer.observeKeyLog(UnsafeBufferPointer(start: bytes, count: strlen(line)))
+        }
     }
 
     /// Client: a new session ticket arrived; the cache takes it over (return 1) when resumable.

@@ -36,6 +36,10 @@ public struct TLSConfiguration: Sendable {
     public var ticketsForKTLS: Int = 0
     /// Client: where session tickets are kept per peer for resumption; nil disables resumption.
     public var sessionCache: TLSSessionCache? = nil
+    /// Server: the keys session tickets are encrypted with. The default is the process's
+    /// generated keys (rotated every 12 h); a key file shared by a gateway's replicas
+    /// (``TLSTicketKeys/init(contentsOfFile:)``) lets a ticket one replica issued resume on another.
+    public var ticketKeys: TLSTicketKeys = .processWide
     /// Require a peer presenting a gateway identity (`meshgate-<cluster>/gateway`) to be signed
     /// by its cluster's issuer (`CN=meshgate issuer <cluster>`), on both sides; refused with
     /// ``TLSError/Code/peerIssuerMismatch`` otherwise. Gateways turn this on.

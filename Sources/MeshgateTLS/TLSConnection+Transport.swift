@@ -75,7 +75,10 @@ extension TLSConnection {
         let rc = SSL_do_handshake(ssl)
         if rc == 1 { return completeHandshake() }
         let result = SSLResult(ssl, returnCode: rc)
-        if result == .wantRead || result == .wantWrite { return .inProgress }
+        if result == .wantRead || result == .wantWrite {
+            decideTicketsAfterClientHello()
+            return .inProgress
+        }
         let errors = OpenSSLError.drainQueue()
         return .failed(fail(FailureClassifier.handshake(ssl: ssl, result: result, observer: observer, errors: errors)))
     }
@@ -86,6 +89,13 @@ extension TLSConnection {
         let wanted = context.configuration.applicationProtocol
         guard negotiatedApplicationProtocol == wanted else {
             return .failed(fail(.alpnMismatch("peer selected \(negotiatedApplicationProtocol ?? "no protocol"), not \(wanted)")))
+        }
+        if !isSessionReused, let verified = observer.verifiedPeerIdentity {
+            // A full handshake: the verify callback has applied the policy to this identity.
+            peerIdentity = verified
+            VerifiedIssuers.remember(from: ssl, in: context)
+            state = .established
+            return .complete
         }
         guard let certificate = SSL_get0_peer_certificate(ssl) else {
             return .failed(fail(TLSError(.peerCertificateRequired, "peer presented no certificate")))

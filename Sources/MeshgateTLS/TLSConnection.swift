@@ -28,6 +28,8 @@ public final class TLSConnection {
     var state: State = .handshaking
     /// Follows inbound record boundaries (connections made for kTLS only).
     var inboundRecords: RecordBoundaryTracker?
+    /// Server: the number of tickets for a resumed handshake is settled.
+    var ticketsDecided = false
 
     /// The peer's verified identity, once the handshake is complete.
     public internal(set) var peerIdentity: WorkloadIdentity?
@@ -74,6 +76,7 @@ public final class TLSConnection {
         self.observer = HandshakeObserver(
             context: context, expectedPeerIdentity: expectedPeerIdentity, sessionCacheKey: cacheKey, capturesKeyMaterial: forKTLS)
         observer.attach(to: ssl)
+        VerifiedIssuers.prepare(ssl)
         if forKTLS {
             inboundRecords = RecordBoundaryTracker()
             SSL_set_msg_callback(ssl, OpenSSLCallbacks.message)

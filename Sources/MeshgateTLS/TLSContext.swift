@@ -13,6 +13,13 @@ public final class TLSContext: @unchecked Sendable {
     /// Server or client.
     public var role: TLSRole { configuration.role }
 
+    /// Server: the keys the ticket callback encrypts and decrypts tickets with.
+    let ticketKeys: TLSTicketKeys
+
+    /// Server: the session id context, a digest of identity, trust and policy (``SessionIDContext``);
+    /// empty for clients.
+    public private(set) var sessionIDContext: [UInt8] = []
+
     /// The cipher suites offered and accepted: the AES-GCM ones, which kTLS can take over.
     static let cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"
     /// Key-exchange groups in order of preference.
@@ -26,11 +33,12 @@ public final class TLSContext: @unchecked Sendable {
         }
         self.raw = ctx
         self.configuration = configuration
+        self.ticketKeys = configuration.ticketKeys
         try configureProtocol()
         try TLSCredentials.load(into: ctx, configuration)
         configureVerification()
         try configureALPN()
-        configureSessions()
+        try configureSessions()
     }
 
     deinit { SSL_CTX_free(raw) }
@@ -76,14 +84,22 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
-    private func configureSessions() {
+    /// Server: stateless tickets under ``TLSConfiguration/ticketKeys``, resumable only by a
+    /// server of the same identity, trust and policy. Client: the session cache, if any. Neither
+    /// side allows `psk_ke` (SSL_OP_ALLOW_NO_DHE_KEX stays off), so every resumption makes a fresh
+    /// (EC)DHE exchange and keeps forward secrecy.
+    private func configureSessions() throws(TLSError) {
         switch configuration.role {
         case .server:
             // Stateless tickets only: OpenSSL would otherwise add every ticketed session to an
             // internal cache (20k entries by default) that resumption never reads.
             _ = mg_SSL_CTX_set_session_cache_mode(raw, Int(SSL_SESS_CACHE_OFF))
-            let sessionContext = Array(TLSConfiguration.meshgateALPN.utf8)
-            SSL_CTX_set_session_id_context(raw, sessionContext, UInt32(sessionContext.count))
+            sessionIDContext = try SessionIDContext.digest(of: raw, configuration)
+            ERR_clear_error()
+            guard SSL_CTX_set_session_id_context(raw, sessionIDContext, UInt32(sessionIDContext.count)) == 1 else {
+                throw TLSError(.internalError, "cannot set the session id context", openSSLErrors: OpenSSLError.drainQueue())
+            }
+            TicketKeyCallback.install(on: raw)
             SSL_CTX_set_num_tickets(raw, max(0, configuration.ticketCount))
         case .client:
             guard configuration.sessionCache != nil else {

@@ -162,7 +162,7 @@ struct RecordLayerTests {
         #expect(open(raw.takeOutbound(), layer).data == pattern(40_000))
     }
 
-    @Test("a client handed over to the record layer and dropped leaves its ticket resumable; dropped without it, not")
+    @Test("a client handed over to the record layer and dropped leaves its ticket resumable, marked handed over or not")
     func resumableAfterHandOver() throws {
         for markHandedOver in [true, false] {
             let cache = TLSSessionCache()
@@ -178,7 +178,8 @@ struct RecordLayerTests {
                 if markHandedOver { c.markHandedOver() }
             }  // both dropped without close_notify, as the proxy drops them
             let (c2, _) = try BackToBack.connect(client: client, server: server, forKTLS: true)
-            #expect(c2.isSessionReused == markHandedOver)
+            // The cache keeps its own copy of the ticket: how the connection ended cannot spoil it.
+            #expect(c2.isSessionReused, "markHandedOver: \(markHandedOver)")
         }
     }
 }

@@ -7,24 +7,12 @@ import Testing
 struct SessionResumptionTests {
     let pki = TestPKI.shared
 
-    /// A full handshake whose tickets the client has read (they arrive after its Finished),
-    /// closed with close_notify both ways.
-    private func primeCache(client: TLSContext, server: TLSContext, key: String? = nil) throws {
-        let (c, s) = try BackToBack.connect(client: client, server: server, sessionCacheKey: key)
-        #expect(s.handshake() == .complete)
-        #expect(BackToBack.readAll(c).end == .needMoreInput)
-        #expect(c.shutdown() == .closeNotifySent)
-        BackToBack.transfer(c, to: s)
-        #expect(BackToBack.readAll(s).end == .closeNotify)
-        #expect(s.shutdown() == .complete)
-    }
-
     @Test("the second connection resumes from a cached ticket and keeps the peer identity")
     func resumes() throws {
         let cache = TLSSessionCache()
         let client = try pki.clientContext { $0.sessionCache = cache }
         let server = try pki.serverContext()
-        try primeCache(client: client, server: server)
+        try BackToBack.primeCache(client: client, server: server)
         #expect(cache.count(for: TestPKI.serverIdentity.spiffeURI) == 2)
 
         let (c, s) = try BackToBack.connect(client: client, server: server)
@@ -37,40 +25,37 @@ struct SessionResumptionTests {
         #expect(BackToBack.readAll(s).bytes == Array("resumed".utf8))
     }
 
-    @Test("tickets are used once and the server's ticket count is configurable")
+    @Test("a used ticket stays in the cache and the server's ticket count is configurable")
     func ticketAccounting() throws {
-        let cache = TLSSessionCache()
-        let client = try pki.clientContext { $0.sessionCache = cache }
-        let server = try pki.serverContext { $0.ticketCount = 1 }
-        try primeCache(client: client, server: server)
+        let bed = try ResumptionBed(pki, ticketCount: 1)
+        try bed.prime()
         let key = TestPKI.serverIdentity.spiffeURI
-        #expect(cache.count(for: key) == 1)
-        let (c, _) = try BackToBack.connect(client: client, server: server)
+        #expect(bed.cache.count(for: key) == 1)
+        let (c, _) = try bed.connect()
         #expect(c.isSessionReused)
-        #expect(cache.count(for: key) == 0)
-        cache.removeAll()
+        #expect(bed.cache.count(for: key) == 1)
+        bed.cache.removeAll()
+        #expect(bed.cache.count(for: key) == 0)
     }
 
-    @Test("the last ticket of a connection dropped without close_notify is not used")
+    @Test("the ticket of a connection dropped without close_notify is still used")
     func abandonedConnection() throws {
-        let cache = TLSSessionCache()
-        let client = try pki.clientContext { $0.sessionCache = cache }
-        let server = try pki.serverContext { $0.ticketCount = 1 }
+        let bed = try ResumptionBed(pki, ticketCount: 1)
         do {
-            let (c, _) = try BackToBack.connect(client: client, server: server)
+            let (c, _) = try bed.connect()
             _ = BackToBack.readAll(c)
         }
-        #expect(cache.count(for: TestPKI.serverIdentity.spiffeURI) == 1)
-        let (c, _) = try BackToBack.connect(client: client, server: server)
+        #expect(bed.cache.count(for: TestPKI.serverIdentity.spiffeURI) == 1)
+        let (c, _) = try bed.connect()
         #expect(c.handshake() == .complete)
-        #expect(!c.isSessionReused)
+        #expect(c.isSessionReused)
     }
 
     @Test("without a cache nothing is resumed")
     func noCache() throws {
         let client = try pki.clientContext()
         let server = try pki.serverContext()
-        try primeCache(client: client, server: server)
+        try BackToBack.primeCache(client: client, server: server)
         let (c, _) = try BackToBack.connect(client: client, server: server)
         #expect(c.handshake() == .complete)
         #expect(!c.isSessionReused)
@@ -81,7 +66,7 @@ struct SessionResumptionTests {
         let cache = TLSSessionCache()
         let client = try pki.clientContext { $0.sessionCache = cache }
         let server = try pki.serverContext()
-        try primeCache(client: client, server: server, key: "link-east")
+        try BackToBack.primeCache(client: client, server: server, key: "link-east")
         let other = WorkloadIdentity(trustDomain: "cluster.local", namespace: "meshgate", serviceAccount: "impostor")!
         let (c, _) = try BackToBack.connect(client: client, server: server, expecting: other, sessionCacheKey: "link-east")
         guard case .failed(let error) = c.handshake() else {
