@@ -110,7 +110,7 @@ public struct DiscoverServerSession: Sendable {
 
     /// `message` encoded. Registry names are labels and ports are checked when the registry is
     /// read; a service that still does not encode is left out rather than ending the stream.
-    private static func frame(_ message: DiscoveryMessage) -> [UInt8] {
+    static func frame(_ message: DiscoveryMessage) -> [UInt8] {
         (try? message.encoded()) ?? []
     }
 }

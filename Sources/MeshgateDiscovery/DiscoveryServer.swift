@@ -9,8 +9,9 @@ import MeshgateWire
 /// Serves `discover` streams: a loop hands over the connection once it has read the header, and
 /// the stream runs on its own thread from then on. Which streams it takes is its
 /// `DiscoverServerSession.Admission`; what each stream carries is its `DiscoverServerSession`
-/// (a snapshot, the changes as the registry is reloaded, keepalives). This class does the I/O:
-/// threads, waiting on the publisher and the peer, writing, and ending streams.
+/// (a snapshot, the changes as the registry is reloaded, keepalives); when it may announce a
+/// generation is its `DiscoverServerSession.AnnounceGate` (once every proxy loop runs it). This
+/// class does the I/O: threads, waiting on the publisher and the peer, writing, and ending streams.
 public final class DiscoveryServer: DiscoverStreamHandler {
     /// The route-table channel whose snapshots carry the services.
     public let publisher: RouteTablePublisher
@@ -22,6 +23,8 @@ public final class DiscoveryServer: DiscoverStreamHandler {
     public let maxStreams: Int
     /// Who may ask, and how many streams each identity may hold.
     public let policy: DiscoverPolicy
+    /// How long a stream holds back a generation the proxy loops do not all run yet, at most.
+    public let announceBound: Duration
 
     /// How often a waiting stream looks for input from its peer: a mirror sends nothing after
     /// its header, so input is its close or junk, and either ends the stream within this long.
@@ -33,6 +36,7 @@ public final class DiscoveryServer: DiscoverStreamHandler {
     private let served = ManagedAtomic<Int>(0)
     private let refusedCounts: [ManagedAtomic<Int>] = DiscoverRefusal.allCases.map { _ in ManagedAtomic<Int>(0) }
     private let stopping = ManagedAtomic<Bool>(false)
+    private let late = ManagedAtomic<Int>(0)
     private let streams = NSLock()
     // Guarded by `streams`.
     nonisolated(unsafe) private var open: [ObjectIdentifier: TLSStream] = [:]
@@ -42,7 +46,8 @@ public final class DiscoveryServer: DiscoverStreamHandler {
     /// A server over `publisher`'s snapshots.
     public init(
         publisher: RouteTablePublisher, logger: Logger, keepaliveInterval: Duration = .seconds(5),
-        writeTimeout: Duration = .seconds(10), maxStreams: Int = 256, policy: DiscoverPolicy = DiscoverPolicy()
+        writeTimeout: Duration = .seconds(10), maxStreams: Int = 256, policy: DiscoverPolicy = DiscoverPolicy(),
+        announceBound: Duration = .seconds(2)
     ) {
         self.publisher = publisher
         self.logger = logger
@@ -51,6 +56,7 @@ public final class DiscoveryServer: DiscoverStreamHandler {
         self.writeTimeout = writeTimeout
         self.maxStreams = maxStreams
         self.policy = policy
+        self.announceBound = announceBound
         admission = DiscoverServerSession.Admission(policy: policy, maxStreams: maxStreams)
     }
 
@@ -60,6 +66,9 @@ public final class DiscoveryServer: DiscoverStreamHandler {
     public var streamsServed: Int { served.load(ordering: .relaxed) }
     /// Streams refused, for any reason.
     public var streamsRefused: Int { refusedCounts.reduce(0) { $0 + $1.load(ordering: .relaxed) } }
+    /// Announcements (opening snapshots and changes) that went out after `announceBound`
+    /// although the proxy loops did not all run that generation yet.
+    public var lateAnnouncements: Int { late.load(ordering: .relaxed) }
     /// Streams refused, by reason key (`DiscoverRefusal.key`).
     public var refusals: [String: Int] {
         Dictionary(uniqueKeysWithValues: DiscoverRefusal.allCases.map { ($0.key, refusedCounts[$0.rawValue].load(ordering: .relaxed)) })
@@ -133,22 +142,50 @@ public final class DiscoveryServer: DiscoverStreamHandler {
     }
 
     /// Serves one admitted stream until the peer leaves, a write fails or the server stops:
-    /// writes what `session` says, and reads the peer only to see it leave.
+    /// writes what `session` says once the gate lets it, and reads the peer only to see it leave.
     private func run(_ stream: TLSStream, cluster: String, session: DiscoverServerSession) {
         defer { stream.close() }
         var session = session
+        var gate = DiscoverServerSession.AnnounceGate(bound: announceBound)
+        var opened = false
         let who = session.peer?.description ?? "?"
-        let snapshot = publisher.snapshot
-        let opening = session.opening(generation: snapshot.generation, services: snapshot.services.values)
-        logger.info(
-            "discover stream from \(cluster) (\(who))\(session.named ? " with port names" : ""): \(session.sent.count) service(s) in the snapshot")
         do {
-            try stream.write(opening, deadline: .now + writeTimeout)
             var keepaliveDue = ContinuousClock.now + keepaliveInterval
             while !stopping.load(ordering: .acquiring) {
-                // Waits in short slices so that input is seen at once, not at the next keepalive.
-                let next = publisher.waitForSnapshot(
-                    after: session.generation, timeout: min(Self.inputCheckInterval, max(.zero, keepaliveDue - .now)))
+                let now = ContinuousClock.now
+                let current = publisher.snapshot
+                let due = opened && now >= keepaliveDue
+                var frames: [UInt8]? = due ? DiscoverServerSession.keepalive : nil
+                var heldUntil: ContinuousClock.Instant? = nil
+                if !opened || current.generation != session.generation {
+                    switch gate.decide(generation: current.generation, appliedByAllLoops: publisher.appliedByAllLoops, now: now) {
+                    case .hold(let until):
+                        heldUntil = until
+                    case .announce(let late):
+                        if late { noteLate(cluster: cluster, generation: current.generation) }
+                        if opened {
+                            frames = session.frames(generation: current.generation, services: current.services.values, keepaliveDue: due)
+                        } else {
+                            frames = session.opening(generation: current.generation, services: current.services.values)
+                            opened = true
+                            logger.info(
+                                "discover stream from \(cluster) (\(who))\(session.named ? " with port names" : ""): \(session.sent.count) service(s) in the snapshot")
+                        }
+                    }
+                }
+                if let frames {
+                    try stream.write(frames, deadline: .now + writeTimeout)
+                    keepaliveDue = ContinuousClock.now + keepaliveInterval
+                }
+                // Waits in short slices so that input is seen at once, not at the next keepalive:
+                // for the loops to run a held-back generation, else for a newer one.
+                var slice = opened ? min(Self.inputCheckInterval, max(.zero, keepaliveDue - .now)) : Self.inputCheckInterval
+                if let heldUntil {
+                    slice = min(slice, max(.zero, heldUntil - .now))
+                    _ = publisher.waitUntilApplied(current.generation, timeout: slice)
+                } else {
+                    _ = publisher.waitForSnapshot(after: session.generation, timeout: slice)
+                }
                 if stream.hasInput {
                     switch DiscoverServerSession.input(try stream.read(max: 64, deadline: .now + .milliseconds(100))) {
                     case .closed:
@@ -160,12 +197,6 @@ public final class DiscoveryServer: DiscoverStreamHandler {
                     }
                     return
                 }
-                let due = ContinuousClock.now >= keepaliveDue
-                guard let frames = session.frames(generation: next.generation, services: next.services.values, keepaliveDue: due) else {
-                    continue
-                }
-                keepaliveDue = ContinuousClock.now + keepaliveInterval
-                try stream.write(frames, deadline: .now + writeTimeout)
             }
         } catch {
             if !stopping.load(ordering: .acquiring) {
@@ -174,5 +205,13 @@ public final class DiscoveryServer: DiscoverStreamHandler {
                 stream.reset()
             }
         }
+    }
+
+    /// Counts an announcement that went out before every loop ran its generation, and logs the
+    /// first one (later ones are in `lateAnnouncements`).
+    private func noteLate(cluster: String, generation: UInt64) {
+        guard late.wrappingIncrementThenLoad(ordering: .relaxed) == 1 else { return }
+        logger.warning(
+            "discover stream to \(cluster): route-table generation \(generation) announced although the proxy loops did not all run it within \(announceBound) (a loop is stuck or slow; later such announcements are only counted)")
     }
 }

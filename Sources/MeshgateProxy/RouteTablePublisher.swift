@@ -55,6 +55,10 @@ public final class RouteTablePublisher: @unchecked Sendable {
     private let published = NSCondition()
     /// Generation each loop has applied, by loop index.
     private let applied: [ManagedAtomic<UInt64>]
+    /// Signalled when a loop applies a generation while someone waits (`waitUntilApplied`).
+    private let appliedSignal = NSCondition()
+    /// Callers in `waitUntilApplied`: a loop takes `appliedSignal`'s lock only when there are any.
+    private let appliedWaiters = ManagedAtomic<Int>(0)
 
     /// A publisher for `loops` loops whose first snapshot has no routes or services.
     ///
@@ -96,16 +100,38 @@ public final class RouteTablePublisher: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// A loop reports the generation it now runs with.
+    /// A loop reports the generation it now runs with (and wakes `waitUntilApplied` callers).
     func loopApplied(_ loop: Int, generation: UInt64) {
-        if loop < applied.count { applied[loop].store(generation, ordering: .releasing) }
+        guard loop < applied.count else { return }
+        // Sequentially consistent with `waitUntilApplied`'s count and check: either the waiter
+        // sees this generation, or this sees the waiter and signals it.
+        applied[loop].store(generation, ordering: .sequentiallyConsistent)
+        guard appliedWaiters.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        appliedSignal.lock()
+        appliedSignal.broadcast()
+        appliedSignal.unlock()
     }
 
     /// The lowest generation any loop runs with.
     public var appliedByAllLoops: UInt64 {
         var lowest = UInt64.max
-        for a in applied { lowest = min(lowest, a.load(ordering: .acquiring)) }
+        for a in applied { lowest = min(lowest, a.load(ordering: .sequentiallyConsistent)) }
         return lowest
+    }
+
+    /// Waits until every loop runs with `generation` or a later one (`appliedByAllLoops`), or
+    /// until `timeout` has passed, and says whether they do. One wait, like `waitForSnapshot`: a
+    /// loop applying (while another still lags) and `wakeWaiters` return early too, so callers
+    /// wait again as long as they mean to (control-side readers only; never a loop).
+    public func waitUntilApplied(_ generation: UInt64, timeout: Duration) -> Bool {
+        if appliedByAllLoops >= generation { return true }
+        appliedWaiters.wrappingIncrement(ordering: .sequentiallyConsistent)
+        defer { appliedWaiters.wrappingDecrement(ordering: .sequentiallyConsistent) }
+        appliedSignal.lock()
+        defer { appliedSignal.unlock() }
+        guard appliedByAllLoops < generation else { return true }
+        _ = appliedSignal.wait(until: Self.deadline(after: timeout))
+        return appliedByAllLoops >= generation
     }
 
     /// Publishes a whole table: routes not in `routes` are removed, unchanged ones are left
@@ -251,17 +277,21 @@ public final class RouteTablePublisher: @unchecked Sendable {
         published.unlock()
     }
 
-    /// Wakes every `waitForSnapshot` caller now (they return the current snapshot).
+    /// Wakes every `waitForSnapshot` and `waitUntilApplied` caller now (they return at once).
     public func wakeWaiters() {
         published.lock()
         published.broadcast()
         published.unlock()
+        appliedSignal.lock()
+        appliedSignal.broadcast()
+        appliedSignal.unlock()
     }
 
     /// Waits until the current generation is past `generation` or `timeout` has passed, and
     /// returns the current snapshot (control-side readers, such as a discover stream; never a loop).
+    /// The snapshot may be one the loops do not run yet: see `waitUntilApplied`.
     public func waitForSnapshot(after generation: UInt64, timeout: Duration) -> GatewaySnapshot {
-        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        let deadline = Self.deadline(after: timeout)
         published.lock()
         if current.load(ordering: .acquiring).generation == generation {
             // One wait: a wake-up without a new generation (wakeWaiters) returns too.
@@ -269,6 +299,11 @@ public final class RouteTablePublisher: @unchecked Sendable {
         }
         published.unlock()
         return snapshot
+    }
+
+    /// The wall-clock time `timeout` from now (what `NSCondition.wait(until:)` takes).
+    private static func deadline(after timeout: Duration) -> Date {
+        Date().addingTimeInterval(Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
     }
 }
 

@@ -32,7 +32,7 @@ import Testing
     @Test("a mirror that asks for names gets upsertNamed frames with them; one that does not gets plain upserts")
     func namesOnlyToMirrorsThatAsk() throws {
         let h = try T.Harness(keepalive: .seconds(5))
-        h.publisher.publish(routes: [], services: [
+        h.publish([
             Self.named("redis", [6379: "redis", 9121: "metrics"]),
             Self.named("web", [:], extra: [80]),
         ])
@@ -51,7 +51,7 @@ import Testing
         ])
 
         // A rename only: the asking mirror gets an upsertNamed, the plain one sees no change at all.
-        h.publisher.publish(routes: [], services: [
+        h.publish([
             Self.named("redis", [6379: "tcp-redis", 9121: "metrics"]),
             Self.named("web", [:], extra: [80]),
         ])
@@ -66,7 +66,7 @@ import Testing
         let h = try T.Harness(keepalive: .seconds(5))
         // Built in code (the registry file refuses these; a Kubernetes Service port name may be a
         // DNS label up to 63 characters): an invalid name, a too-long one, a repeated one.
-        h.publisher.publish(routes: [], services: [
+        h.publish([
             Self.named("bad", [1: "Not_A_Name", 2: "http"]),
             Self.named("long", [1: "a-kubernetes-dns-label-name"]),
             Self.named("twice", [1: "same", 2: "same"]),
@@ -83,7 +83,7 @@ import Testing
     @Test("visible(_:to:named:) gives names parallel to the sorted ports only when asked")
     func visibleNames() throws {
         let h = try T.Harness()
-        h.publisher.publish(routes: [], services: [Self.named("redis", [9121: "metrics", 6379: "redis"], extra: [26379])])
+        h.publish([Self.named("redis", [9121: "metrics", 6379: "redis"], extra: [26379])])
         let named = DiscoverServerSession.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity, named: true)
         #expect(named["default/redis"]?.ports == [6379, 9121, 26379])
         #expect(named["default/redis"]?.portNames == ["redis", "metrics", ""])

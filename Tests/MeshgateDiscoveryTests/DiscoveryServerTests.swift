@@ -19,22 +19,38 @@ import Glibc
     static let endpoint = try! SocketAddress.resolve("10.0.0.1:8080")
     static let endpoint2 = try! SocketAddress.resolve("10.0.0.2:8080")
 
-    /// A publisher (127.0.0.1, no routes) and a discovery server over it.
+    /// A publisher (127.0.0.1, no routes) for `loops` loops that do not run, and a discovery
+    /// server over it. `publish` stands in for the loops: it marks what it publishes applied.
     final class Harness: @unchecked Sendable {
         let publisher: RouteTablePublisher
         let server: DiscoveryServer
+        let loops: Int
 
-        init(keepalive: Duration = .milliseconds(200), maxStreams: Int = 16, policy: DiscoverPolicy = DiscoverPolicy()) throws {
+        init(
+            keepalive: Duration = .milliseconds(200), maxStreams: Int = 16, policy: DiscoverPolicy = DiscoverPolicy(), loops: Int = 1,
+            announceBound: Duration = .seconds(2)
+        ) throws {
+            self.loops = loops
             publisher = RouteTablePublisher(
                 bindAddress: try SocketAddress.resolve("127.0.0.1:0"), portRange: 40_000...40_009,
-                credentials: try StreamTestPKI.gatewayCredentials(), loops: 1)
+                credentials: try StreamTestPKI.gatewayCredentials(), loops: loops)
             var logger = Logger(label: "discovery-test")
             logger.logLevel = .critical
             server = DiscoveryServer(
-                publisher: publisher, logger: logger, keepaliveInterval: keepalive, maxStreams: maxStreams, policy: policy)
+                publisher: publisher, logger: logger, keepaliveInterval: keepalive, maxStreams: maxStreams, policy: policy,
+                announceBound: announceBound)
         }
 
         deinit { server.stop() }
+
+        /// Publishes `services` and reports the generation applied by the loops in `appliedBy`
+        /// (every loop unless given), as running loops would.
+        @discardableResult
+        func publish(_ services: [ExportedService], appliedBy: Range<Int>? = nil) -> PublishReport {
+            let report = publisher.publish(routes: [], services: services)
+            for loop in appliedBy ?? 0..<loops { publisher.loopApplied(loop, generation: report.generation) }
+            return report
+        }
 
         /// A client stream whose server side read a `discover(cluster:options:)` header and was handed to `serve`.
         func open(leaf: String = "west", cluster: String = "west", options: DiscoverOptions = []) throws -> FrameReader {
@@ -191,7 +207,7 @@ import Glibc
     func snapshotFrames() throws {
         // `other` is a workload identity: it may ask only with `allow: any`.
         let h = try Harness(policy: DiscoverPolicy(allow: .any))
-        let report = h.publisher.publish(routes: [], services: Self.initialServices())
+        let report = h.publish(Self.initialServices())
         let west = try h.open(leaf: "west")
         defer { west.stream.close() }
         let (generation, services) = try west.snapshot()
@@ -230,7 +246,7 @@ import Glibc
         let many = ExportedService(
             namespace: "default", name: "many", exported: true, allowed: nil,
             endpoints: Dictionary(uniqueKeysWithValues: (1...70).reversed().map { (UInt16($0), [Self.endpoint]) }))
-        h.publisher.publish(routes: [], services: Self.initialServices() + [many])
+        h.publish(Self.initialServices() + [many])
         let west = DiscoverServerSession.visible(h.publisher.snapshot, to: StreamTestPKI.westIdentity)
         #expect(Set(west.keys) == ["default/web", "ops/db", "default/empty", "default/Bad_Name", "default/many"])
         #expect(west["default/many"]?.ports == (1...64).map { UInt16($0) })
@@ -245,13 +261,13 @@ import Glibc
     @Test("after the snapshot: removes then upserts for what changed, in key order; nothing for unchanged services")
     func changesAfterPublish() throws {
         let h = try Harness(keepalive: .seconds(5))
-        h.publisher.publish(routes: [], services: Self.initialServices())
+        h.publish(Self.initialServices())
         let west = try h.open()
         defer { west.stream.close() }
         _ = try west.snapshot()
 
         // web gains a port; db goes; api is new; private now allows west; empty unchanged; hidden still hidden.
-        h.publisher.publish(routes: [], services: [
+        h.publish([
             Self.exported("default", "web", ports: [80, 443, 8443, 9000]),
             Self.exported("default", "hidden", ports: [1, 2], exported: false),
             Self.exported("default", "private", ports: [2], allowed: [StreamTestPKI.otherIdentity, StreamTestPKI.westIdentity]),
@@ -265,7 +281,7 @@ import Glibc
 
         // A publish that changes nothing visible (endpoint addresses only, a hidden service): a
         // keepalive at once, no upsert.
-        h.publisher.publish(routes: [], services: [
+        h.publish([
             ExportedService(
                 namespace: "default", name: "web", exported: true, allowed: nil,
                 endpoints: [80: [Self.endpoint2], 443: [Self.endpoint2], 8443: [Self.endpoint2], 9000: [Self.endpoint2]]),
@@ -278,7 +294,7 @@ import Glibc
         #expect(quiet.allSatisfy { $0 == .keepalive }, "nothing visible changed: \(quiet)")
 
         // web unexported → removed; api no longer allowed for west → removed.
-        h.publisher.publish(routes: [], services: [
+        h.publish([
             Self.exported("default", "web", ports: [80], exported: false),
             Self.exported("default", "private", ports: [2], allowed: [StreamTestPKI.otherIdentity, StreamTestPKI.westIdentity]),
             Self.exported("default", "empty", ports: []),
@@ -292,7 +308,7 @@ import Glibc
     @Test("while nothing changes, a keepalive every keepaliveInterval")
     func keepalives() throws {
         let h = try Harness(keepalive: .milliseconds(200))
-        h.publisher.publish(routes: [], services: [Self.exported("default", "web", ports: [80])])
+        h.publish([Self.exported("default", "web", ports: [80])])
         let west = try h.open()
         defer { west.stream.close() }
         _ = try west.snapshot()
@@ -331,7 +347,7 @@ import Glibc
     @Test("maxStreams: the extra stream is reset at once; the open one is unaffected; a slot frees when a stream ends")
     func maxStreamsRefuses() async throws {
         let h = try Harness(keepalive: .milliseconds(200), maxStreams: 1)
-        h.publisher.publish(routes: [], services: [Self.exported("default", "web", ports: [80])])
+        h.publish([Self.exported("default", "web", ports: [80])])
         let first = try h.open()
         _ = try first.snapshot()
         #expect(h.server.activeStreams == 1)
