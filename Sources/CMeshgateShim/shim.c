@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <liburing.h>
 #include <linux/time_types.h>
@@ -344,3 +345,30 @@ ssize_t mg_ktls_recv_record(int fd, void *buffer, size_t length, unsigned char *
     return n;
 }
 
+
+// ---- threads: kernel-visible names and CPU affinity ------------------------
+#include <pthread.h>
+#include <sched.h>
+
+int mg_thread_set_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
+
+int mg_allowed_cpus(int *cpus, int max) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(getpid(), sizeof set, &set) != 0) return -errno;
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++) {
+        if (CPU_ISSET(cpu, &set)) cpus[n++] = cpu;
+    }
+    return n;
+}
+
+int mg_thread_pin_cpu(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : errno;
+}
+
+int mg_malloc_trim(void) { return malloc_trim(0); }

@@ -28,6 +28,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .long, help: "I/O backend: uring, epoll or auto (env MESHGATE_IO_BACKEND).")
     var ioBackend: String?
 
+    @Option(name: .long, help: "auto: pin loop i to the i-th allowed CPU (when there are at least as many CPUs as loops); off: no pinning.")
+    var cpuAffinity: String = "off"
+
     @Option(name: .long, help: "Connect timeout per upstream attempt.")
     var connectTimeout: String = "5s"
 
@@ -88,6 +91,9 @@ struct ProxyCommand: AsyncParsableCommand {
             let source = ioBackend != nil ? "--io-backend" : "MESHGATE_IO_BACKEND"
             throw ValidationError("\(source) '\(backendText)': must be uring, epoll or auto")
         }
+        guard let affinity = CPUAffinity(rawValue: cpuAffinity) else {
+            throw ValidationError("--cpu-affinity '\(cpuAffinity)': must be auto or off")
+        }
         let connect = try duration("connect-timeout", connectTimeout)
         guard connect > .zero else { throw ValidationError("--connect-timeout must be more than 0") }
         let idle = try duration("idle-timeout", idleTimeout)
@@ -100,7 +106,7 @@ struct ProxyCommand: AsyncParsableCommand {
             throw ValidationError("--log-level '\(logLevel)': must be trace, debug, info, notice, warning, error or critical")
         }
         let config = ProxyConfiguration(
-            listen: listenAddress, upstreams: upstreams, threads: threadCount, backend: backend,
+            listen: listenAddress, upstreams: upstreams, threads: threadCount, backend: backend, cpuAffinity: affinity,
             connectTimeout: connect, idleTimeout: idle, maxConnections: maxConnections,
             pipeSize: pipeSize, splice: !noSplice, tls: try tls.configuration())
         return ProxySettings(proxy: config, drainTimeout: drain, statsInterval: stats, statsFile: statsFile, logLevel: level)

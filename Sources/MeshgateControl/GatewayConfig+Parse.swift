@@ -5,7 +5,7 @@ import MeshgateProxy
 extension GatewayConfig {
     static let topLevelKeys = [
         "cluster", "trustDomain", "identity", "inbound", "outbound", "admin", "registry", "links", "limits", "loops",
-        "ioBackend", "ktls", "routes", "stateDir", "mirror",
+        "ioBackend", "cpuAffinity", "ktls", "routes", "stateDir", "mirror",
     ]
 
     /// Reads and checks the config file at `path`; relative paths inside resolve against its folder.
@@ -69,6 +69,7 @@ struct GatewayConfigReader {
             limits: limits,
             loops: root.value("loops")?.int(in: 1...GatewayDefaults.maxLoops, name: "loops") ?? GatewayDefaults.loops,
             ioBackend: root.value("ioBackend")?.parsed(Self.choice(IOBackendSetting.self)) ?? .auto,
+            cpuAffinity: root.value("cpuAffinity")?.parsed(Self.choice(CPUAffinity.self)) ?? .off,
             ktls: root.value("ktls")?.parsed(Self.choice(KTLSSetting.self)) ?? .auto,
             routes: routes,
             stateDir: root.value("stateDir")?.parsed(path), kubernetesRegistry: registry.kubernetes.settings,
@@ -104,12 +105,13 @@ struct GatewayConfigReader {
     }
 
     private func readIdentity() -> IdentityFiles {
-        let map = root.value("identity", required: true)?.map(known: ["cert", "key", "trust", "renew"])
+        let map = root.value("identity", required: true)?.map(known: ["cert", "key", "trust", "renew", "ticketKeys"])
         return IdentityFiles(
             cert: map?.value("cert", required: true)?.parsed(path) ?? "",
             key: map?.value("key", required: true)?.parsed(path) ?? "",
             trust: map?.value("trust", required: true)?.parsed(path) ?? "",
-            renew: map?.value("renew").flatMap(readRenewal))
+            renew: map?.value("renew").flatMap(readRenewal),
+            ticketKeys: map?.value("ticketKeys")?.parsed(path))
     }
 
     /// `identity.renew: {issuer: DIR, before: 8h, validity: 24h}`; `before` below `validity`.

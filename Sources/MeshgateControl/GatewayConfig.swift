@@ -1,4 +1,5 @@
 import MeshgateNames
+import MeshgateProxy
 /// The gateway's configuration file (`gateway.yaml`), every value resolved with its default.
 ///
 /// Read it with `load(path:)` or `parse(yaml:fileName:baseDirectory:)`; both report every problem
@@ -31,6 +32,8 @@ public struct GatewayConfig: Hashable, Sendable {
     public let loops: Int
     /// The I/O backend.
     public let ioBackend: IOBackendSetting
+    /// Whether each loop pins itself to a CPU of its own.
+    public let cpuAffinity: CPUAffinity
     /// Kernel TLS use.
     public let ktls: KTLSSetting
     /// Static routes to services in other clusters.
@@ -45,7 +48,7 @@ public struct GatewayConfig: Hashable, Sendable {
         inbound: InboundSettings = InboundSettings(), outbound: OutboundSettings = OutboundSettings(),
         admin: AdminSettings = AdminSettings(), registry: String? = nil, links: LinksSettings? = nil,
         limits: GatewayLimits = GatewayLimits(), loops: Int = GatewayDefaults.loops, ioBackend: IOBackendSetting = .auto,
-        ktls: KTLSSetting = .auto, routes: [StaticRoute] = [], stateDir: String? = nil,
+        cpuAffinity: CPUAffinity = .off, ktls: KTLSSetting = .auto, routes: [StaticRoute] = [], stateDir: String? = nil,
         kubernetesRegistry: KubernetesRegistrySettings? = nil, kubernetesMirror: KubernetesMirrorSettings? = nil
     ) {
         self.cluster = cluster
@@ -59,6 +62,7 @@ public struct GatewayConfig: Hashable, Sendable {
         self.limits = limits
         self.loops = loops
         self.ioBackend = ioBackend
+        self.cpuAffinity = cpuAffinity
         self.ktls = ktls
         self.routes = routes
         self.stateDir = stateDir

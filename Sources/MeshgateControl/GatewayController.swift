@@ -92,6 +92,7 @@ public final class GatewayController: @unchecked Sendable {
         let listen = try SocketAddress.resolve(host: c.inbound.listen.host, port: c.inbound.listen.port)
         let proxy = ProxyConfiguration(
             listen: listen, upstreams: [], threads: c.loops, backend: IOBackendChoice(rawValue: c.ioBackend.rawValue) ?? .auto,
+            cpuAffinity: c.cpuAffinity,
             connectTimeout: c.limits.connectTimeout, idleTimeout: c.limits.idleTimeout, maxConnections: c.limits.maxConnections,
             tls: ProxyTLSConfiguration(handshakeTimeout: c.inbound.handshakeTimeout, kernelTLS: c.ktls == .auto),
             gateway: GatewaySettings(
@@ -195,7 +196,7 @@ public final class GatewayController: @unchecked Sendable {
             registry = .empty
         }
         let files = config.identity
-        if let changed, changed.contains(where: { [files.cert, files.key, files.trust].contains($0) }) { identityChanged = true }
+        if let changed, changed.contains(where: files.paths.contains) { identityChanged = true }
         var identityWarnings: [String] = []
         if identityChanged {
             // The checks of `meshgate check` (IdentityVerification): a refused identity is
@@ -238,6 +239,7 @@ public final class GatewayController: @unchecked Sendable {
         if a.limits != b.limits { notes.append("limits") }
         if a.loops != b.loops { notes.append("loops") }
         if a.ioBackend != b.ioBackend { notes.append("ioBackend") }
+        if a.cpuAffinity != b.cpuAffinity { notes.append("cpuAffinity") }
         if a.ktls != b.ktls { notes.append("ktls") }
         if a.admin != b.admin { notes.append("admin") }
         if a.stateDir != b.stateDir { notes.append("stateDir") }
@@ -378,8 +380,8 @@ public final class GatewayController: @unchecked Sendable {
     /// the caller to stop once it has let go of the lock (its callback may be waiting for it).
     private func watchLocked() -> FileWatcher? {
         var paths: [String] = []
-        for p in [configPath, config.identity.cert, config.identity.key, config.identity.trust, config.registry]
-        where p != nil && !paths.contains(p!) { paths.append(p!) }
+        for p in [configPath] + config.identity.paths + [config.registry].compactMap({ $0 })
+        where !paths.contains(p) { paths.append(p) }
         if let w = watcher, w.paths == paths { return nil }
         let old = watcher
         let logger = self.logger

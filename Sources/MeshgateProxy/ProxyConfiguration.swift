@@ -10,6 +10,8 @@ public struct ProxyConfiguration: Sendable {
     public var threads: Int
     /// Backend choice (`auto` picks io_uring when the kernel allows it).
     public var backend: IOBackendChoice
+    /// Whether each loop pins itself to a CPU of its own (`off` by default).
+    public var cpuAffinity: CPUAffinity
     /// Upper bound on one connect attempt.
     public var connectTimeout: Duration
     /// A connection with no bytes moving for this long is closed.
@@ -33,6 +35,7 @@ public struct ProxyConfiguration: Sendable {
         upstreams: [SocketAddress],
         threads: Int = 1,
         backend: IOBackendChoice = .auto,
+        cpuAffinity: CPUAffinity = .off,
         connectTimeout: Duration = .seconds(5),
         idleTimeout: Duration = .seconds(3600),
         maxConnections: Int = 100_000,
@@ -46,6 +49,7 @@ public struct ProxyConfiguration: Sendable {
         self.upstreams = upstreams
         self.threads = threads
         self.backend = backend
+        self.cpuAffinity = cpuAffinity
         self.connectTimeout = connectTimeout
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections

@@ -67,6 +67,8 @@ final class ProxyLoop<Backend: EventBackend> {
     var startingWaiting = false
     /// The sweep timer fired in the current batch of completions.
     var sweepDue = false
+    /// TLS handshakes this loop had counted at its last heap trim (``trimHeapAfterHandshakes``).
+    var handshakesAtLastTrim: UInt64 = 0
     /// Quiet kernel TLS connections the poke timer found ready by the kernel's account, pumped
     /// once the events already queued are handled: (slot, generation, lastActivity,
     /// readinessEvents) as found.
@@ -133,6 +135,7 @@ final class ProxyLoop<Backend: EventBackend> {
             if sweepDue {
                 sweepDue = false
                 sweep()
+                trimHeapAfterHandshakes()
             }
             if !pokeSuspects.isEmpty {
                 // Events queued meanwhile first: a connection they move is no stall. epoll

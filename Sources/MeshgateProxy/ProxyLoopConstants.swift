@@ -17,6 +17,9 @@ enum ProxyLoopConstants {
     static let turnBudget = 1 << 20
     /// Kernel TLS connections quiet for longer than this, but busy within `kernelTLSPokeWithin`,
     /// are pumped every `kernelTLSPokeInterval` (missed wake-ups).
+    /// Handshakes since a loop's last heap trim that make another worth its cost (a walk over
+    /// the arenas' free lists: a few milliseconds for hundreds of MiB).
+    static let handshakesPerHeapTrim: UInt64 = 512
     static let kernelTLSPokeTimer = Token(kind: .timer, slot: 3, generation: 0)
     static let kernelTLSPokeInterval: Int64 = 250_000_000
     static let kernelTLSPokeAfter: Int64 = 200_000_000

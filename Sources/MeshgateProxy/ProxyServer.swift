@@ -94,6 +94,8 @@ public final class ProxyServer: @unchecked Sendable {
     public func start() throws {
         let ready = DispatchSemaphore(value: 0)
         let failures = ErrorBox()
+        let pinning = LoopPinning.plan(configuration.cpuAffinity, threads: configuration.threads)
+        if let reason = pinning.notPinnedReason { logger.notice("\(reason)") }
         for i in 0..<configuration.threads {
             finished.enter()
             let listener = listeners[i]
@@ -106,8 +108,10 @@ public final class ProxyServer: @unchecked Sendable {
             var l = logger
             l[metadataKey: "loop"] = "\(i)"
             let loopLogger = l
+            let cpu = pinning.cpu(forLoop: i)
             let t = Thread { [finished] in
                 defer { finished.leave() }
+                Self.placeLoopThread(index: i, cpu: cpu, logger: loopLogger)
                 do {
                     switch kind {
                     case .uring:
@@ -132,7 +136,6 @@ public final class ProxyServer: @unchecked Sendable {
                     ready.signal()
                 }
             }
-            t.name = "meshgate-loop-\(i)"
             t.stackSize = 1 << 20
             threads.append(t)
             t.start()
@@ -141,6 +144,19 @@ public final class ProxyServer: @unchecked Sendable {
         if let firstError = failures.first {
             for c in controls { c.send(.stop) }
             throw firstError
+        }
+    }
+
+    /// Names the calling loop thread `meshgate-loop-<index>` for the kernel (ps, top, perf) and
+    /// pins it to `cpu` when one is planned.
+    private static func placeLoopThread(index: Int, cpu: Int?, logger: Logger) {
+        try? CurrentThread.setName(CurrentThread.name(prefix: "meshgate-loop-", index: index))
+        guard let cpu else { return }
+        do {
+            try CurrentThread.pin(toCPU: cpu)
+            logger.info("loop \(index) pinned to CPU \(cpu)")
+        } catch {
+            logger.warning("loop \(index) not pinned to CPU \(cpu): sched_setaffinity: \(error)")
         }
     }
 

@@ -62,6 +62,16 @@ int mg_eventfd(void);
 /// Number of bytes queued in a pipe or socket receive buffer (FIONREAD).
 int mg_fionread(int fd);
 
+// ---- threads: kernel-visible names and CPU affinity ------------------------
+/// pthread_setname_np on the calling thread (what ps, top, perf and /proc/<pid>/task/*/comm
+/// show); `name` at most 15 bytes. 0 or an errno value (ERANGE: too long).
+int mg_thread_set_name(const char *name);
+/// The CPUs the process may run on (sched_getaffinity of its main thread), ascending; writes up
+/// to `max` CPU numbers to `cpus`. Returns the count, or -errno.
+int mg_allowed_cpus(int *cpus, int max);
+/// Pins the calling thread to one CPU (sched_setaffinity on its own tid). 0 or an errno value.
+int mg_thread_pin_cpu(int cpu);
+
 // ---- kernel TLS (linux/tls.h constants; the header is not always installed) ---------------
 /// setsockopt(IPPROTO_TCP, TCP_ULP, "tls"); 0 or -1 with errno (ENOENT: no kTLS in this kernel).
 int mg_ktls_attach(int fd);
@@ -134,6 +144,10 @@ void mg_ring_read(mg_ring *ring, int fd, void *buf, unsigned len, uint64_t user_
 int mg_ring_submit_and_wait(mg_ring *ring, int64_t timeout_ns);
 /// Copies up to `max` completions into `out` and consumes them. Returns the count.
 unsigned mg_ring_reap(mg_ring *ring, mg_cqe *out, unsigned max);
+
+/* Returns free heap pages of every malloc arena to the system (glibc malloc_trim(0)); 1 when
+   memory was released. */
+int mg_malloc_trim(void);
 
 #ifdef __cplusplus
 }
