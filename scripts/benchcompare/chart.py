@@ -34,7 +34,7 @@ def family(scenario):
     needs nothing else of the package)."""
     if scenario == "chain-idle":
         return scenario
-    return scenario.removeprefix("chain-").rstrip("0123456789")
+    return scenario.removeprefix("chain-").removesuffix("-resumed").rstrip("0123456789")
 
 
 def reference_of(rows):

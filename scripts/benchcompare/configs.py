@@ -9,9 +9,11 @@ def haproxy_maxconn(connections):
     return max(connections + 2000, 8000)
 
 
-def haproxy_head(nbthread, maxconn, splice, stats_socket=None):
-    """The global and defaults sections, as lines."""
+def haproxy_head(nbthread, maxconn, splice, stats_socket=None, cpus=None):
+    """The global and defaults sections, as lines; `cpus` (one per thread) pins thread i to cpus[i]."""
     lines = ["global", f"    nbthread {nbthread}", f"    maxconn {maxconn}"]
+    if cpus:
+        lines.append(haproxy_cpu_map(cpus))
     if stats_socket:
         lines.append(f"    stats socket {stats_socket} mode 600 level admin")
     lines += ["defaults", "    mode tcp", f"    maxconn {maxconn}", "    timeout connect 5s",
@@ -22,9 +24,17 @@ def haproxy_head(nbthread, maxconn, splice, stats_socket=None):
     return lines
 
 
-def haproxy_plain(nbthread, maxconn, splice, listen_port, upstream_port):
-    """A plain `mode tcp` proxy 127.0.0.1:listen_port → 127.0.0.1:upstream_port."""
-    return "\n".join(haproxy_head(nbthread, maxconn, splice) + [
+def haproxy_cpu_map(cpus):
+    """HAProxy 2.6's `cpu-map auto:1/1-N CPUS`: thread i (from 1) on the i-th lowest of `cpus`."""
+    cpus = sorted(cpus)
+    contiguous = cpus == list(range(cpus[0], cpus[0] + len(cpus)))
+    listed = f"{cpus[0]}-{cpus[-1]}" if contiguous else " ".join(map(str, cpus))
+    return f"    cpu-map auto:1/1-{len(cpus)} {listed}"
+
+
+def haproxy_plain(nbthread, maxconn, splice, listen_port, upstream_port, cpus=None):
+    """A plain `mode tcp` proxy 127.0.0.1:listen_port → 127.0.0.1:upstream_port; `cpus` pins its threads."""
+    return "\n".join(haproxy_head(nbthread, maxconn, splice, cpus=cpus) + [
         "frontend bench_in",
         f"    bind 127.0.0.1:{listen_port}",
         "    default_backend bench_out",

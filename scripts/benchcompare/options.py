@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ ALL_TARGETS = ["direct", "meshgate", "haproxy", "envoy"]
 
 USAGE = """scripts/bench-compare [--duration 5s] [--runs 3] [--threads 2] [--scenarios LIST] [--json FILE]
                              [--idle-connections 5000] [--client-threads 1] [--backend-threads 1]
-                             [--targets direct,meshgate,haproxy,envoy] [--haproxy-splice]
+                             [--targets direct,meshgate,haproxy,envoy] [--haproxy-splice] [--pin-threads]
                              [--chain-threads 1] [--chain-idle-connections N] [--smoke] [--chart FILE.png]
        scripts/bench-compare --chart-from RESULTS.json --chart FILE.png"""
 
@@ -34,13 +35,15 @@ non-zero when a scenario errors out."""
 EPILOG = f"""\
 Scenarios (--scenarios, comma separated): throughput1 throughput16 download1 download16 connrate
 pingpong1 pingpong16 idle; aliases: throughput, download, pingpong. Default: {",".join(scenarios.PLAIN)}.
-mTLS chain scenarios: chain-throughput1 chain-throughput16 chain-connrate chain-pingpong1
-chain-pingpong16 chain-idle; aliases: chain (all six), chain-throughput, chain-pingpong.
+mTLS chain scenarios: chain-throughput1 chain-throughput16 chain-connrate chain-connrate-resumed
+chain-pingpong1 chain-pingpong16 chain-idle; aliases: chain (all seven), chain-throughput,
+chain-pingpong, chain-connrates (both connection rates).
 all: the default scenarios and the chain ones. Targets: direct, meshgate, haproxy (every scenario),
 envoy (chain scenarios only). Each chain proxy process runs --chain-threads threads (default
 1: two proxies, the client and the backend share the machine's cores). chain-connrate
 makes every TLS hop a full handshake (no session resumption) and checks it with the proxies'
-counters; the other chain scenarios keep each proxy's defaults. chain-idle holds
+counters; chain-connrate-resumed is the same load with each proxy's default resumption, and
+reports the resumed share; the other chain scenarios keep each proxy's defaults. chain-idle holds
 --chain-idle-connections connections (default: --idle-connections, at most {CHAIN_IDLE_MAX}).
 --smoke: about 1 s per scenario, 1 run, 200 idle connections (100 through a chain); without
 --scenarios it runs the plain scenarios and chain-throughput16, chain-connrate, chain-pingpong16,
@@ -75,6 +78,7 @@ class Options:
     json_out: str
     smoke: bool
     haproxy_splice: bool
+    pin_threads: bool
     chart: str
     chart_from: str
 
@@ -85,7 +89,8 @@ class Options:
             "chain_threads": str(self.chain_threads), "client_threads": str(self.client_threads),
             "backend_threads": str(self.backend_threads), "idle_connections": str(self.idle_connections),
             "chain_idle_connections": str(self.chain_idle_connections),
-            "haproxy_splice": str(int(self.haproxy_splice)), "smoke": str(int(self.smoke)),
+            "haproxy_splice": str(int(self.haproxy_splice)), "pin_threads": str(int(self.pin_threads)),
+            "smoke": str(int(self.smoke)),
         }
 
     @property
@@ -112,6 +117,9 @@ def parser():
     p.add_argument("--json", dest="json_out", default="", metavar="FILE",
                    help="also write settings, table rows, notes and every run's raw result to FILE")
     p.add_argument("--haproxy-splice", action="store_true", help="HAProxy gets `option splice-auto`")
+    p.add_argument("--pin-threads", action="store_true",
+                   help="plain proxies pin thread i to the i-th allowed CPU: meshgate --cpu-affinity auto,"
+                        " HAProxy cpu-map auto:1/1-N")
     p.add_argument("--smoke", action="store_true", help="1 s runs, 1 run, 200 idle connections (CI)")
     p.add_argument("--chart", default="", metavar="FILE.png", help="draw the ratios as a PNG bar chart")
     p.add_argument("--chart-from", default="", metavar="RESULTS.json",
@@ -168,13 +176,16 @@ def parse(argv=None):
             raise UsageError(f"unknown target '{t}' (direct, meshgate, haproxy, envoy)")
         if t not in targets:
             targets.append(t)
+    if a.pin_threads and threads > len(os.sched_getaffinity(0)):
+        raise UsageError(f"--pin-threads: --threads {threads} is more than the {len(os.sched_getaffinity(0))}"
+                         " CPUs this process may use")
     if a.chart_from and not a.chart:
         raise UsageError("--chart-from needs --chart FILE.png")
     return Options(duration=duration, duration_seconds=seconds, runs=runs, threads=threads,
                    chain_threads=chain_threads, client_threads=client_threads, backend_threads=backend_threads,
                    idle_connections=idle, chain_idle_connections=chain_idle, scenarios=expanded,
                    targets=targets, targets_given=a.targets is not None, json_out=a.json_out, smoke=a.smoke,
-                   haproxy_splice=a.haproxy_splice, chart=a.chart, chart_from=a.chart_from)
+                   haproxy_splice=a.haproxy_splice, pin_threads=a.pin_threads, chart=a.chart, chart_from=a.chart_from)
 
 
 def die(message):

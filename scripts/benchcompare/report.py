@@ -18,6 +18,11 @@ GOALS = [("chain-throughput1", "gbps", "haproxy", ">=", 1.0), ("chain-throughput
          ("chain-connrate", "conn_per_s", "haproxy", ">=", 1.0),
          ("chain-pingpong1", "p99_us", "haproxy", "<=", 1.0), ("chain-pingpong16", "p99_us", "haproxy", "<=", 1.0),
          ("chain-idle", "rss_per_conn_bytes", "haproxy", "<=", 0.5)]
+# Targets across scenarios (issue 15): (scenario, metric, other target, other scenario, op, bound) on
+# meshgate's median in `scenario` divided by the other target's median in `other scenario`: full
+# handshakes at Envoy's rate, and resumed ones at three times Envoy's full-handshake rate.
+CROSS_GOALS = [("chain-connrate", "conn_per_s", "envoy", "chain-connrate", ">=", 1.0),
+               ("chain-connrate-resumed", "conn_per_s", "envoy", "chain-connrate", ">=", 3.0)]
 
 
 def fmt(v):
@@ -121,6 +126,15 @@ class Summary:
                 continue
             ok = r >= bound if op == ">=" else r <= bound
             lines.append(f"  {s:<18} {key:<18} meshgate/{other:<7} {r:6.2f} (target {op} {bound:.1f}):"
+                         f" {'met' if ok else 'MISSED'}")
+        for s, key, other, other_s, op, bound in CROSS_GOALS:
+            mine = next((r for r in rows if r["scenario"] == s and r["metric"] == key), None)
+            theirs = next((r for r in rows if r["scenario"] == other_s and r["metric"] == key), None)
+            r = ratio(mine.get("meshgate"), theirs.get(other)) if mine and theirs else None
+            if r is None:
+                continue
+            ok = r >= bound if op == ">=" else r <= bound
+            lines.append(f"  {s} {key} meshgate ÷ {other} {other_s}: {r:.2f} (target {op} {bound:.1f}):"
                          f" {'met' if ok else 'MISSED'}")
         if lines and self.smoke:
             print("Targets: not judged in a --smoke run (1 s runs, 100 idle connections).")

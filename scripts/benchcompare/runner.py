@@ -95,7 +95,7 @@ class Runner:
         port, extra, running = upstream, [], None
         if kind != "direct":
             if chain:
-                running = self.starter.chain(kind, upstream, scenario == "chain-connrate")
+                running = self.starter.chain(kind, upstream, scenarios.full_handshakes(scenario))
             else:
                 running = self.starter.proxy(kind, upstream)
             if not running.started:

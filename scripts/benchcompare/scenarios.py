@@ -2,8 +2,8 @@
 and the metrics each reports (table columns, progress lines, chart)."""
 
 PLAIN = ["throughput1", "throughput16", "connrate", "pingpong1", "pingpong16", "idle"]
-CHAIN = ["chain-throughput1", "chain-throughput16", "chain-connrate", "chain-pingpong1",
-         "chain-pingpong16", "chain-idle"]
+CHAIN = ["chain-throughput1", "chain-throughput16", "chain-connrate", "chain-connrate-resumed",
+         "chain-pingpong1", "chain-pingpong16", "chain-idle"]
 # --smoke without --scenarios: every plain scenario and one of each kind of chain scenario.
 SMOKE = PLAIN + ["chain-throughput16", "chain-connrate", "chain-pingpong16", "chain-idle"]
 KNOWN = PLAIN + ["download1", "download16"] + CHAIN
@@ -15,6 +15,7 @@ ALIASES = {
     "pingpong": ["pingpong1", "pingpong16"],
     "chain-throughput": ["chain-throughput1", "chain-throughput16"],
     "chain-pingpong": ["chain-pingpong1", "chain-pingpong16"],
+    "chain-connrates": ["chain-connrate", "chain-connrate-resumed"],
 }
 
 # chain-idle opens its connections with TLS handshakes; they get this long (--open-timeout) to open.
@@ -68,26 +69,37 @@ def is_idle(scenario):
     return scenario in ("idle", "chain-idle")
 
 
+def base(scenario):
+    """The client's workload of a scenario: chain-connrate-resumed → connrate, chain-pingpong16 →
+    pingpong16 (a chain scenario runs a plain one through the chain)."""
+    return scenario.removeprefix("chain-").removesuffix("-resumed")
+
+
+def full_handshakes(scenario):
+    """Whether every TLS hop of the scenario must be a full handshake (resumption off)."""
+    return scenario == "chain-connrate"
+
+
 def family(scenario):
     """Metric family: throughput1 → throughput, chain-pingpong16 → pingpong, chain-idle → chain-idle."""
     if scenario == "chain-idle":
         return scenario
-    return scenario.removeprefix("chain-").rstrip("0123456789")
+    return base(scenario).rstrip("0123456789")
 
 
 def behavior(scenario):
     """The meshgate-bench backend behaviour the scenario needs."""
-    base = scenario.removeprefix("chain-")
-    if base.startswith("throughput"):
+    workload = base(scenario)
+    if workload.startswith("throughput"):
         return "sink"
-    if base.startswith("download"):
+    if workload.startswith("download"):
         return "source"
     return "echo"
 
 
 def bench_args(scenario, idle_connections, chain_idle_connections):
     """meshgate-bench arguments of one scenario (idle gets its --pid arguments from the runner)."""
-    base = scenario.removeprefix("chain-")
+    workload = base(scenario)
     fixed = {
         "throughput1": "throughput --streams 1 --direction up",
         "throughput16": "throughput --streams 16 --direction up",
@@ -102,4 +114,4 @@ def bench_args(scenario, idle_connections, chain_idle_connections):
     if scenario == "chain-idle":
         return (f"idle --connections {chain_idle_connections} --settle 1s"
                 f" --open-timeout {CHAIN_IDLE_OPEN_TIMEOUT}s").split()
-    return fixed[base].split()
+    return fixed[workload].split()

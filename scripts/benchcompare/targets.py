@@ -131,11 +131,15 @@ class Starter:
         if kind == "meshgate":
             command = [self.sel.meshgate, "proxy", "--listen", f"127.0.0.1:{port}", "--upstream",
                        f"127.0.0.1:{upstream}", "--threads", str(self.opts.threads), "--drain-timeout", "1s"]
+            if self.opts.pin_threads:
+                command += ["--cpu-affinity", "auto"]
         else:
             cfg = os.path.join(self.workdir, f"haproxy-{port}.cfg")
+            # --pin-threads: thread i on the i-th allowed CPU, as meshgate's --cpu-affinity auto does.
+            cpus = sorted(os.sched_getaffinity(0))[:self.opts.threads] if self.opts.pin_threads else None
             with open(cfg, "w") as f:
                 f.write(configs.haproxy_plain(self.opts.threads, configs.haproxy_maxconn(self.opts.idle_connections),
-                                              self.opts.haproxy_splice, port, upstream))
+                                              self.opts.haproxy_splice, port, upstream, cpus))
             command = [self.sel.haproxy, "-f", cfg, "-db"]
         proc = self.processes.launch(command, log)
         running = Running(kind, [proc], port)

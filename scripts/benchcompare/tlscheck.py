@@ -1,5 +1,8 @@
 """TLS checks of the chain runs from the proxies' counters: handshakes really happened,
-chain-connrate resumed none, and meshgate's trouble counters stayed at 0."""
+chain-connrate resumed none, chain-connrate-resumed's resumed share, and meshgate's trouble
+counters stayed at 0."""
+
+from . import scenarios
 
 # meshgate counters that should stay 0 in these runs; any other value is listed as a note.
 MESHGATE_WATCH = ["tls_refused_downstream", "tls_refused_upstream", "tls_truncated", "ktls_failures",
@@ -11,7 +14,8 @@ MESHGATE_WATCH = ["tls_refused_downstream", "tls_refused_upstream", "tls_truncat
 def handshakes(kind, cnt):
     """Handshake counts of one chain run, from the originating side (the TLS client) and the
     terminating side (the TLS server): (full, resumed, failed) each, or None when the counters are
-    missing. meshgate's terminating side does not tell resumed handshakes apart (None)."""
+    missing. A meshgate older than tls_sessions_resumed_downstream does not tell resumed handshakes
+    apart on its terminating side (None)."""
     o, t = cnt.get("originating") or {}, cnt.get("terminating") or {}
     if kind == "meshgate":
         if not o or not t:
@@ -19,8 +23,10 @@ def handshakes(kind, cnt):
         up = o.get("tls_handshakes_upstream", 0)
         res = o.get("tls_sessions_resumed", 0)
         down = t.get("tls_handshakes_downstream", 0)
+        res_t = t.get("tls_sessions_resumed_downstream")
         return {"originating": (up - res, res, o.get("tls_refused_upstream", 0) + o.get("tls_refused_downstream", 0)),
-                "terminating": (down, None, t.get("tls_refused_downstream", 0) + t.get("tls_refused_upstream", 0))}
+                "terminating": (down - (res_t or 0), res_t,
+                                t.get("tls_refused_downstream", 0) + t.get("tls_refused_upstream", 0))}
     if kind == "haproxy":
         if "ssl_sess" not in o or "ssl_sess" not in t:
             return None
@@ -55,17 +61,17 @@ def check(scenario, kind, counter_list):
     if missing == len(counter_list):
         return notes, failed
     o, t = tot["originating"], tot["terminating"]
-    # Listed where handshakes are the point (connection rate, memory of handshaken connections)
-    # or something failed; meshgate's terminating side counts handshakes without telling resumed ones.
-    if scenario in ("chain-connrate", "chain-idle") or o[2] or t[2]:
-        resumed_t = "" if kind == "meshgate" else f" ({t[1]:,} resumed)"
+    # Listed where handshakes are the point (connection rates, memory of handshaken connections)
+    # or something failed.
+    if scenario in ("chain-connrate", "chain-connrate-resumed", "chain-idle") or o[2] or t[2]:
+        share = f" ({100 * o[1] / (o[0] + o[1]):.0f} % resumed)" if o[0] + o[1] else ""
         notes.append(f"{scenario} / {kind}: TLS handshakes (all runs), originating side {o[0]:,} full,"
-                     f" {o[1]:,} resumed, {o[2]:,} failed; terminating side {t[0] + (t[1] or 0):,}{resumed_t},"
-                     f" {t[2]:,} failed")
+                     f" {o[1]:,} resumed{share}, {o[2]:,} failed; terminating side {t[0] + (t[1] or 0):,}"
+                     f" ({t[1]:,} resumed), {t[2]:,} failed")
     if o[0] + o[1] == 0:
         notes.append(f"{scenario} / {kind}: ERROR: no TLS handshake counted on the originating side")
         failed = True
-    if scenario == "chain-connrate" and (o[1] or (kind != "meshgate" and t[1])):
+    if scenarios.full_handshakes(scenario) and (o[1] or t[1]):
         notes.append(f"{scenario} / {kind}: ERROR: sessions were resumed although every handshake must be a full one")
         failed = True
     if kind == "meshgate":

@@ -1,0 +1,131 @@
+"""main(): checks (root, tools, binaries), the descriptor limit, the PKI, one run per io backend,
+the table and the JSON. Everything started — processes, namespaces, the veth — is removed on every
+exit; the work folder too unless --keep."""
+
+import datetime
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+from benchcompare.processes import Processes
+
+from . import options, report
+from .cluster import SetupError, make_pki
+from .phases import BackendRun
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def say(message):
+    """One progress line on standard error."""
+    print(f"bench-scale: {message}", file=sys.stderr, flush=True)
+
+
+def cannot_run(message):
+    say(message)
+    return 2
+
+
+def interrupted(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+def executable(path):
+    return bool(path) and os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def binaries():
+    """(meshgate, meshgate-bench) as absolute paths: $MESHGATE_BIN, else the debug build's; and
+    $MESHGATE_BENCH_BIN, else meshgate-bench next to meshgate. None with a reason when missing."""
+    meshgate = os.environ.get("MESHGATE_BIN", "")
+    if not meshgate:
+        try:
+            bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], capture_output=True, text=True, cwd=REPO,
+                                     timeout=120).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            bin_dir = ""
+        meshgate = os.path.join(bin_dir, "meshgate") if bin_dir else ""
+    meshgate = os.path.abspath(meshgate) if meshgate else ""
+    bench = os.environ.get("MESHGATE_BENCH_BIN", "") or os.path.join(os.path.dirname(meshgate), "meshgate-bench")
+    bench = os.path.abspath(bench)
+    for path in (meshgate, bench):
+        if not executable(path):
+            return None, f"{path or 'meshgate'} is not an executable (build it, or set MESHGATE_BIN / MESHGATE_BENCH_BIN)"
+    return (meshgate, bench), None
+
+
+def raise_descriptor_limit():
+    """The soft RLIMIT_NOFILE raised to the hard one (the children inherit it); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def load():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def main(argv=None):
+    """Runs bench-scale; returns the exit status."""
+    try:
+        opts = options.parse(argv)
+    except options.UsageError as e:
+        return cannot_run(str(e))
+    if os.geteuid() != 0:
+        return cannot_run("needs root (it creates network namespaces and a veth pair); run it as root")
+    for tool in ("ip", "sysctl"):
+        if not shutil.which(tool):
+            return cannot_run(f"{tool} is missing (install iproute2/procps: scripts/bootstrap)")
+    found, why = binaries()
+    if not found:
+        return cannot_run(why)
+    limit = raise_descriptor_limit()
+    needed = 2 * opts.connections + 200
+    if limit < needed:
+        return cannot_run(f"the descriptor limit is {limit}; {opts.connections} connections need about {needed} "
+                          f"in each gateway (raise the hard limit or lower --connections)")
+    signal.signal(signal.SIGTERM, interrupted)
+    workdir = tempfile.mkdtemp(prefix="bench-scale.")
+    os.chmod(workdir, 0o755)
+    processes = Processes()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    say(f"{found[0]}; {opts.connections} connections, burst {opts.burst} in {opts.burst_window:g} s, steady "
+        f"{opts.steady:g} s with {opts.active_share:.0%} active; backends {','.join(opts.backends)}; "
+        f"RLIMIT_NOFILE {limit}; load {load()}")
+    results = []
+    try:
+        try:
+            pki = make_pki(found[0], workdir)
+        except SetupError as e:
+            say(str(e))
+            return 1
+        for backend in opts.backends:
+            say(f"{backend}: load {load()}")
+            results.append(BackendRun(backend, opts, found, pki, workdir, processes, say).run())
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        processes.stop_all()
+        if opts.keep:
+            say(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    header = (f"bench-scale: {opts.connections} connections, burst {opts.burst} in {opts.burst_window:g} s, "
+              f"steady {opts.steady:g} s, {started:%Y-%m-%d %H:%M} UTC, load {load()}")
+    print(report.table(results, header))
+    if opts.json:
+        report.write_json(opts.json, {"date": started.isoformat(), "argv": sys.argv, "meshgate": found[0],
+                                      "meshgate_bench": found[1], "options": vars(opts), "load_after": load()},
+                          results)
+        say(f"wrote {opts.json}")
+    return 1 if any(r["error"] for r in results) else 0
