@@ -19,8 +19,9 @@ Needs root, iproute2 and python3. MESHGATE_BIN / MESHGATE_BENCH_BIN name the bin
 the debug build, `swift build --show-bin-path`). See docs/benchmarks.md."""
 
 EPILOG = """\
-Exit status: 0 when every phase ran (even when a target is missed), 1 when a phase failed, 2 when
-it cannot run (not root, a tool or binary missing, a bad option). Progress lines go to stderr,
+Exit status: 0 when every phase ran (even when a target is missed), 1 when a phase failed (and,
+with --smoke, when any connection failed), 2 when it cannot run (not root, a tool or binary
+missing, a bad option). Progress lines go to stderr,
 the table to stdout. --smoke: 300 connections, a burst of 200, 2 s steady (about 30 s for both
 backends)."""
 
