@@ -127,7 +127,8 @@ let package = Package(
         .target(
             name: "MeshgateAdmin",
             dependencies: [
-                "MeshgateControl", "MeshgateProxy", "MeshgateLoop", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"), metrics, prometheus,
+                "MeshgateControl", "MeshgateDiscovery", "MeshgateProxy", "MeshgateLoop", nio("NIOCore"), nio("NIOPosix"), nio("NIOHTTP1"),
+                metrics, prometheus,
                 logging,
             ],
             swiftSettings: v5),

@@ -16,6 +16,7 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case tlsHandshake = "meshgate_tls_handshake_seconds"
     case connect = "meshgate_connect_seconds"
     case identityReloadRefused = "meshgate_identity_reload_refused_total"
+    case discoverLateAnnouncements = "meshgate_discover_late_announcements_total"
     case tlsRefusals = "meshgate_tls_refusals_total"
     case identityExpiry = "meshgate_identity_expiry_seconds"
     case identityRenewals = "meshgate_identity_renewals_total"
@@ -34,7 +35,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     /// Counter, gauge or histogram.
     var type: String {
         switch self {
-        case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .mirrorConflicts,
+        case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .discoverLateAnnouncements,
+            .mirrorConflicts,
             .mirrorLimitRefusals, .tlsRefusals, .identityRenewals, .registryRelists, .registryWatchRestarts,
             .mirrorServiceWrites:
             "counter"
@@ -63,6 +65,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .tlsHandshake: "TLS handshake duration, both sides and both directions."
         case .connect: "TCP connect duration, to remote gateways and to local endpoints."
         case .tlsRefusals: "TLS handshakes refused, both sides, by reason (the tls_refused_<reason> counters: protocol_version, unknown_ca, identity, identity_issuer_mismatch, alpn, ...)."
+        case .discoverLateAnnouncements:
+            "Route-table generations a discover stream announced after its 2 s bound although not every proxy loop ran them yet."
         case .identityReloadRefused: "Identity reloads refused (the new files failed the checks of meshgate check; the current identity stayed in use)."
         case .identityExpiry: "Seconds until the gateway's leaf certificate in use expires (negative once expired)."
         case .identityRenewals: "Automatic renewals of the gateway's leaf (identity.renew), by result (ok, error)."

@@ -1,5 +1,6 @@
 import Foundation
 import MeshgateControl
+import MeshgateDiscovery
 import MeshgateProxy
 import Prometheus
 
@@ -59,6 +60,7 @@ final class PrometheusExporter: @unchecked Sendable {
         gauge(.info, [("cluster", status.cluster), ("io_backend", status.ioBackend), ("kernel_tls", status.kernelTLS)], 1)
         gauge(.routeTableGeneration, [], Double(status.routeTable.generation))
         counter(.identityReloadRefused, [], UInt64(max(0, status.identity.reloadsRefused ?? 0)))
+        if let late = status.counters[DiscoveryServer.lateAnnouncementsKey] { counter(.discoverLateAnnouncements, [], late) }
         if let left = status.identity.secondsLeft { gauge(.identityExpiry, [], left) }
         if let renewal = status.identity.renewal {
             counter(.identityRenewals, [("result", "ok")], UInt64(renewal.renewals))

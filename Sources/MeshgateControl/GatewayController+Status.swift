@@ -83,7 +83,7 @@ extension GatewayController {
             routeTable: .init(generation: snapshot.generation, appliedByAllLoops: publisher.appliedByAllLoops),
             services: .init(count: services.count, exported: services.filter(\.exported).count),
             links: links.mirrors.map { Self.linkStatus($0, refused: mirrorRefusals(cluster: $0.cluster)) }, routes: routes,
-            counters: server.stats.values.merging(discovery.refusalCounters) { $1 })
+            counters: server.stats.values.merging(discovery.counters) { $1 })
         status.mirrorServices = mirrorWriter?.status
         status.registry = registrySourceStatus(now: now)
         return status

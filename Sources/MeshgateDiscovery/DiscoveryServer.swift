@@ -84,6 +84,15 @@ public final class DiscoveryServer: DiscoverStreamHandler {
         return out
     }
 
+    /// Every counter of the discovery server for `/status` and `/metrics`: the refusals
+    /// (``refusalCounters``) and `gateway_discover_late_announcements` (``lateAnnouncements``).
+    public var counters: [String: UInt64] {
+        refusalCounters.merging([Self.lateAnnouncementsKey: UInt64(lateAnnouncements)]) { $1 }
+    }
+
+    /// The counter name of ``lateAnnouncements``.
+    public static let lateAnnouncementsKey = "gateway_discover_late_announcements"
+
     /// Takes over a stream a loop accepted (`DiscoverStreamHandler`) and serves it.
     public func takeOver(fd: Int32, tls: TLSConnection, peer: WorkloadIdentity?, cluster: String, options: DiscoverOptions) {
         serve(TLSStream(adopting: fd, tls: tls), peer: peer, cluster: cluster, options: options)

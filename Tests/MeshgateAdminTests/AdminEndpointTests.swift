@@ -56,7 +56,7 @@ struct AdminEndpointTests {
         // The route really listens where /status says.
         #expect(!LoopbackPorts.canBind(g.routePort), "the route's listener holds 127.0.0.1:\(g.routePort)")
         // The loops' counters and the discovery server's refusals.
-        #expect(Set(status.counters.keys) == Set(ProxyCounters.Name.allCases.map(\.key) + DiscoverRefusal.counted.map(\.counterKey)))
+        #expect(Set(status.counters.keys) == Set(ProxyCounters.Name.allCases.map(\.key) + DiscoverRefusal.counted.map(\.counterKey) + [DiscoveryServer.lateAnnouncementsKey]))
     }
 
     @Test("/ready is 503 with the reason until the gateway runs, and again once it drains")

@@ -90,6 +90,7 @@ struct AdminMetricsTests {
         #expect(
             prom.value("meshgate_info", ["cluster": "east", "io_backend": status.ioBackend, "kernel_tls": status.kernelTLS]) == 1)
         #expect(prom.value("meshgate_route_table_generation") == Double(status.routeTable.generation))
+        #expect(prom.value("meshgate_discover_late_announcements_total") == 0, "a gateway exports the discovery server's late announcements")
 
         // The histograms: cumulative buckets in increasing `le`, +Inf equal to _count, the sum.
         let hs = prom.samples("meshgate_tls_handshake_seconds_bucket")

@@ -61,6 +61,7 @@ import Testing
         #expect(try west.nextChange(seconds: 5) == .upsert(DiscoveredService(namespace: "default", name: "api", ports: [7000])))
         #expect(ContinuousClock.now - published >= bound, "held back for the bound first")
         #expect(h.server.lateAnnouncements == 1)
+        #expect(h.server.counters[DiscoveryServer.lateAnnouncementsKey] == 1, "the counter /status and /metrics show")
 
         // The next change waits for the bound again (the loop still lags) and is counted again.
         h.publish([Self.api], appliedBy: 0..<1)
