@@ -46,13 +46,7 @@ public enum HKDFExpandLabel {
 /// OpenSSL's TLS13-KDF, fetched once per process: a fetch looks the algorithm up in the
 /// provider store under a lock, which every connection's four derivations would pay again.
 /// An `EVP_KDF` is immutable and reference-counted: every thread may make contexts from it.
-private let tls13KDF = FetchedKDF(EVP_KDF_fetch(nil, "TLS13-KDF", nil))
-
-/// A fetched `EVP_KDF*` kept for the life of the process.
-private struct FetchedKDF: @unchecked Sendable {
-    let pointer: OpaquePointer?
-    init(_ pointer: OpaquePointer?) { self.pointer = pointer }
-}
+private let tls13KDF = FetchedAlgorithm(EVP_KDF_fetch(nil, "TLS13-KDF", nil))
 
 /// Heap copies that outlive the OSSL_PARAM array built from them; wiped and freed by `release`.
 private final class ParameterArena {

@@ -70,15 +70,9 @@ enum TicketKeyCallback {
     private static let renewalIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, nil, nil, nil, nil)
     /// AES-256-CBC, fetched once per process (an implicit fetch per ticket would take the
     /// provider store's lock each time).
-    private static let aes256CBC = FetchedCipher(EVP_CIPHER_fetch(nil, "AES-256-CBC", nil))
+    private static let aes256CBC = FetchedAlgorithm(EVP_CIPHER_fetch(nil, "AES-256-CBC", nil))
     /// C strings the OSSL_PARAMs point at, alive for the whole process.
     private static let names = ParameterNames()
-}
-
-/// A fetched `EVP_CIPHER*` kept for the life of the process (immutable, usable from any thread).
-private struct FetchedCipher: @unchecked Sendable {
-    let pointer: OpaquePointer?
-    init(_ pointer: OpaquePointer?) { self.pointer = pointer }
 }
 
 /// The parameter names and digest name of the MAC key parameters, as process-lifetime C strings.
