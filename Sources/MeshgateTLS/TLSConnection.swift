@@ -76,7 +76,6 @@ public final class TLSConnection {
         self.observer = HandshakeObserver(
             context: context, expectedPeerIdentity: expectedPeerIdentity, sessionCacheKey: cacheKey, capturesKeyMaterial: forKTLS)
         observer.attach(to: ssl)
-        VerifiedIssuers.prepare(ssl)
         if forKTLS {
             inboundRecords = RecordBoundaryTracker()
             SSL_set_msg_callback(ssl, OpenSSLCallbacks.message)

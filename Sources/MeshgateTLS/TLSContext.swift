@@ -61,6 +61,7 @@ public final class TLSContext: @unchecked Sendable {
         var mode = SSL_VERIFY_PEER
         if configuration.role == .server { mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT }
         SSL_CTX_set_verify(raw, mode, OpenSSLCallbacks.verify)
+        VerifiedIssuers.prepare(context: raw)
         if let time = configuration.verificationTime {
             X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(raw), time_t(time))
         }

@@ -19,9 +19,10 @@ enum VerifiedIssuers {
     /// Certificates a context's store may hold before no more issuers are remembered.
     static let limit = 256
 
-    /// Lets the connection's chain end at a remembered issuer.
-    static func prepare(_ ssl: OpaquePointer) {
-        if let param = SSL_get0_param(ssl) { X509_VERIFY_PARAM_set_flags(param, UInt(X509_V_FLAG_PARTIAL_CHAIN)) }
+    /// Lets the chains of every connection of `ctx` (an `SSL_CTX*`; `SSL_new` copies its
+    /// verification parameters) end at a remembered issuer.
+    static func prepare(context ctx: OpaquePointer) {
+        X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), UInt(X509_V_FLAG_PARTIAL_CHAIN))
     }
 
     /// After a full handshake: remembers the issuers of the verified chain (leaf first, anchor
