@@ -41,6 +41,9 @@ enum ConnectionRole: UInt8 {
     case inbound
     /// Gateway outbound listener: a route's remote gateway over mTLS, header first.
     case outbound
+    /// Gateway warm pool: a connection to a link's remote gateway, opened with no client; a
+    /// client's `outbound` connection adopts its upstream side.
+    case pooled
 }
 
 /// A proxied connection in the loop's slab: client (downstream) and upstream sockets and the
@@ -87,7 +90,8 @@ struct Connection {
     /// Where upstream attempts go: a route's gateways or a service's endpoints (the loop's
     /// configured upstreams when nil). Held so its addresses outlive the connect.
     var upstreams: UpstreamBalancer? = nil
-    /// Outbound: the route this connection started with.
+    /// Outbound: the route this connection started with (warm pool: the route its pool was
+    /// made for).
     var route: GatewayRoute? = nil
     /// Outbound with client TLS: the local client's verified identity, sent in the header.
     var clientIdentity: String? = nil

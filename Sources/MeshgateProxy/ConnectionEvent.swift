@@ -8,6 +8,14 @@ enum ConnectionEvent: Equatable {
     case handshakeDone(ConnectionSide)
     /// Gateway inbound: the header named a service with endpoints to connect to.
     case headerAccepted
+    /// Gateway inbound: the peer announced a warm-pool connection (a `pooled` header); it may
+    /// wait for its `connect` header up to the pooled idle limit.
+    case pooledHeader
+    /// Outbound: the client's connection took a warm-pool connection's upstream side (already
+    /// connected and handshaked) instead of connecting.
+    case pooledAdopted
+    /// Warm pool: the loop retires a pooled connection (or one still being opened).
+    case poolRetire(WarmPoolRetirement)
     /// A connect was submitted (its socket made).
     case connectStarted
     /// No descriptor for the upstream socket.
@@ -58,6 +66,8 @@ enum ConnectionEnd: Equatable {
     case headerTimeout
     /// No byte moved for the idle timeout.
     case idle
+    /// A warm-pool connection retired before any client used it.
+    case poolRetired(WarmPoolRetirement)
     /// Outbound: refused at once, the route's cluster is down.
     case linkDown
     /// A side failed: both sides are reset, so a truncated stream never passes as complete.
@@ -77,6 +87,8 @@ enum ConnectionAction: Equatable {
     case handshake(ConnectionSide)
     /// Read the transport header.
     case readHeader
+    /// Warm pool: the connection is handshaked; put it in its link's pool.
+    case pool
     /// Connect to the next upstream.
     case connect
     /// Retry the connect later, when a descriptor frees up; `first` when the connection was
@@ -89,4 +101,14 @@ enum ConnectionAction: Equatable {
     case keepOpenSSL(ConnectionSide)
     /// End the connection.
     case end(ConnectionEnd)
+}
+
+/// Why a warm-pool connection closes without having carried a client.
+enum WarmPoolRetirement: Equatable {
+    /// No client took it within the pool's `maxAge`.
+    case expired
+    /// The remote gateway closed it (or sent what a pooled stream must not carry).
+    case closedByPeer
+    /// Its link went down or away, the identity was reloaded, or the gateway drains or stops.
+    case drained
 }

@@ -4,6 +4,8 @@ struct ConnectionLimits: Equatable {
     var headerTimeout: Int64
     var connectTimeout: Int64
     var idleTimeout: Int64
+    /// Gateway inbound: how long a peer's warm-pool connection waits for its `connect` header.
+    var pooledIdleTimeout: Int64 = 0
 }
 
 /// The connection state machine: pure, no sockets. `ProxyLoop` feeds it events and performs
@@ -33,12 +35,20 @@ enum ConnectionLifecycle {
             return .end(.linkDown)
         case (.handshakeDone(.downstream), .handshaking(.downstream, _, _)):
             if plan.readsHeader {
-                phase = .readingHeader(deadline: now &+ limits.headerTimeout)
+                phase = .readingHeader(deadline: now &+ limits.headerTimeout, pooled: false)
                 return .readHeader
             }
             return connect()
         case (.headerAccepted, .readingHeader):
             return connect()
+        case (.pooledHeader, .readingHeader(_, false)):
+            phase = .readingHeader(deadline: now &+ limits.pooledIdleTimeout, pooled: true)
+            return .readHeader
+        case (.pooledAdopted, .connecting):
+            phase = .open
+            return .open
+        case (.poolRetire(let why), _) where plan.pooled:
+            return .end(.poolRetired(why))
         case (.connectStarted, .connecting), (.connectStarted, .waitingForDescriptor):
             phase = .connecting(startedAt: clock)
             return .none
@@ -54,6 +64,10 @@ enum ConnectionLifecycle {
         case (.connectFailed(let more), .connecting):
             return more ? connect() : .end(.upstreamsExhausted)
         case (.handshakeDone(.upstream), .handshaking(.upstream, _, _)):
+            if plan.pooled {
+                phase = .pooled(since: now)
+                return .pool
+            }
             phase = .open
             return .open
         case (.finished(let direction), .open):
@@ -67,8 +81,12 @@ enum ConnectionLifecycle {
             return failure == .kernelRXRefused ? .end(.kernelTLSBroken(side)) : .keepOpenSSL(side)
         case (.tick(let lastActivity), _):
             return expiry(phase, lastActivity: lastActivity, limits: limits, now: now).map { .end($0) } ?? .none
+        case (.drainRequested, _) where plan.pooled:
+            return .end(.poolRetired(.drained))  // no client waits on it
         case (.drainRequested, _):
             return .none  // every connection runs to its own end; the loop stops when none is left
+        case (.stopRequested, _) where plan.pooled:
+            return .end(.poolRetired(.drained))
         case (.stopRequested, _):
             return .end(.stopped)
         default:
@@ -83,12 +101,14 @@ enum ConnectionLifecycle {
             return lastActivity < now &- limits.idleTimeout ? .idle : nil
         case .handshaking(let side, _, let deadline):
             return deadline < now ? .handshakeTimeout(side) : nil
-        case .readingHeader(let deadline):
+        case .readingHeader(let deadline, _):
             return deadline < now ? .headerTimeout : nil
         case .waitingForDescriptor(let since):
             return since < now &- limits.connectTimeout ? .descriptorWaitTimeout : nil
         case .free, .accepted, .connecting:
             return nil  // the backend's connect timeout bounds a connect
+        case .pooled:
+            return nil  // its pool retires it at its maxAge
         }
     }
 }

@@ -23,6 +23,9 @@ enum FlowDirection: UInt8, Equatable {
 /// free → accepted → [handshaking(downstream)] → [readingHeader] → connecting ⇄ waitingForDescriptor
 ///      → [handshaking(upstream)] → open → halfClosed → free
 /// ```
+/// A warm-pool connection (role `pooled`, no client) goes `accepted → connecting →
+/// handshaking(upstream) → pooled → free`: a client's connection adopts its upstream side and
+/// skips from `connecting` to `open`.
 /// Which optional steps a connection takes is its `ConnectionPlan`.
 enum ConnectionPhase: Equatable {
     /// The slot is unused.
@@ -38,8 +41,13 @@ enum ConnectionPhase: Equatable {
     /// A side's TLS handshake began at `startedAt` (monotonic ns) and is refused at `deadline`
     /// (loop clock).
     case handshaking(ConnectionSide, startedAt: Int64, deadline: Int64)
-    /// Gateway inbound: the client's transport header is read until `deadline` (loop clock).
-    case readingHeader(deadline: Int64)
+    /// Gateway inbound: the client's transport header is read until `deadline` (loop clock);
+    /// `pooled` once the peer announced a warm-pool connection (its deadline is then the pooled
+    /// idle limit, and the next header must be a `connect`).
+    case readingHeader(deadline: Int64, pooled: Bool)
+    /// Warm pool, originating side: handshaked with the remote gateway since `since` (loop
+    /// clock), idle until a client adopts its upstream side or the pool retires it.
+    case pooled(since: Int64)
     /// Both sides connected: bytes flow both ways.
     case open
     /// One direction passed its end of stream on; the other still flows.
@@ -60,14 +68,23 @@ enum ConnectionPhase: Equatable {
     }
 }
 
-/// The optional steps a connection takes, fixed when it is admitted.
+/// The optional steps a connection takes, fixed when it is admitted. One byte of flags in the
+/// slot (`ConnectionLayoutTests` holds the slot's size).
 struct ConnectionPlan: Equatable {
+    private var bits: UInt8
+
+    init(clientTLS: Bool, readsHeader: Bool, upstreamTLS: Bool, pooled: Bool = false) {
+        bits = (clientTLS ? 1 : 0) | (readsHeader ? 2 : 0) | (upstreamTLS ? 4 : 0) | (pooled ? 8 : 0)
+    }
+
     /// The client side proves itself first (TLS terminating proxy, gateway inbound, outbound
     /// routes that require client TLS).
-    var clientTLS: Bool
+    var clientTLS: Bool { bits & 1 != 0 }
     /// Gateway inbound: a transport header follows the client's handshake.
-    var readsHeader: Bool
+    var readsHeader: Bool { bits & 2 != 0 }
     /// The upstream side runs a TLS handshake once connected (TLS originating proxy, outbound
     /// routes to remote gateways).
-    var upstreamTLS: Bool
+    var upstreamTLS: Bool { bits & 4 != 0 }
+    /// A warm-pool connection: no client; after its handshake it waits in the pool.
+    var pooled: Bool { bits & 8 != 0 }
 }

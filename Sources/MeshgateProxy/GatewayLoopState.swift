@@ -30,6 +30,12 @@ final class GatewayLoopState {
     let headerTimeout: Int64
     /// Who may connect to services.
     let inbound: InboundPolicy
+    /// Loop-clock nanoseconds a peer's warm-pool connection waits for its `connect` header.
+    let pooledIdleTimeout: Int64
+    /// How many loops the gateway runs (each keeps its share of a pool).
+    let loops: Int
+    /// This loop's warm pools, by linked cluster.
+    var pools: [String: WarmPool] = [:]
     /// The snapshot this loop runs with.
     var snapshot: GatewaySnapshot
     var acceptors: [RouteAcceptor] = []
@@ -40,8 +46,13 @@ final class GatewayLoopState {
     var routeBalancers: [String: (GatewayRoute, UpstreamBalancer)] = [:]
     var serviceBalancers: [ServicePortKey: (ExportedService, UpstreamBalancer)] = [:]
 
-    init(publisher: RouteTablePublisher, discovery: (any DiscoverStreamHandler)?, headerTimeout: Duration, inbound: InboundPolicy = InboundPolicy()) {
+    init(
+        publisher: RouteTablePublisher, discovery: (any DiscoverStreamHandler)?, headerTimeout: Duration, inbound: InboundPolicy = InboundPolicy(),
+        pooledIdleTimeout: Duration = .seconds(120), loops: Int = 1
+    ) {
         self.publisher = publisher
+        self.pooledIdleTimeout = pooledIdleTimeout.nanoseconds
+        self.loops = loops
         self.discovery = discovery
         self.inbound = inbound
         self.headerTimeout = headerTimeout.nanoseconds

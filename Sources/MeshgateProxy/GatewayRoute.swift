@@ -23,11 +23,14 @@ public final class GatewayRoute: Sendable {
     public let fixedListen: SocketAddress?
     /// False while the remote cluster is known to be down: connections are refused at once.
     public let alive: Bool
+    /// The link's warm pool (`links.pool`), or nil: every client's connection makes its own
+    /// TCP connect and TLS handshake. Routes of one cluster carry the same policy.
+    public let pool: WarmPoolPolicy?
 
     /// A route; `gateways` may only be empty for a route that is not alive.
     public init(
         key: String, cluster: String, gateways: [SocketAddress], expectedIdentity: WorkloadIdentity, target: ConnectTarget,
-        requireClientTLS: Bool = false, fixedListen: SocketAddress? = nil, alive: Bool = true
+        requireClientTLS: Bool = false, fixedListen: SocketAddress? = nil, alive: Bool = true, pool: WarmPoolPolicy? = nil
     ) {
         precondition(!gateways.isEmpty || !alive, "a live route needs at least one gateway address")
         self.key = key
@@ -38,6 +41,7 @@ public final class GatewayRoute: Sendable {
         self.requireClientTLS = requireClientTLS
         self.fixedListen = fixedListen
         self.alive = alive
+        self.pool = pool?.isEnabled == true ? pool : nil
     }
 
     /// Whether `other` describes the same route in every respect.
@@ -45,5 +49,6 @@ public final class GatewayRoute: Sendable {
         key == other.key && cluster == other.cluster && gateways == other.gateways
             && expectedIdentity == other.expectedIdentity && target == other.target
             && requireClientTLS == other.requireClientTLS && fixedListen == other.fixedListen && alive == other.alive
+            && pool == other.pool
     }
 }

@@ -71,13 +71,17 @@ public struct GatewaySettings: Sendable {
     public var discovery: (any DiscoverStreamHandler)?
     /// Who may connect to services (the discover part is the discovery server's).
     public var inbound: InboundPolicy
+    /// A peer's warm-pool connection (it sent a `pooled` header) may wait this long for its
+    /// `connect` header, instead of `headerTimeout`.
+    public var pooledIdleTimeout: Duration
 
     public init(
         publisher: RouteTablePublisher, headerTimeout: Duration = .seconds(5), discovery: (any DiscoverStreamHandler)? = nil,
-        inbound: InboundPolicy = InboundPolicy()
+        inbound: InboundPolicy = InboundPolicy(), pooledIdleTimeout: Duration = .seconds(120)
     ) {
         self.publisher = publisher
         self.headerTimeout = headerTimeout
+        self.pooledIdleTimeout = pooledIdleTimeout
         self.discovery = discovery
         self.inbound = inbound
     }

@@ -27,6 +27,9 @@ public final class ProxyCounters: Sendable {
         case gatewayRefusedUnknownService, gatewayRefusedNotExported, gatewayRefusedNotAllowed
         case gatewayRefusedNoEndpoint, gatewayRefusedLinkDown, gatewayDiscoverStreams
         case gatewayRefusedUnknownPort
+        case gatewayPoolIdle, gatewayPoolOpening, gatewayPoolOpened, gatewayPoolHits, gatewayPoolMisses
+        case gatewayPoolExpired, gatewayPoolClosedByPeer, gatewayPoolDrained, gatewayPoolFailed
+        case gatewayPoolInboundIdle, gatewayPoolInboundHeld
 
         /// The name in JSON and log lines.
         public var key: String {
@@ -100,12 +103,24 @@ public final class ProxyCounters: Sendable {
             case .gatewayRefusedUnknownPort: "gateway_refused_unknown_port"
             case .gatewayRefusedLinkDown: "gateway_refused_link_down"
             case .gatewayDiscoverStreams: "gateway_discover_streams"
+            case .gatewayPoolIdle: "gateway_pool_idle"
+            case .gatewayPoolOpening: "gateway_pool_opening"
+            case .gatewayPoolOpened: "gateway_pool_opened"
+            case .gatewayPoolHits: "gateway_pool_hits"
+            case .gatewayPoolMisses: "gateway_pool_misses"
+            case .gatewayPoolExpired: "gateway_pool_expired"
+            case .gatewayPoolClosedByPeer: "gateway_pool_closed_by_peer"
+            case .gatewayPoolDrained: "gateway_pool_drained"
+            case .gatewayPoolFailed: "gateway_pool_failed"
+            case .gatewayPoolInboundIdle: "gateway_pool_inbound_idle"
+            case .gatewayPoolInboundHeld: "gateway_pool_inbound_held"
             }
         }
 
         /// Gauges go up and down; the others only grow.
         public var isGauge: Bool {
             self == .active || self == .pipesInUse || self == .buffersInUse || self == .tlsHandshakesActive
+                || self == .gatewayPoolIdle || self == .gatewayPoolOpening || self == .gatewayPoolInboundIdle
         }
     }
 

@@ -25,6 +25,11 @@ extension ProxyLoop {
         if let series = conn.pointee.traffic {
             endTraffic(series, conn, reset: resetDownstream || resetUpstream)
         }
+        if conn.pointee.role == .pooled {
+            pooledSlotClosed(conn, slot: slot)
+        } else if case .readingHeader(_, true) = conn.pointee.phase {
+            counters.subtract(.gatewayPoolInboundIdle)
+        }
         releaseChannel(flow(conn, toUpstream: true), force: true)
         releaseChannel(flow(conn, toUpstream: false), force: true)
         closeSocket(conn.pointee.downstream, reset: resetDownstream)

@@ -30,6 +30,7 @@ extension ProxyLoop {
             if delta.servicesChanged && !gw.serviceBalancers.isEmpty {
                 gw.serviceBalancers = gw.serviceBalancers.filter { next.services[$0.value.0.key] === $0.value.0 }
             }
+            syncPools(from: gw.snapshot, to: next, delta: delta)
         } else {
             let mark = next.generation
             for (_, entry) in next.routes { takeRoute(entry, mark: mark) }
@@ -47,6 +48,7 @@ extension ProxyLoop {
             if !gw.serviceBalancers.isEmpty {
                 gw.serviceBalancers = gw.serviceBalancers.filter { next.services[$0.value.0.key] === $0.value.0 }
             }
+            syncPools(from: gw.snapshot, to: next, delta: nil)
         }
         gw.snapshot = next
         gw.publisher.loopApplied(index, generation: next.generation)
@@ -174,10 +176,13 @@ extension ProxyLoop {
     }
 
     /// Outbound, upstream handshake done: the transport header goes out as the first
-    /// application record, in the same send as the client's Finished.
+    /// application record, in the same send as the client's Finished. A warm-pool connection
+    /// sends `pooled` there, and its adopter the `connect` later.
     func writeTransportHeader(_ conn: UnsafeMutablePointer<Connection>, tls: TLSConnection) -> Bool {
         guard let route = conn.pointee.route else { return false }
-        let header = TransportHeader.connect(route.target, clientIdentity: conn.pointee.clientIdentity)
+        let header =
+            conn.pointee.role == .pooled
+            ? TransportHeader.pooled : TransportHeader.connect(route.target, clientIdentity: conn.pointee.clientIdentity)
         guard let bytes = try? header.encoded(), case .written = tls.writePlaintext(bytes) else { return false }
         return true
     }
@@ -201,7 +206,29 @@ extension ProxyLoop {
         while true {
             let have = Int(f.pointee.pending)
             switch TransportHeader.decode(UnsafeRawBufferPointer(start: buffer, count: have)) {
+            case .complete(.pooled, let consumed):
+                guard case .readingHeader(_, false) = conn.pointee.phase else {
+                    refuseGateway(conn, slot: slot, .badHeader, "a second pooled header on one stream")
+                    return
+                }
+                // A peer's warm-pool connection: it waits (no buffer held) for its connect.
+                if have > consumed { memmove(buffer, buffer + consumed, have - consumed) }
+                f.pointee.pending = Int32(have - consumed)
+                f.pointee.bufferOffset = 0
+                if f.pointee.pending == 0 { releaseChannel(f, force: true) }
+                advance(conn, slot: slot, .pooledHeader)  // reads on
+                return
             case .complete(let header, let consumed):
+                if case .readingHeader(let deadline, true) = conn.pointee.phase {
+                    guard case .connect = header else {
+                        refuseGateway(conn, slot: slot, .badHeader, "only a connect header may follow a pooled header")
+                        return
+                    }
+                    // The pooled connection becomes an inbound connection like any other.
+                    conn.pointee.phase = .readingHeader(deadline: deadline, pooled: false)
+                    counters.subtract(.gatewayPoolInboundIdle)
+                    counters.add(.gatewayInbound)
+                }
                 f.pointee.bufferOffset = Int32(consumed)
                 f.pointee.pending = Int32(have - consumed)
                 if f.pointee.pending == 0 {
@@ -225,6 +252,7 @@ extension ProxyLoop {
                 case .bytes, .needMoreInput:
                     break
                 default:
+                    if pooledPeerLeft(conn, slot: slot, have: have) { return }
                     refuseGateway(conn, slot: slot, .badHeader, "the client ended its stream before a whole header")
                     return
                 }
@@ -239,6 +267,7 @@ extension ProxyLoop {
                 tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
                 continue
             case .eof:
+                if pooledPeerLeft(conn, slot: slot, have: have) { return }
                 refuseGateway(conn, slot: slot, .badHeader, "the client closed before a whole header")
                 return
             case .wouldBlock:
@@ -248,6 +277,14 @@ extension ProxyLoop {
             }
             return
         }
+    }
+
+    /// A peer's pooled connection that ends with no header begun is its pool retiring it (or
+    /// the peer going away): closed quietly, not a refusal. False for any other connection.
+    private func pooledPeerLeft(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, have: Int) -> Bool {
+        guard case .readingHeader(_, true) = conn.pointee.phase, have == 0 else { return false }
+        close(slot, resetDownstream: false, resetUpstream: false)
+        return true
     }
 
     /// Acts on a whole header: authorize and connect, answer a probe, or refuse.
@@ -312,6 +349,8 @@ extension ProxyLoop {
                 counters.add(.gatewayProbesAnswered)
             }
             close(slot, resetDownstream: false, resetUpstream: false)
+        case .pooled:
+            refuseGateway(conn, slot: slot, .badHeader, "a pooled header where a connect was due")
         case .discover(let cluster, let options):
             guard let server = gw.discovery else {
                 refuseGateway(conn, slot: slot, .unsupportedKind, "discover is not served here")

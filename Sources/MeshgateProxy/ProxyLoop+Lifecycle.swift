@@ -8,7 +8,7 @@ extension ProxyLoop {
     var lifecycleLimits: ConnectionLimits {
         ConnectionLimits(
             handshakeTimeout: handshakeTimeout, headerTimeout: gateway?.headerTimeout ?? handshakeTimeout,
-            connectTimeout: connectTimeout, idleTimeout: idleTimeout)
+            connectTimeout: connectTimeout, idleTimeout: idleTimeout, pooledIdleTimeout: gateway?.pooledIdleTimeout ?? 0)
     }
 
     /// The optional steps of a connection with the role it has now.
@@ -18,6 +18,8 @@ extension ProxyLoop {
             return ConnectionPlan(clientTLS: true, readsHeader: true, upstreamTLS: false)
         case .outbound:
             return ConnectionPlan(clientTLS: conn.pointee.route?.requireClientTLS ?? false, readsHeader: false, upstreamTLS: true)
+        case .pooled:
+            return ConnectionPlan(clientTLS: false, readsHeader: false, upstreamTLS: true, pooled: true)
         case .proxy:
             return ConnectionPlan(clientTLS: config.tls.downstream != nil, readsHeader: false, upstreamTLS: config.tls.upstream != nil)
         }
@@ -44,9 +46,18 @@ extension ProxyLoop {
         case .handshake(let side):
             startHandshake(conn, slot: slot, upstreamSide: side == .upstream)
         case .readHeader:
-            counters.add(.gatewayInbound)
+            if case .readingHeader(_, true) = conn.pointee.phase {
+                // Counted when the peer's `connect` comes.
+                counters.add(.gatewayPoolInboundHeld)
+                counters.add(.gatewayPoolInboundIdle)
+            } else {
+                counters.add(.gatewayInbound)
+            }
             readHeader(conn, slot: slot)
+        case .pool:
+            pooledConnectionReady(conn, slot: slot)
         case .connect:
+            if conn.pointee.role == .outbound && conn.pointee.attempts == 0 && adoptPooled(conn, slot: slot) { return }
             let balancer = conn.pointee.upstreams ?? self.balancer
             let i = conn.pointee.attempts == 0 ? balancer.first(now: now) : balancer.after(Int(conn.pointee.upstreamIndex), now: now)
             connect(conn, slot: slot, upstream: i)
@@ -82,6 +93,8 @@ extension ProxyLoop {
         case .done:
             counters.add(.closedOk)
             close(slot, resetDownstream: false, resetUpstream: false)
+        case .upstreamsExhausted where conn.pointee.role == .pooled:
+            close(slot, resetDownstream: false, resetUpstream: false)  // its connect failure is logged; no client to reset
         case .upstreamsExhausted:
             counters.add(.upstreamsExhausted)
             limits.warning("exhausted", "loop \(index): every upstream failed; resetting the client connection")
@@ -94,6 +107,12 @@ extension ProxyLoop {
                 conn, slot: slot, upstreamSide: side == .upstream, .handshakeTimeout,
                 "not finished within \(config.tls.handshakeTimeout) (\(conn.pointee.handshakeBytes) bytes received)")
         case .headerTimeout:
+            if case .readingHeader(_, true) = conn.pointee.phase {
+                // A peer's pooled connection idle past inbound.pooledIdleTimeout: not a refusal.
+                counters.add(.idleTimeouts)
+                close(slot, resetDownstream: false, resetUpstream: false)
+                return
+            }
             refuseGateway(conn, slot: slot, .headerTimeout, "no whole transport header in time")
         case .idle:
             counters.add(.idleTimeouts)
@@ -110,6 +129,8 @@ extension ProxyLoop {
         case .stopped:
             counters.add(.forcedCloses)
             close(slot, resetDownstream: true, resetUpstream: true)
+        case .poolRetired(let why):
+            retirePooled(conn, slot: slot, why)
         }
     }
 }

@@ -33,6 +33,8 @@ extension ProxyLoop {
             switch conn.pointee.phase {
             case .readingHeader where !upstreamSide:
                 readHeader(conn, slot: slot)
+            case .pooled where upstreamSide:
+                _ = pooledReadable(conn, slot: slot)
             case .handshaking(let side, _, _) where (side == .upstream) == upstreamSide:
                 driveHandshake(conn, slot: slot, upstreamSide: upstreamSide)
             default:

@@ -79,7 +79,7 @@ extension ProxyLoop {
             }
             switch tls.handshake() {
             case .complete:
-                if upstreamSide && conn.pointee.role == .outbound && !writeTransportHeader(conn, tls: tls) {
+                if upstreamSide && (conn.pointee.role == .outbound || conn.pointee.role == .pooled) && !writeTransportHeader(conn, tls: tls) {
                     refuse(conn, slot: slot, upstreamSide: true, .other, "cannot write the transport header")
                     return
                 }

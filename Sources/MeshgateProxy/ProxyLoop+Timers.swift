@@ -48,6 +48,7 @@ extension ProxyLoop {
             else { continue }
             advance(c, slot: slot, .tick(lastActivity: c.pointee.lastActivity))
         }
+        sweepPools()
     }
 
     /// The kTLS safety net, step 1 (the poke timer): notes kernel TLS connections that were busy

@@ -98,7 +98,11 @@ final class ProxyLoop<Backend: EventBackend> {
         slab = ConnectionSlab(capacity: min(perLoop, 1 << 20))
         pipes = PipePool(requestedSize: config.pipeSize, limit: config.maxPipesPerLoop, ceiling: shared.descriptorCeiling)
         balancer = UpstreamBalancer(config.upstreams, startingAt: index)
-        gateway = config.gateway.map { GatewayLoopState(publisher: $0.publisher, discovery: $0.discovery, headerTimeout: $0.headerTimeout, inbound: $0.inbound) }
+        gateway = config.gateway.map {
+            GatewayLoopState(
+                publisher: $0.publisher, discovery: $0.discovery, headerTimeout: $0.headerTimeout, inbound: $0.inbound,
+                pooledIdleTimeout: $0.pooledIdleTimeout, loops: config.threads)
+        }
         limits = shared.limits
         idleTimeout = config.idleTimeout.nanoseconds
         connectTimeout = config.connectTimeout.nanoseconds

@@ -113,6 +113,8 @@ private struct DecodedFields {
         case .probe:
             if let missing = firstMissing(.nonce) { return .failure(.missingField(missing.fieldName)) }
             return .success(.probe(nonce: nonce))
+        case .pooled:
+            return .success(.pooled)
         }
     }
 

@@ -44,6 +44,8 @@ extension TransportHeader {
             try Self.appendPreamble(.probe, bodyLength: fh + 8, to: &bytes)
             Self.appendFieldHeader(.nonce, length: 8, to: &bytes)
             Self.appendInteger(nonce, to: &bytes)
+        case .pooled:
+            try Self.appendPreamble(.pooled, bodyLength: 0, to: &bytes)
         }
     }
 

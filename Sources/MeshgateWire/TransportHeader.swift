@@ -15,7 +15,7 @@
 /// 3 port — UInt16, non-zero; 4 client identity — 1–512 bytes of printable ASCII without spaces;
 /// 6 nonce — UInt64; extension 128 discover options — at least 1 byte, the first holding
 /// `DiscoverOptions` flags. `connect` requires 1, 2, 3 and allows 4; `discover` requires 5 and
-/// allows 128; `probe` requires 6. Fields may come in any order; a known tag of another kind below
+/// allows 128; `probe` requires 6; `pooled` has none. Fields may come in any order; a known tag of another kind below
 /// 128, a repeated known tag, or an unknown tag below 128 is an error; tags from 128 up that are
 /// unknown or belong to another kind are skipped.
 public enum TransportHeader: Hashable, Sendable {
@@ -28,6 +28,9 @@ public enum TransportHeader: Hashable, Sendable {
     case discover(cluster: String, options: DiscoverOptions = [])
     /// Answer at once, echoing `nonce`.
     case probe(nonce: UInt64)
+    /// A warm-pool connection: the peer keeps the stream idle (under its pooled idle limit, not
+    /// the header timeout) until the next header, a `connect`, arrives on it. No fields.
+    case pooled
 
     /// The hard limit on an encoded header, preamble included: 1024 bytes. A decoder refuses a
     /// longer one as soon as it has read the body length.
@@ -46,6 +49,7 @@ public enum TransportHeader: Hashable, Sendable {
         case .connect: return .connect
         case .discover: return .discover
         case .probe: return .probe
+        case .pooled: return .pooled
         }
     }
 }

@@ -6,4 +6,7 @@ public enum TransportHeaderKind: UInt8, Sendable {
     case discover = 2
     /// Answer at once; the round trip is the gateway latency (`TransportHeader.probe`).
     case probe = 3
+    /// A warm-pool connection announces itself and waits; a `connect` header follows on the
+    /// same stream when a client arrives (`TransportHeader.pooled`).
+    case pooled = 4
 }

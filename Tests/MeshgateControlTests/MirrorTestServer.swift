@@ -196,7 +196,7 @@ final class MirrorTestServer: @unchecked Sendable {
             }
             script?(session)
             session.holdUntilEnd()
-        case .connect:
+        case .connect, .pooled:
             return
         }
     }

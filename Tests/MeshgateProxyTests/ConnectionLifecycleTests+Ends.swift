@@ -13,7 +13,7 @@ import Testing
     static let livePhases: [ConnectionPhase] = [
         .accepted, .connecting(startedAt: 0), .waitingForDescriptor(since: 0),
         .handshaking(.downstream, startedAt: 0, deadline: 100), .handshaking(.upstream, startedAt: 0, deadline: 100),
-        .readingHeader(deadline: 100), .open, .halfClosed(finished: .toUpstream), .halfClosed(finished: .toDownstream),
+        .readingHeader(deadline: 100, pooled: false), .open, .halfClosed(finished: .toUpstream), .halfClosed(finished: .toDownstream),
     ]
     /// The phases in which bytes flow (resets from data calls, hand-overs).
     static let flowingPhases: [ConnectionPhase] = [.open, .halfClosed(finished: .toUpstream), .halfClosed(finished: .toDownstream)]

@@ -58,7 +58,7 @@ import Testing
         #expect(m.on(.admitted) == .handshake(.downstream))
         m.now = 4_000
         #expect(m.on(.handshakeDone(.downstream)) == .readHeader)
-        #expect(m.phase == .readingHeader(deadline: 9_000), "the header deadline, not the handshake's")
+        #expect(m.phase == .readingHeader(deadline: 9_000, pooled: false), "the header deadline, not the handshake's")
         #expect(m.on(.headerAccepted) == .connect)
         #expect(m.on(.connected) == .open, "endpoints are plain")
     }
@@ -125,7 +125,7 @@ import Testing
         #expect(expiry(.handshaking(.downstream, startedAt: 0, deadline: 100), now: 100) == nil)
         #expect(expiry(.handshaking(.downstream, startedAt: 0, deadline: 100), now: 101) == .handshakeTimeout(.downstream))
         #expect(expiry(.handshaking(.upstream, startedAt: 0, deadline: 100), now: 101) == .handshakeTimeout(.upstream))
-        #expect(expiry(.readingHeader(deadline: 100), now: 101) == .headerTimeout)
+        #expect(expiry(.readingHeader(deadline: 100, pooled: false), now: 101) == .headerTimeout)
         #expect(expiry(.waitingForDescriptor(since: 0), now: 3_000) == nil)
         #expect(expiry(.waitingForDescriptor(since: 0), now: 3_001) == .descriptorWaitTimeout)
         #expect(expiry(.open, lastActivity: 0, now: 60_000) == nil)

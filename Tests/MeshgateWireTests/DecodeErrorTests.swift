@@ -24,7 +24,7 @@ import Testing
         #expect(decode(raw) == .invalid(.unsupportedVersion))
     }
 
-    @Test(arguments: [UInt8(0), 4, 9, 255])
+    @Test(arguments: [UInt8(0), 5, 9, 255])
     func unknownKindIsRefused(kind: UInt8) {
         #expect(TransportHeader.decode(Array("MGWH".utf8) + [1, kind]) == .invalid(.unknownKind))
     }

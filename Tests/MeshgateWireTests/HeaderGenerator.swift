@@ -12,7 +12,9 @@ struct HeaderGenerator {
     private static let identityBytes = (UInt8(0x21)...UInt8(0x7E)).map { $0 }
 
     mutating func header() -> TransportHeader {
-        switch Int.random(in: 0..<10, using: &rng) {
+        switch Int.random(in: 0..<11, using: &rng) {
+        case 10:
+            return .pooled
         case 0..<6:
             let target = ConnectTarget(namespace: label(), name: label(), port: port())
             return .connect(target, clientIdentity: Bool.random(using: &rng) ? identity() : nil)

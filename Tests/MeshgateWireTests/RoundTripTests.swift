@@ -20,6 +20,17 @@ import Testing
         #expect(header.kind == .connect)
     }
 
+    @Test func pooledHasTheDocumentedBytesAndLeavesTheNextHeader() throws {
+        let bytes = try TransportHeader.pooled.encoded()
+        #expect(bytes == [0x4D, 0x47, 0x57, 0x48, 1, 4, 0, 0])
+        // The connect header that follows on the same stream is not part of it.
+        let next = try TransportHeader.connect(ConnectTarget(namespace: "a", name: "b", port: 1), clientIdentity: nil).encoded()
+        #expect(TransportHeader.decode(bytes + next) == .complete(.pooled, consumed: 8))
+        #expect(TransportHeader.decode(Array(bytes.prefix(7))) == .needMoreBytes)
+        // A field in a pooled header is a known tag of another kind.
+        #expect(TransportHeader.decode(Array("MGWH".utf8) + [1, 4, 0, 11, 6, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1]) == .invalid(.unexpectedField("nonce")))
+    }
+
     @Test func discoverRoundTrips() throws {
         let header = TransportHeader.discover(cluster: "eu-west-1")
         let bytes = try header.encoded()
@@ -80,6 +91,6 @@ import Testing
         }
         #expect(failures.isEmpty, "\(failures)")
         #expect(prefixesChecked > 10_000 * 8)
-        #expect(kinds.count == 3)
+        #expect(kinds.count == 4, "connect, discover, probe and pooled")
     }
 }

@@ -1,0 +1,295 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MeshgateLoop
+import MeshgateTLS
+
+/// Warm pools, the originating side (docs/links.md, "Warm pools"): per link, established and
+/// handshaked connections to the linked cluster's gateways, each announced to the peer with a
+/// `pooled` header, wait for a local client. A client's connection adopts one's upstream side
+/// and sends its `connect` header at once, with no TCP or TLS round trip. Pools follow the
+/// route table (a link's routes carry its `WarmPoolPolicy`), drain when the link goes down or
+/// away, when the identity is reloaded and when the gateway drains or stops, and are topped up
+/// by the sweep once a second.
+extension ProxyLoop {
+    // MARK: - Following the route table
+
+    /// Brings the pools in line with `next` (called as the loop takes a snapshot).
+    func syncPools(from previous: GatewaySnapshot, to next: GatewaySnapshot, delta: RouteTableDelta?) {
+        guard let gw = gateway else { return }
+        if previous.credentials.client !== next.credentials.client {
+            // Pooled connections proved the old identity: new ones prove the new one.
+            for pool in gw.pools.values { drain(pool) }
+        }
+        if let delta {
+            for key in delta.removedKeys {
+                if let old = previous.routes[key]?.route { dropPoolRoute(key, cluster: old.cluster) }
+            }
+            for entry in delta.upserted {
+                if let old = previous.routes[entry.route.key]?.route, old.cluster != entry.route.cluster {
+                    dropPoolRoute(old.key, cluster: old.cluster)
+                }
+                takePoolRoute(entry.route)
+            }
+        } else {
+            var keys: [String: Set<String>] = [:]
+            for (_, entry) in next.routes where entry.route.pool != nil {
+                takePoolRoute(entry.route)
+                keys[entry.route.cluster, default: []].insert(entry.route.key)
+            }
+            for (cluster, pool) in gw.pools {
+                if let own = keys[cluster] {
+                    pool.routeKeys = own
+                } else {
+                    drain(pool)
+                    gw.pools.removeValue(forKey: cluster)
+                }
+            }
+        }
+        topUpPools()
+    }
+
+    /// A route as published: its cluster's pool takes it (made on first sight), or forgets it
+    /// when it has no pool.
+    private func takePoolRoute(_ route: GatewayRoute) {
+        guard let gw = gateway else { return }
+        guard route.pool != nil else {
+            dropPoolRoute(route.key, cluster: route.cluster)
+            return
+        }
+        let pool: WarmPool
+        if let existing = gw.pools[route.cluster] {
+            pool = existing
+            if pool.needsNewConnections(for: route) || !route.alive { drain(pool) }
+            pool.take(route, loop: index)
+        } else {
+            pool = WarmPool(route: route, loop: index)
+            gw.pools[route.cluster] = pool
+        }
+        pool.routeKeys.insert(route.key)
+    }
+
+    /// A route of `cluster` went away or lost its pool: the pool goes with the last one.
+    private func dropPoolRoute(_ key: String, cluster: String) {
+        guard let gw = gateway, let pool = gw.pools[cluster], pool.routeKeys.remove(key) != nil, pool.routeKeys.isEmpty else { return }
+        drain(pool)
+        gw.pools.removeValue(forKey: cluster)
+    }
+
+    /// Closes every connection of `pool`, ready or opening.
+    func drain(_ pool: WarmPool) {
+        for (slot, member) in Array(pool.members) {
+            guard let c = slab.live(slot, generation: member.generation) else { continue }
+            advance(c, slot: slot, .poolRetire(.drained))
+        }
+        pool.members.removeAll()
+        pool.ready.removeAll()
+    }
+
+    // MARK: - Opening
+
+    /// Tops every pool up to its share.
+    func topUpPools() {
+        guard let gw = gateway else { return }
+        for pool in gw.pools.values { topUp(pool) }
+    }
+
+    /// Opens connections until each gateway address of `pool` has this loop's share (opening or
+    /// ready); not while the link is down, the loop drains, an open failed a moment ago, or
+    /// clients wait for descriptors.
+    func topUp(_ pool: WarmPool) {
+        guard let gw = gateway, !draining, !stopping, let policy = pool.policy, pool.route.alive, now >= pool.retryAt,
+            parked.isEmpty
+        else { return }
+        let share = policy.perLoop(loops: gw.loops)
+        for i in pool.balancers.indices {
+            var have = pool.count(address: i)
+            while have < share {
+                guard openPooled(pool, address: i), now >= pool.retryAt else { return }
+                have += 1
+            }
+        }
+    }
+
+    /// Starts one pooled connection to gateway address `i`: a slot of role `pooled` that
+    /// connects and handshakes like an outbound connection. False when no slot may be taken.
+    private func openPooled(_ pool: WarmPool, address i: Int) -> Bool {
+        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
+        guard total <= shared.maxConnections, let slot = slab.allocate() else {
+            shared.active.wrappingDecrement(ordering: .relaxed)
+            return false
+        }
+        counters.add(.active)
+        counters.add(.gatewayPoolOpening)
+        let conn = slab[slot]
+        conn.pointee.role = .pooled
+        conn.pointee.route = pool.route
+        conn.pointee.upstreams = pool.balancers[i]
+        conn.pointee.lastActivity = now
+        conn.pointee.toUpstream.copyPath = !config.splice
+        conn.pointee.toDownstream.copyPath = !config.splice
+        conn.pointee.plan = plan(for: conn)
+        pool.members[slot] = WarmPool.Member(generation: conn.pointee.generation, address: i, ready: false)
+        advance(conn, slot: slot, .admitted)
+        return true
+    }
+
+    /// A pooled connection finished its handshake (and sent its `pooled` header): it joins its
+    /// pool's ready list, unless the pool, the identity or the loop moved on meanwhile.
+    func pooledConnectionReady(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        counters.subtract(.gatewayPoolOpening)
+        counters.add(.gatewayPoolIdle)
+        counters.add(.gatewayPoolOpened)
+        guard let gw = gateway, let route = conn.pointee.route, let pool = gw.pools[route.cluster],
+            var member = pool.members[slot], member.generation == conn.pointee.generation, !draining, pool.route.alive,
+            conn.pointee.upstreamTLS?.context === gw.snapshot.credentials.client
+        else {
+            advance(conn, slot: slot, .poolRetire(.drained))
+            return
+        }
+        member.ready = true
+        pool.members[slot] = member
+        pool.ready.append((slot, member.generation))
+        pool.failures = 0
+        // Session tickets (or the peer's close) may already be there.
+        _ = pooledReadable(conn, slot: slot)
+    }
+
+    // MARK: - Waiting
+
+    /// Reads what arrived on a ready pooled connection: session tickets are taken (OpenSSL
+    /// stores them); a close, an error or any application data retires it. True while it is
+    /// still fit to carry a client.
+    func pooledReadable(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) -> Bool {
+        guard let tls = conn.pointee.upstreamTLS, let fd = conn.pointee.upstream else { return false }
+        if tls.pendingOutboundCount > 0 { tls.sendOutbound(to: fd.raw) }
+        while true {
+            switch tls.readPlaintext(into: tlsScratch) {
+            case .bytes(let n) where n > 0:
+                advance(conn, slot: slot, .poolRetire(.closedByPeer))  // nothing may come before our connect
+                return false
+            case .bytes, .needMoreInput:
+                break
+            case .closeNotify, .truncated, .failed:
+                advance(conn, slot: slot, .poolRetire(.closedByPeer))
+                return false
+            }
+            switch SocketIO.recv(fd, into: tlsScratch.baseAddress, count: tlsScratch.count) {
+            case .moved(let n):
+                tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
+            case .wouldBlock:
+                return true
+            case .eof, .failed:
+                advance(conn, slot: slot, .poolRetire(.closedByPeer))
+                return false
+            }
+        }
+    }
+
+    /// The sweep's part (once a second): retires ready connections past their pool's
+    /// `maxAge`, then tops the pools up.
+    func sweepPools() {
+        guard let gw = gateway, !gw.pools.isEmpty else { return }
+        for pool in gw.pools.values {
+            for (slot, member) in Array(pool.members) where member.ready {
+                guard let c = slab.live(slot, generation: member.generation), case .pooled(let since) = c.pointee.phase else { continue }
+                if pool.expiry(since: since, slot: slot) <= now { advance(c, slot: slot, .poolRetire(.expired)) }
+            }
+            topUp(pool)
+        }
+    }
+
+    // MARK: - Adopting
+
+    /// Outbound, instead of a connect: takes a ready pooled connection of the route's link, moves
+    /// its upstream side (socket, TLS state, address) into this connection and sends the
+    /// `connect` header at once. False (a miss, counted when the link has a pool) when none is
+    /// ready: the connection connects as usual.
+    func adoptPooled(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) -> Bool {
+        guard let gw = gateway, let route = conn.pointee.route, route.pool != nil, let pool = gw.pools[route.cluster],
+            !pool.needsNewConnections(for: route)
+        else { return false }
+        defer { topUp(pool) }
+        while let (pooledSlot, generation) = pool.ready.popLast() {
+            guard let p = slab.live(pooledSlot, generation: generation), case .pooled = p.pointee.phase,
+                let fd = p.pointee.upstream, let tls = p.pointee.upstreamTLS
+            else { continue }
+            guard tls.context === gw.snapshot.credentials.client else {
+                advance(p, slot: pooledSlot, .poolRetire(.drained))
+                continue
+            }
+            // The peer may have closed it with the event still queued behind this client's.
+            guard pooledReadable(p, slot: pooledSlot) else { continue }
+            pool.members.removeValue(forKey: pooledSlot)
+            backend.release(fd: fd.raw)
+            conn.pointee.upstream = fd
+            conn.pointee.upstreamTransport = p.pointee.upstreamTransport
+            conn.pointee.upstreams = p.pointee.upstreams
+            conn.pointee.upstreamIndex = p.pointee.upstreamIndex
+            p.pointee.upstream = nil
+            p.pointee.upstreamTransport = SideTransport()
+            close(pooledSlot, resetDownstream: false, resetUpstream: false)  // the empty slot
+            backend.watch(fd: fd.raw, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
+            counters.add(.gatewayPoolHits)
+            guard writeTransportHeader(conn, tls: tls) else {
+                refuse(conn, slot: slot, upstreamSide: true, .other, "cannot write the transport header")
+                return true
+            }
+            tls.sendOutbound(to: fd.raw)
+            advance(conn, slot: slot, .pooledAdopted)
+            return true
+        }
+        counters.add(.gatewayPoolMisses)
+        return false
+    }
+
+    // MARK: - Retiring
+
+    /// Ends a pooled connection for `why` (the lifecycle's `.poolRetired`): counted, a clean TLS
+    /// close sent when it is established.
+    func retirePooled(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ why: WarmPoolRetirement) {
+        let gw = gateway
+        if let route = conn.pointee.route, let pool = gw?.pools[route.cluster], pool.members[slot]?.generation == conn.pointee.generation {
+            pool.members.removeValue(forKey: slot)
+            pool.ready.removeAll { $0.slot == slot }
+            if why == .closedByPeer, case .pooled(let since) = conn.pointee.phase, now &- since < 1_000_000_000 {
+                // Closed as soon as it was pooled: a peer that refuses pooled connections (a
+                // gateway from before them answers `unknown_kind`). Space the next ones out.
+                pool.failures += 1
+                pool.retryAt = now &+ WarmPool.backoff(failures: pool.failures)
+                limits.warning(
+                    "pool-refused-\(route.cluster)",
+                    "loop \(index): the gateway of cluster \(route.cluster) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); retrying in \(pool.retryAt &- now) ns")
+            }
+        }
+        switch why {
+        case .expired: counters.add(.gatewayPoolExpired)
+        case .closedByPeer: counters.add(.gatewayPoolClosedByPeer)
+        case .drained: counters.add(.gatewayPoolDrained)
+        }
+        if case .pooled = conn.pointee.phase, why != .closedByPeer, let tls = conn.pointee.upstreamTLS, let fd = conn.pointee.upstream {
+            _ = tls.shutdown()
+            tls.sendOutbound(to: fd.raw)
+        }
+        close(slot, resetDownstream: false, resetUpstream: false)
+    }
+
+    /// `close` of a `pooled` slot: the gauges, and a slot its pool did not retire (its connect
+    /// or handshake failed, or it failed while ready) counts as a failure that spaces the next
+    /// opens out.
+    func pooledSlotClosed(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        if case .pooled = conn.pointee.phase {
+            counters.subtract(.gatewayPoolIdle)
+        } else {
+            counters.subtract(.gatewayPoolOpening)
+        }
+        guard let route = conn.pointee.route, let pool = gateway?.pools[route.cluster],
+            pool.members[slot]?.generation == conn.pointee.generation
+        else { return }
+        pool.members.removeValue(forKey: slot)
+        pool.ready.removeAll { $0.slot == slot }
+        counters.add(.gatewayPoolFailed)
+        pool.failures += 1
+        pool.retryAt = now &+ WarmPool.backoff(failures: pool.failures)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import MeshgateLoad
+import MeshgateLoop
+import MeshgateTLS
+import MeshgateWire
+import Testing
+@testable import MeshgateProxy
+
+/// Warm pools on a real gateway-mode server that is its own remote (a route whose gateway is
+/// the server's own inbound port, mTLS with the east identity both ways): the same process holds
+/// the pooled connections (originating side) and their peers (receiving side), so both sides'
+/// counters are read from one `stats`.
+@Suite(.serialized) struct WarmPoolTests {
+    /// A running self-linked gateway with one pooled route to an echo service.
+    final class Gateway {
+        let echo: BackendServer
+        let publisher: RouteTablePublisher
+        let server: ProxyServer
+        let route: GatewayRoute
+        let port: UInt16
+        let service: ExportedService
+
+        init(kind: IOBackendKind, pool: WarmPoolPolicy, headerTimeout: Duration = .seconds(5), pooledIdle: Duration = .seconds(30)) throws {
+            echo = try BackendServer(behavior: .echo)
+            publisher = RouteTablePublisher(
+                bindAddress: try SocketAddress.resolve("127.0.0.1:0"), portRange: 41_300...41_399,
+                credentials: try StreamTestPKI.gatewayCredentials(), loops: 1)
+            var logger = Logger(label: "warm-pool-test")
+            logger.logLevel = .critical
+            let config = ProxyConfiguration(
+                listen: try SocketAddress.resolve("127.0.0.1:0"), upstreams: [], threads: 1, backend: kind == .uring ? .uring : .epoll,
+                tls: ProxyTLSConfiguration(handshakeTimeout: .seconds(5), kernelTLS: false),
+                gateway: GatewaySettings(publisher: publisher, headerTimeout: headerTimeout, pooledIdleTimeout: pooledIdle))
+            server = try ProxyServer(configuration: config, logger: logger)
+            try server.start()
+            service = ExportedService(
+                namespace: "default", name: "echo", exported: true, allowed: nil,
+                endpoints: [7000: [try SocketAddress.resolve(host: "127.0.0.1", port: echo.port)]])
+            route = Self.route(server.boundAddress, pool: pool, alive: true)
+            let report = publisher.publish(routes: [route], services: [service])
+            port = try #require(report.listening[route.key]?.port)
+        }
+
+        static func route(_ inbound: SocketAddress, pool: WarmPoolPolicy?, alive: Bool) -> GatewayRoute {
+            GatewayRoute(
+                key: "default/echo-west:7000", cluster: "west", gateways: alive ? [inbound] : [], expectedIdentity: StreamTestPKI.eastIdentity,
+                target: ConnectTarget(namespace: "default", name: "echo", port: 7000), alive: alive, pool: pool)
+        }
+
+        /// Republishes the route (up or down, with or without a pool), optionally new credentials.
+        func republish(pool: WarmPoolPolicy?, alive: Bool = true, credentials: GatewayCredentials? = nil) {
+            _ = publisher.publish(routes: [Self.route(server.boundAddress, pool: pool, alive: alive)], services: [service], credentials: credentials)
+        }
+
+        subscript(_ name: ProxyCounters.Name) -> UInt64 { server.stats[name] }
+
+        /// Echo-checked connections through the route, one after the other.
+        func run(_ count: Int) -> Int {
+            (0..<count).reduce(0) { n, _ in
+                n + IntegrityRun.run(target: Endpoint(host: "127.0.0.1", port: port), sizes: [4096], concurrency: 1, deadline: .seconds(10)).ok
+            }
+        }
+
+        func stop() {
+            server.stop()
+            _ = server.wait(timeout: .seconds(5))
+            echo.stop()
+        }
+    }
+
+    @Test(arguments: IOBackendKind.allCases)
+    func fillsSurvivesTheHeaderTimeoutAndCarriesClients(kind: IOBackendKind) throws {
+        let gw = try Gateway(kind: kind, pool: WarmPoolPolicy(idle: 2, maxAge: .seconds(60)), headerTimeout: .milliseconds(300))
+        defer { gw.stop() }
+        #expect(waitFor { gw[.gatewayPoolIdle] == 2 && gw[.gatewayPoolInboundIdle] == 2 }, "\(gw.server.stats.values)")
+        // Past the header timeout the pooled connections are still there on both sides.
+        Thread.sleep(forTimeInterval: 1.0)
+        #expect(gw[.gatewayPoolIdle] == 2)
+        #expect(gw[.gatewayPoolInboundIdle] == 2)
+        #expect(gw[.gatewayRefusedHeaderTimeout] == 0)
+        #expect(gw[.gatewayPoolClosedByPeer] == 0)
+
+        let handshakesBefore = gw[.tlsHandshakesDownstream]
+        #expect(gw.run(5) == 5, "every echo checked")
+        #expect(gw[.gatewayPoolHits] >= 1)
+        #expect(gw[.gatewayPoolHits] + gw[.gatewayPoolMisses] == 5)
+        // A client served from the pool made no handshake of its own: the receiving side saw
+        // one handshake per replacement (hit) or per miss, never more.
+        #expect(waitFor { gw[.gatewayPoolIdle] == 2 })
+        #expect(gw[.tlsHandshakesDownstream] - handshakesBefore == gw[.gatewayPoolHits] + gw[.gatewayPoolMisses])
+        #expect(waitFor { gw[.gatewayPoolInboundHeld] == gw[.gatewayPoolOpened] })
+        #expect(gw[.gatewayRefused] == 0, "\(gw.server.stats.values)")
+    }
+
+    @Test(arguments: IOBackendKind.allCases)
+    func drainsWhenTheLinkGoesDownOrTheIdentityIsReloaded(kind: IOBackendKind) throws {
+        let policy = WarmPoolPolicy(idle: 3, maxAge: .seconds(60))
+        let gw = try Gateway(kind: kind, pool: policy)
+        defer { gw.stop() }
+        #expect(waitFor { gw[.gatewayPoolIdle] == 3 })
+
+        gw.republish(pool: policy, alive: false)
+        #expect(waitFor { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolInboundIdle] == 0 }, "\(gw.server.stats.values)")
+        #expect(gw[.gatewayPoolDrained] == 3)
+        Thread.sleep(forTimeInterval: 1.2)  // a sweep: nothing is opened while the link is down
+        #expect(gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolOpening] == 0)
+
+        gw.republish(pool: policy, alive: true)
+        #expect(waitFor { gw[.gatewayPoolIdle] == 3 })
+        let opened = gw[.gatewayPoolOpened]
+        gw.republish(pool: policy, credentials: try StreamTestPKI.gatewayCredentials())  // new contexts: a reload
+        #expect(waitFor { gw[.gatewayPoolDrained] == 6 && gw[.gatewayPoolIdle] == 3 }, "\(gw.server.stats.values)")
+        #expect(gw[.gatewayPoolOpened] == opened + 3)
+
+        // The pool turned off: drained, not refilled.
+        gw.republish(pool: nil)
+        #expect(waitFor { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolDrained] == 9 })
+        // A pool's clean close is not a refusal on the receiving side.
+        #expect(waitFor { gw[.gatewayPoolInboundIdle] == 0 })
+        #expect(gw[.gatewayRefused] == 0, "\(gw.server.stats.values)")
+        #expect(gw.run(1) == 1, "without a pool, clients connect as before")
+    }
+
+    @Test func retiresAtMaxAgeAndWhenThePeerReapsIt() throws {
+        let gw = try Gateway(kind: .uring, pool: WarmPoolPolicy(idle: 2, maxAge: .seconds(1)), pooledIdle: .seconds(30))
+        defer { gw.stop() }
+        #expect(waitFor { gw[.gatewayPoolIdle] == 2 })
+        #expect(waitFor(seconds: 5) { gw[.gatewayPoolExpired] >= 2 }, "\(gw.server.stats.values)")
+        #expect(waitFor { gw[.gatewayPoolIdle] == 2 }, "replaced")
+
+        // The receiving side's own limit, shorter than maxAge: it closes them, the pool notices.
+        let reaped = try Gateway(kind: .epoll, pool: WarmPoolPolicy(idle: 1, maxAge: .seconds(60)), pooledIdle: .milliseconds(1500))
+        defer { reaped.stop() }
+        #expect(waitFor { reaped[.gatewayPoolIdle] == 1 })
+        #expect(waitFor(seconds: 6) { reaped[.gatewayPoolClosedByPeer] >= 1 }, "\(reaped.server.stats.values)")
+        #expect(reaped[.idleTimeouts] >= 1, "the receiving side's pooled idle limit")
+        #expect(reaped[.gatewayRefusedHeaderTimeout] == 0)
+        #expect(waitFor { reaped[.gatewayPoolIdle] == 1 }, "refilled")
+        #expect(reaped.run(2) == 2)
+    }
+
+    @Test func drainingTheGatewayClosesItsPoolsAtOnce() throws {
+        let gw = try Gateway(kind: .uring, pool: WarmPoolPolicy(idle: 4, maxAge: .seconds(60)))
+        defer { gw.echo.stop() }
+        #expect(waitFor { gw[.gatewayPoolIdle] == 4 })
+        let began = Date()
+        gw.server.drain()
+        #expect(gw.server.wait(timeout: .seconds(3)), "no pooled connection holds the drain up")
+        #expect(Date().timeIntervalSince(began) < 3)
+        #expect(gw[.gatewayPoolDrained] >= 4)
+    }
+
+    private func waitFor(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+}
