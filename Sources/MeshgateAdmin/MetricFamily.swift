@@ -28,6 +28,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case mirrorServiceConflicts = "meshgate_mirror_service_conflicts"
     case mirrorLeaseLeader = "meshgate_mirror_lease_leader"
     case mirrorServices = "meshgate_mirror_services"
+    case poolConnections = "meshgate_pool_connections"
+    case poolEvents = "meshgate_pool_events_total"
 
     /// The name as exposed.
     var name: String { rawValue }
@@ -38,10 +40,10 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .discoverLateAnnouncements,
             .mirrorConflicts,
             .mirrorLimitRefusals, .tlsRefusals, .identityRenewals, .registryRelists, .registryWatchRestarts,
-            .mirrorServiceWrites:
+            .mirrorServiceWrites, .poolEvents:
             "counter"
         case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry, .registrySyncAge,
-            .registrySynced, .mirrorServiceConflicts, .mirrorLeaseLeader, .mirrorServices:
+            .registrySynced, .mirrorServiceConflicts, .mirrorLeaseLeader, .mirrorServices, .poolConnections:
             "gauge"
         case .tlsHandshake, .connect: "histogram"
         }
@@ -78,6 +80,10 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .mirrorServiceConflicts: "Mirrored Services refused because a Service of that name exists and is not meshgate's (never touched)."
         case .mirrorLeaseLeader: "1 while this replica holds the mirror writer's Lease (and writes the mirrored Services), else 0."
         case .mirrorServices: "Mirrored Services meshgate owns, as the Kubernetes API shows them."
+        case .poolConnections:
+            "Warm-pool connections now, by state: idle (ready for a client), opening (connecting or handshaking), inbound_idle (peers' pooled connections held here)."
+        case .poolEvents:
+            "Warm-pool events, by event: opened, hits (clients that left on a pooled connection), misses (none was ready), expired (maxAge), closed_by_peer, drained (link down, identity reload, shutdown), failed (opens that failed), inbound_held (peers' pooled connections taken)."
         }
     }
 }

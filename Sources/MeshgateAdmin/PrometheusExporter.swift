@@ -92,6 +92,12 @@ final class PrometheusExporter: @unchecked Sendable {
             if reason == "downstream" || reason == "upstream" { continue }
             counter(.tlsRefusals, [("reason", reason)], value)
         }
+        for (state, key) in Self.poolStates {
+            gauge(.poolConnections, [("state", state)], Double(status.counters[key] ?? 0))
+        }
+        for (event, key) in Self.poolEvents {
+            counter(.poolEvents, [("event", event)], status.counters[key] ?? 0)
+        }
         for link in status.links {
             let cluster = [("cluster", link.cluster)]
             gauge(.gatewayAlive, cluster, link.alive ? 1 : 0)
@@ -123,6 +129,15 @@ final class PrometheusExporter: @unchecked Sendable {
             counter(.connectionsByPath, [("path", path)], value)
         }
     }
+
+    /// `meshgate_pool_connections` states and the `ProxyCounters` gauge of each.
+    static let poolStates = [("idle", "gateway_pool_idle"), ("opening", "gateway_pool_opening"), ("inbound_idle", "gateway_pool_inbound_idle")]
+    /// `meshgate_pool_events_total` events and the `ProxyCounters` counter of each.
+    static let poolEvents = [
+        ("opened", "gateway_pool_opened"), ("hits", "gateway_pool_hits"), ("misses", "gateway_pool_misses"),
+        ("expired", "gateway_pool_expired"), ("closed_by_peer", "gateway_pool_closed_by_peer"), ("drained", "gateway_pool_drained"),
+        ("failed", "gateway_pool_failed"), ("inbound_held", "gateway_pool_inbound_held"),
+    ]
 
     /// `gateway_refused_<reason>` counters of `ProxyCounters`.
     static let refusalPrefix = "gateway_refused_"
