@@ -56,6 +56,7 @@ public enum GatewayCheck {
         let identity = identityChecks(config, now: now, notAfter: notAfter)
         results += identity.results
         if let renewal = renewalCheck(config, now: now) { results.append(renewal) }
+        if let pool = poolTimeoutCheck(config) { results.append(pool) }
         guard let credentials = identity.credentials else { return results }
         results += linkChecks(config, credentials: credentials, probeTimeout: probeTimeout)
         return results

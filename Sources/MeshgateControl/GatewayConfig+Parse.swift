@@ -130,7 +130,9 @@ struct GatewayConfigReader {
     }
 
     private func readInbound() -> InboundSettings {
-        let map = root.value("inbound")?.map(known: ["listen", "headerTimeout", "handshakeTimeout", "acceptWorkloads", "discover"])
+        let map = root.value("inbound")?.map(known: [
+            "listen", "headerTimeout", "pooledIdleTimeout", "handshakeTimeout", "acceptWorkloads", "discover",
+        ])
         let discover = map?.value("discover")?.map(known: ["allow", "perIdentity"])
         let defaults = DiscoverPolicy()
         let policy = InboundPolicy(
@@ -142,7 +144,8 @@ struct GatewayConfigReader {
             listen: map?.value("listen")?.parsed(ListenAddress.parse) ?? GatewayDefaults.inboundListen,
             headerTimeout: map?.value("headerTimeout")?.positiveDuration ?? GatewayDefaults.headerTimeout,
             handshakeTimeout: map?.value("handshakeTimeout")?.positiveDuration ?? GatewayDefaults.handshakeTimeout,
-            policy: policy)
+            policy: policy,
+            pooledIdleTimeout: map?.value("pooledIdleTimeout")?.positiveDuration ?? GatewayDefaults.pooledIdleTimeout)
     }
 
     private func readOutbound() -> OutboundSettings {

@@ -96,7 +96,8 @@ public final class GatewayController: @unchecked Sendable {
             connectTimeout: c.limits.connectTimeout, idleTimeout: c.limits.idleTimeout, maxConnections: c.limits.maxConnections,
             tls: ProxyTLSConfiguration(handshakeTimeout: c.inbound.handshakeTimeout, kernelTLS: c.ktls == .auto),
             gateway: GatewaySettings(
-                publisher: publisher, headerTimeout: c.inbound.headerTimeout, discovery: discovery, inbound: c.inbound.policy))
+                publisher: publisher, headerTimeout: c.inbound.headerTimeout, discovery: discovery, inbound: c.inbound.policy,
+                pooledIdleTimeout: c.inbound.pooledIdleTimeout))
         server = try ProxyServer(configuration: proxy, logger: logger)
         let publisher = self.publisher
         links = LinkSupervisor(
@@ -277,7 +278,9 @@ public final class GatewayController: @unchecked Sendable {
         let mirrors = links?.mirrors ?? []
         let composed = MirroredRoutes.compose(
             sources: mirrors.map {
-                MirrorSource(cluster: $0.cluster, identity: $0.bundle.identity, state: $0.state, maxRoutes: $0.settings.maxRoutes)
+                MirrorSource(
+                    cluster: $0.cluster, identity: $0.bundle.identity, state: $0.state, maxRoutes: $0.settings.maxRoutes,
+                    pool: $0.settings.pool)
             }, taken: taken, holders: holders.holders, pruneAbsent: links?.hasScanned == true, held: mirrored.mapValues(\.cluster),
             requireClientTLS: config.outbound.requireClientTLS)
         var messages = noteRefusalsLocked(composed.refusals, mirrors: mirrors)

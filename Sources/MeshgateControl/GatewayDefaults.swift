@@ -1,4 +1,5 @@
 import Foundation
+import MeshgateProxy
 
 /// The values a gateway config gets for keys it leaves out.
 public enum GatewayDefaults {
@@ -8,6 +9,9 @@ public enum GatewayDefaults {
     public static let inboundListen = HostPort(host: "0.0.0.0", port: 4143)
     /// 5 s.
     public static let headerTimeout: Duration = .seconds(5)
+    /// 2 min: how long a peer's warm-pool connection may wait for its connect header
+    /// (`inbound.pooledIdleTimeout`); above the peers' `links.pool.maxAge`.
+    public static let pooledIdleTimeout: Duration = .seconds(120)
     /// 10 s.
     public static let handshakeTimeout: Duration = .seconds(10)
     /// `127.0.0.1`.
@@ -42,4 +46,11 @@ public enum GatewayDefaults {
     public static let linkUpdatesPerSecond = 100
     /// 256: mirrored routes (service ports) one link may have (`links.limits.routes`).
     public static let linkRoutes = 256
+    /// 4: idle warm connections a link keeps per remote gateway address (`links.pool.idle`).
+    public static let poolIdle = 4
+    /// 60 s: how long a warm connection may wait for a client before it is replaced
+    /// (`links.pool.maxAge`).
+    public static let poolMaxAge: Duration = .seconds(60)
+    /// `links.pool` left out: `poolIdle` connections per address, each kept `poolMaxAge` at most.
+    public static let warmPool = WarmPoolPolicy(idle: poolIdle, maxAge: poolMaxAge)
 }

@@ -37,6 +37,10 @@ public struct InboundSettings: Hashable, Sendable {
     public let headerTimeout: Duration
     /// How long a TLS handshake may take.
     public let handshakeTimeout: Duration
+    /// How long a peer's warm-pool connection (one it opened ahead of a client, `links.pool` on
+    /// its side) may wait for its transport header, instead of `headerTimeout`. Should exceed
+    /// the peers' `links.pool.maxAge`.
+    public let pooledIdleTimeout: Duration
     /// Who may use the port: gateway identities, plus identities a service's `allow:` names;
     /// `acceptWorkloads` accepts any identity the trust bundle vouches for. `discover` says who
     /// may open discover streams and how many each.
@@ -45,11 +49,13 @@ public struct InboundSettings: Hashable, Sendable {
     /// Creates the value; defaults as documented.
     public init(
         listen: HostPort = GatewayDefaults.inboundListen, headerTimeout: Duration = GatewayDefaults.headerTimeout,
-        handshakeTimeout: Duration = GatewayDefaults.handshakeTimeout, policy: InboundPolicy = InboundPolicy()
+        handshakeTimeout: Duration = GatewayDefaults.handshakeTimeout, policy: InboundPolicy = InboundPolicy(),
+        pooledIdleTimeout: Duration = GatewayDefaults.pooledIdleTimeout
     ) {
         self.listen = listen
         self.headerTimeout = headerTimeout
         self.handshakeTimeout = handshakeTimeout
+        self.pooledIdleTimeout = pooledIdleTimeout
         self.policy = policy
     }
 }

@@ -1,6 +1,9 @@
+import MeshgateProxy
+
 /// How the mirror of one link (to one other cluster) behaves: how it probes the linked
-/// gateway, and how much it takes from it. Read from `links.probe` and `links.limits` in
-/// gateway.yaml, or from a cluster's entry under `links.clusters`.
+/// gateway, how much it takes from it, and the warm pool its routes keep. Read from
+/// `links.probe`, `links.limits` and `links.pool` in gateway.yaml, or from a cluster's entry
+/// under `links.clusters`.
 public struct LinkSettings: Hashable, Sendable {
     /// How often the mirror probes the linked gateway; the mirror applies ±10% jitter.
     public let probeInterval: Duration
@@ -16,12 +19,16 @@ public struct LinkSettings: Hashable, Sendable {
     /// Mirrored routes (service ports) the link may have at most (1…100 000): routes beyond it
     /// are refused, the ones it has keep their place.
     public let maxRoutes: Int
+    /// The warm pool of the link's mirrored routes (`links.pool`): idle connections per remote
+    /// gateway address (0–64, 0 = off) and how long each may wait (1 s…1 h).
+    public let pool: WarmPoolPolicy
 
     /// Creates the value; defaults as documented (`GatewayDefaults`).
     public init(
         probeInterval: Duration = GatewayDefaults.probeInterval, probeTimeout: Duration = GatewayDefaults.probeTimeout,
         failureThreshold: Int = GatewayDefaults.probeFailureThreshold, maxServices: Int = GatewayDefaults.linkServices,
-        maxUpdatesPerSecond: Int = GatewayDefaults.linkUpdatesPerSecond, maxRoutes: Int = GatewayDefaults.linkRoutes
+        maxUpdatesPerSecond: Int = GatewayDefaults.linkUpdatesPerSecond, maxRoutes: Int = GatewayDefaults.linkRoutes,
+        pool: WarmPoolPolicy = GatewayDefaults.warmPool
     ) {
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
@@ -29,5 +36,6 @@ public struct LinkSettings: Hashable, Sendable {
         self.maxServices = maxServices
         self.maxUpdatesPerSecond = maxUpdatesPerSecond
         self.maxRoutes = maxRoutes
+        self.pool = pool
     }
 }

@@ -1,19 +1,24 @@
 import MeshgateNames
+import MeshgateProxy
 import Yams
 
 /// Reads `links:` of a gateway config into `LinksSettings`, reporting what is wrong with it.
 ///
 /// The value is either a folder (`links: links/`, every setting at its default) or a mapping of
-/// `dir`, `probe`, `limits` and `clusters` (per-cluster overrides of `probe` and `limits`).
+/// `dir`, `probe`, `limits`, `pool` and `clusters` (per-cluster overrides of `probe`, `limits`
+/// and `pool`).
 struct LinksReader {
-    static let keys = ["dir", "probe", "limits", "clusters"]
-    static let clusterKeys = ["probe", "limits"]
+    static let keys = ["dir", "probe", "limits", "pool", "clusters"]
+    static let clusterKeys = ["probe", "limits", "pool"]
     static let probeKeys = ["interval", "timeout", "failureThreshold"]
     static let limitKeys = ["services", "updatesPerSecond", "routes"]
+    static let poolKeys = ["idle", "maxAge"]
     static let failureThresholds = 1...100
     static let services = 1...100_000
     static let updatesPerSecond = 1...100_000
     static let routes = 1...100_000
+    static let poolIdle = 0...64
+    static let poolMaxAge: ClosedRange<Duration> = .seconds(1) ... .seconds(3600)
 
     /// The folder relative paths resolve against (left as written when empty).
     let baseDirectory: String
@@ -40,8 +45,8 @@ struct LinksReader {
         return LinksSettings(dir: dir, defaults: defaults, clusters: clusters)
     }
 
-    /// The `probe` and `limits` keys one level (the defaults, or one cluster) writes; nil where
-    /// left out or wrong (the error is then reported).
+    /// The `probe`, `limits` and `pool` keys one level (the defaults, or one cluster) writes;
+    /// nil where left out or wrong (the error is then reported).
     private struct Layer {
         var interval: Duration?
         var timeout: Duration?
@@ -49,6 +54,8 @@ struct LinksReader {
         var services: Int?
         var updatesPerSecond: Int?
         var routes: Int?
+        var poolIdle: Int?
+        var poolMaxAge: Duration?
         /// False when `interval` or `timeout` is written but wrong: they are not compared then.
         var durationsValid = true
 
@@ -57,7 +64,8 @@ struct LinksReader {
             LinkSettings(
                 probeInterval: interval ?? base.probeInterval, probeTimeout: timeout ?? base.probeTimeout,
                 failureThreshold: failureThreshold ?? base.failureThreshold, maxServices: services ?? base.maxServices,
-                maxUpdatesPerSecond: updatesPerSecond ?? base.maxUpdatesPerSecond, maxRoutes: routes ?? base.maxRoutes)
+                maxUpdatesPerSecond: updatesPerSecond ?? base.maxUpdatesPerSecond, maxRoutes: routes ?? base.maxRoutes,
+                pool: WarmPoolPolicy(idle: poolIdle ?? base.pool.idle, maxAge: poolMaxAge ?? base.pool.maxAge))
         }
     }
 
@@ -78,7 +86,22 @@ struct LinksReader {
                 in: Self.updatesPerSecond, name: "updatesPerSecond")
             layer.routes = limits.value("routes")?.int(in: Self.routes, name: "routes")
         }
+        if let pool = map.value("pool")?.map(known: Self.poolKeys) {
+            layer.poolIdle = pool.value("idle")?.int(in: Self.poolIdle, name: "idle")
+            layer.poolMaxAge = pool.value("maxAge").flatMap(Self.poolMaxAge(_:))
+        }
         return layer
+    }
+
+    /// `pool.maxAge`: a duration within `poolMaxAge` (1s–1h), else reported as out of range.
+    private static func poolMaxAge(_ value: YAMLValue) -> Duration? {
+        guard let maxAge = value.parsed(YAMLValue.duration) else { return nil }
+        guard poolMaxAge.contains(maxAge) else {
+            value.report(
+                "maxAge \(DurationText.format(maxAge)) out of range (\(DurationText.format(poolMaxAge.lowerBound))–\(DurationText.format(poolMaxAge.upperBound)))")
+            return nil
+        }
+        return maxAge
     }
 
     /// The overrides under `clusters`, each merged over `defaults`.

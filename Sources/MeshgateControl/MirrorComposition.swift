@@ -3,19 +3,27 @@ import MeshgateProxy
 import MeshgateTLS
 import MeshgateWire
 
-/// One link as composition sees it: what its mirror knows and how many routes it may have.
+/// One link as composition sees it: what its mirror knows, how many routes it may have, and
+/// the warm pool its routes keep.
 public struct MirrorSource: Sendable {
     public var cluster: String
     public var identity: WorkloadIdentity
     public var state: MirrorState
     /// `links.limits.routes` of the link.
     public var maxRoutes: Int
+    /// `links.pool` of the link (its cluster's settings), carried by each of its routes; nil:
+    /// its routes keep no pool.
+    public var pool: WarmPoolPolicy?
 
-    public init(cluster: String, identity: WorkloadIdentity, state: MirrorState, maxRoutes: Int = GatewayDefaults.linkRoutes) {
+    public init(
+        cluster: String, identity: WorkloadIdentity, state: MirrorState, maxRoutes: Int = GatewayDefaults.linkRoutes,
+        pool: WarmPoolPolicy? = nil
+    ) {
         self.cluster = cluster
         self.identity = identity
         self.state = state
         self.maxRoutes = maxRoutes
+        self.pool = pool
     }
 }
 
@@ -149,7 +157,7 @@ extension MirroredRoutes {
                             key: "\(service.namespace)/\(localName):\(port)", cluster: source.cluster,
                             gateways: alive ? gateways : [], expectedIdentity: source.identity,
                             target: ConnectTarget(namespace: service.namespace, name: service.name, port: port),
-                            requireClientTLS: requireClientTLS, fixedListen: nil, alive: alive))
+                            requireClientTLS: requireClientTLS, fixedListen: nil, alive: alive, pool: source.pool))
                 }
             }
             let kept = candidates.filter { held[$0.key] == source.cluster }

@@ -14,9 +14,10 @@ public enum MirroredRoutes {
     /// The routes of one mirror, in isolation (no holders, no route cap); `taken` holds the
     /// `namespace/name` pairs already in use and
     /// grows by the ones this mirror takes; `refused` receives one message per refused service.
+    /// Every route carries `pool`, the link's `links.pool` (nil: no pool).
     public static func routes(
         cluster: String, identity: WorkloadIdentity, state: MirrorState, requireClientTLS: Bool, taken: inout Set<String>,
-        refused: (String) -> Void
+        pool: WarmPoolPolicy? = nil, refused: (String) -> Void
     ) -> [GatewayRoute] {
         var out: [GatewayRoute] = []
         let gateways = state.liveGateways
@@ -35,7 +36,7 @@ public enum MirroredRoutes {
                         key: "\(localKey):\(port)", cluster: cluster, gateways: alive ? gateways : [],
                         expectedIdentity: identity,
                         target: ConnectTarget(namespace: service.namespace, name: service.name, port: port),
-                        requireClientTLS: requireClientTLS, fixedListen: nil, alive: alive))
+                        requireClientTLS: requireClientTLS, fixedListen: nil, alive: alive, pool: pool))
             }
         }
         return out
