@@ -51,6 +51,7 @@ extension ProxyLoop {
             syncPools(from: gw.snapshot, to: next, delta: nil)
         }
         gw.snapshot = next
+        topUpPools()  // with the credentials of `next`
         gw.publisher.loopApplied(index, generation: next.generation)
     }
 

@@ -14,7 +14,8 @@ import MeshgateTLS
 extension ProxyLoop {
     // MARK: - Following the route table
 
-    /// Brings the pools in line with `next` (called as the loop takes a snapshot).
+    /// Brings the pools in line with `next` (called as the loop takes a snapshot, before it is
+    /// the loop's; `topUpPools` opens what is missing once it is).
     func syncPools(from previous: GatewaySnapshot, to next: GatewaySnapshot, delta: RouteTableDelta?) {
         guard let gw = gateway else { return }
         if previous.credentials.client !== next.credentials.client {
@@ -46,7 +47,6 @@ extension ProxyLoop {
                 }
             }
         }
-        topUpPools()
     }
 
     /// A route as published: its cluster's pool takes it (made on first sight), or forgets it
