@@ -51,9 +51,9 @@ def make_pki(binary, workdir):
     return pki
 
 
-def gateway_yaml(cluster, io_backend, loops):
+def gateway_yaml(cluster, io_backend, loops, links_keys=None):
     """gateway.yaml of one side. West's admin listens on its veth address too: the client in east
-    reads both gateways' /status."""
+    reads both gateways' /status. `links_keys` (e.g. "pool: {idle: 4}") joins east's `links:` map."""
     admin = f"127.0.0.1:{ADMIN_PORT}" if cluster == "east" else f"0.0.0.0:{ADMIN_PORT}"
     lines = [
         f"cluster: {cluster}",
@@ -65,7 +65,8 @@ def gateway_yaml(cluster, io_backend, loops):
         f"loops: {loops}",
         f"ioBackend: {io_backend}",
     ]
-    lines += ["links: {dir: links/}"] if cluster == "east" else ["registry: registry.yaml"]
+    links = "links: {dir: links/" + (f", {links_keys}" if links_keys else "") + "}"
+    lines += [links] if cluster == "east" else ["registry: registry.yaml"]
     return "\n".join(lines) + "\n"
 
 
@@ -73,14 +74,15 @@ REGISTRY = (f"services:\n  - {{namespace: default, name: echo, ports: [{{port: 7
             f'endpoints: ["127.0.0.1:{ECHO_PORT}"], exported: true}}\n')
 
 
-def write_configs(binary, pki, root, io_backend, loops):
-    """root/east and root/west with their identity, gateway.yaml, west's registry and east's link."""
+def write_configs(binary, pki, root, io_backend, loops, links_keys=None):
+    """root/east and root/west with their identity, gateway.yaml, west's registry and east's link
+    (`links_keys`: extra keys of east's `links:` map, see gateway_yaml)."""
     for c in ("east", "west"):
         folder = os.path.join(root, c)
         os.makedirs(folder, exist_ok=True)
         subprocess.run(["cp", "-r", os.path.join(pki, c, "id"), folder], check=True, timeout=20)
         with open(os.path.join(folder, "gateway.yaml"), "w") as f:
-            f.write(gateway_yaml(c, io_backend, loops))
+            f.write(gateway_yaml(c, io_backend, loops, links_keys))
     with open(os.path.join(root, "west", "registry.yaml"), "w") as f:
         f.write(REGISTRY)
     log = os.path.join(root, "link.log")
@@ -149,9 +151,10 @@ class Cluster:
                              self.gateways["east"], self.log("east"))
         return self.port
 
-    def start_client(self):
-        """The load client in east, talking JSON lines over pipes (its stderr is ours)."""
-        self.client = subprocess.Popen(self.pair.exec_prefix("east") + [sys.executable, "-B", CLIENT],
+    def start_client(self, script=CLIENT):
+        """The load client in east (`script`, bench-scale's by default), talking JSON lines over
+        pipes (its stderr is ours)."""
+        self.client = subprocess.Popen(self.pair.exec_prefix("east") + [sys.executable, "-B", script],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
         self.processes.running.append(self.client)
         return self.client

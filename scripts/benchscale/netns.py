@@ -55,6 +55,14 @@ class Pair:
             for key, value in SYSCTLS.items():
                 run("ip", "netns", "exec", name, "sysctl", "-qw", f"{key}={value}")
 
+    def add_delay(self, milliseconds):
+        """Delays every packet leaving either end of the veth by `milliseconds` (`tc qdisc add dev
+        eth0 root netem delay`, on both ends: an RTT of twice that). NetnsError when tc or the
+        kernel's sch_netem is missing."""
+        for name in self.names.values():
+            run("ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay",
+                f"{milliseconds:g}ms")
+
     def exec_prefix(self, cluster):
         """The command prefix that runs a program inside `cluster`'s namespace (`ip netns exec`
         execs the program, so its pid is the one Popen reports)."""
