@@ -195,6 +195,9 @@ extension ProxyLoop {
     func readHeader(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
         guard let tls = conn.pointee.downstreamTLS, let fd = conn.pointee.downstream else { return }
         let f = flow(conn, toUpstream: true)
+        if f.pointee.buffer == nil, case .readingHeader(_, true) = conn.pointee.phase, !pooledStreamStirred(tls, fd) {
+            return  // an idle pooled connection holds no buffer until its peer sends something
+        }
         if f.pointee.buffer == nil {
             f.pointee.buffer = buffers.acquire()
             counters.add(.buffersInUse)
@@ -278,6 +281,14 @@ extension ProxyLoop {
             }
             return
         }
+    }
+
+    /// Whether a waiting pooled connection has anything to act on: bytes in OpenSSL, or bytes,
+    /// an end or an error on the socket (looked at without reading).
+    private func pooledStreamStirred(_ tls: TLSConnection, _ fd: Descriptor) -> Bool {
+        if tls.bufferedPlaintextCount > 0 || tls.unreadCiphertextCount > 0 { return true }
+        if case .wouldBlock = SocketIO.recv(fd, into: tlsScratch.baseAddress, count: 1, flags: Int32(MSG_PEEK)) { return false }
+        return true
     }
 
     /// A peer's pooled connection that ends with no header begun is its pool retiring it (or

@@ -80,6 +80,7 @@ import Testing
         #expect(gw[.gatewayPoolInboundIdle] == 2)
         #expect(gw[.gatewayRefusedHeaderTimeout] == 0)
         #expect(gw[.gatewayPoolClosedByPeer] == 0)
+        #expect(gw[.buffersInUse] == 0, "waiting pooled connections hold no buffer on either side")
 
         let handshakesBefore = gw[.tlsHandshakesDownstream]
         #expect(gw.run(5) == 5, "every echo checked")
