@@ -211,11 +211,17 @@ extension ProxyLoop {
         return made
     }
 
-    /// Starts proxying an accepted client if the connection limit allows; false otherwise.
+    /// Starts proxying an accepted client if the connection limit allows (an idle warm-pool
+    /// connection gives way to it); false otherwise.
     func start(fd: Int32, route: GatewayRoute?) -> Bool {
         let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
         guard total <= shared.maxConnections, let slot = slab.allocate() else {
             shared.active.wrappingDecrement(ordering: .relaxed)
+            if total > shared.maxConnections && !startingAfterYield && yieldPooledToClient() {
+                startingAfterYield = true
+                defer { startingAfterYield = false }
+                return start(fd: fd, route: route)
+            }
             return false
         }
         counters.add(.active)

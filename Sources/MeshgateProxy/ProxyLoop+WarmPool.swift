@@ -112,10 +112,11 @@ extension ProxyLoop {
     }
 
     /// Starts one pooled connection to gateway address `i`: a slot of role `pooled` that
-    /// connects and handshakes like an outbound connection. False when no slot may be taken.
+    /// connects and handshakes like an outbound connection. False when no slot may be taken:
+    /// pools leave the last tenth of the connection limit to clients.
     private func openPooled(_ pool: WarmPool, address i: Int) -> Bool {
         let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
-        guard total <= shared.maxConnections, let slot = slab.allocate() else {
+        guard total <= shared.maxConnections - max(1, shared.maxConnections / 10), let slot = slab.allocate() else {
             shared.active.wrappingDecrement(ordering: .relaxed)
             return false
         }
@@ -244,6 +245,21 @@ extension ProxyLoop {
     }
 
     // MARK: - Retiring
+
+    /// A client found the connection limit reached: retires this loop's oldest-placed ready
+    /// pooled connection, if any, so the client can take its place. True when one was retired.
+    func yieldPooledToClient() -> Bool {
+        guard let gw = gateway else { return false }
+        for pool in gw.pools.values {
+            while let (slot, generation) = pool.ready.first {
+                pool.ready.removeFirst()
+                guard let c = slab.live(slot, generation: generation), case .pooled = c.pointee.phase else { continue }
+                advance(c, slot: slot, .poolRetire(.drained))
+                return true
+            }
+        }
+        return false
+    }
 
     /// Ends a pooled connection for `why` (the lifecycle's `.poolRetired`): counted, a clean TLS
     /// close sent when it is established.

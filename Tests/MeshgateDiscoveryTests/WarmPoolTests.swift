@@ -21,7 +21,10 @@ import Testing
         let port: UInt16
         let service: ExportedService
 
-        init(kind: IOBackendKind, pool: WarmPoolPolicy, headerTimeout: Duration = .seconds(5), pooledIdle: Duration = .seconds(30)) throws {
+        init(
+            kind: IOBackendKind, pool: WarmPoolPolicy, headerTimeout: Duration = .seconds(5), pooledIdle: Duration = .seconds(30),
+            maxConnections: Int = 100_000
+        ) throws {
             echo = try BackendServer(behavior: .echo)
             publisher = RouteTablePublisher(
                 bindAddress: try SocketAddress.resolve("127.0.0.1:0"), portRange: 41_300...41_399,
@@ -30,7 +33,7 @@ import Testing
             logger.logLevel = .critical
             let config = ProxyConfiguration(
                 listen: try SocketAddress.resolve("127.0.0.1:0"), upstreams: [], threads: 1, backend: kind == .uring ? .uring : .epoll,
-                tls: ProxyTLSConfiguration(handshakeTimeout: .seconds(5), kernelTLS: false),
+                maxConnections: maxConnections, tls: ProxyTLSConfiguration(handshakeTimeout: .seconds(5), kernelTLS: false),
                 gateway: GatewaySettings(publisher: publisher, headerTimeout: headerTimeout, pooledIdleTimeout: pooledIdle))
             server = try ProxyServer(configuration: config, logger: logger)
             try server.start()
@@ -150,6 +153,51 @@ import Testing
         #expect(gw.server.wait(timeout: .seconds(3)), "no pooled connection holds the drain up")
         #expect(Date().timeIntervalSince(began) < 3)
         #expect(gw[.gatewayPoolDrained] >= 4)
+    }
+
+    @Test func pooledConnectionsGiveWayToClientsAtTheConnectionLimit() throws {
+        // 10 connections in all. Each held client takes two (its outbound connection and, this
+        // gateway being its own remote, the inbound one); pooled connections (and their inbound
+        // peers) fill what is left, but never the last tenth.
+        let gw = try Gateway(kind: .epoll, pool: WarmPoolPolicy(idle: 4, maxAge: .seconds(60)), maxConnections: 10)
+        defer { gw.stop() }
+        #expect(waitFor { gw[.gatewayPoolIdle] >= 1 }, "\(gw.server.stats.values)")
+        #expect(gw[.active] <= 9, "pools leave the last tenth to clients")
+        var held: [Int32] = []
+        defer { held.forEach { _ = Glibc.close($0) } }
+        for i in 0..<5 {
+            let fd = try Self.echoOnce(port: gw.port)
+            held.append(fd)
+            #expect(fd >= 0, "client \(i) was served while pooled connections held slots")
+        }
+        #expect(gw[.gatewayPoolDrained] >= 1, "a pooled connection gave way: \(gw.server.stats.values)")
+        #expect(gw[.gatewayPoolIdle] == 0)
+    }
+
+    /// Connects to the route, sends 16 bytes and reads them back within 3 s; the open socket.
+    static func echoOnce(port: UInt16) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let payload = Array("0123456789abcdef".utf8)
+        guard send(fd, payload, payload.count, 0) == payload.count else { throw POSIXError(.EPIPE) }
+        var got: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while got.count < payload.count {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else { throw POSIXError(.ETIMEDOUT) }
+            got += buffer[0..<n]
+        }
+        guard got == payload else { throw POSIXError(.EBADMSG) }
+        return fd
     }
 
     private func waitFor(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
