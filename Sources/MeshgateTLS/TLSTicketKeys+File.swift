@@ -6,12 +6,18 @@ import Foundation
 ///     <base64 of 80 bytes: name 16 | HMAC-SHA256 key 32 | AES-256 key 32>   ← encrypts new tickets
 ///     <base64 of an older key>                                              ← still decrypts
 ///
-/// One key per line, standard base64 (one line, padding included). `head -c 80 /dev/urandom |
-/// base64 -w0` makes a key; ``keyFileLine(_:)`` writes one.
+/// One key per line, standard base64 (one line, padding included). `meshgate identity
+/// ticket-keys` makes and rotates such a file; ``keyFileLine(_:)`` writes one line.
 extension TLSTicketKeys {
     /// A fixed ring read from the key file at `path`: its first key encrypts, all decrypt.
     /// Errors name the file and, for a bad key, the line.
     public convenience init(contentsOfFile path: String) throws(TLSError) {
+        try self.init(keys: Self.keys(inFile: path), origin: path)
+    }
+
+    /// The keys of the key file at `path`, in order (at least one, no two of one name).
+    /// Errors name the file and, for a bad key, the line.
+    public static func keys(inFile path: String) throws(TLSError) -> [TLSTicketKey] {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -19,7 +25,7 @@ extension TLSTicketKeys {
             let reason = (error as NSError).localizedFailureReason ?? "\(error.localizedDescription)"
             throw TLSError(.fileUnreadable, "cannot read session ticket key file \(path): \(reason)")
         }
-        try self.init(keys: Self.parseKeyFile(text, path: path), origin: path)
+        return try parseKeyFile(text, path: path)
     }
 
     /// The keys of key file text, in order; `path` names the file in errors.
