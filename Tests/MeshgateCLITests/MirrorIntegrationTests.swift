@@ -50,6 +50,11 @@ extension TLSEndToEnd {
             // Each route reached its own cluster's backend: 4 streams + 4 integrity connections each.
             #expect(mesh.westEcho.stats.accepted == 8, "west's echo accepted \(mesh.westEcho.stats.accepted)")
             #expect(mesh.northEcho.stats.accepted == 8, "north's echo accepted \(mesh.northEcho.stats.accepted)")
+            // Warm pools are on by default (links.pool idle 4): east's routes took connections
+            // from them, which west and north held under their pooled idle limit, not refused.
+            #expect(mesh.east.process.waitCounter("gateway_pool_hits") { $0 >= 1 } >= 1, "east's pool served clients:\n\(mesh.logs)")
+            #expect(mesh.west.process.waitCounter("gateway_pool_inbound_held") { $0 >= 1 } >= 1)
+            #expect(try mesh.west.counter("gateway_refused_header_timeout") == 0)
 
             // Not mirrored: default/secret (exported, but only to north's identity) and
             // default/internal (not exported). west's discovery server sent east one service.
