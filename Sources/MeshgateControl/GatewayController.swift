@@ -259,7 +259,9 @@ public final class GatewayController: @unchecked Sendable {
         var problems: [String] = []
         if resolve {
             let bind = config.outbound.bind
-            staticRoutes = config.routes.map { GatewayTables.route($0, bind: bind) { problems.append($0) } }
+            staticRoutes = config.routes.map {
+                GatewayTables.route($0, bind: bind, pool: config.links?.settings(for: $0.cluster).pool) { problems.append($0) }
+            }
             localServices = registry.services.map { GatewayTables.service($0) { problems.append($0) } }
         }
         let (next, refusals) = composeMirroredLocked()

@@ -12,8 +12,9 @@ public enum GatewayTables {
 
     /// A data-plane route for a static one. Gateway names that do not resolve are left out
     /// (reported through `problem`); with none left the route is published as not alive, so
-    /// its listener refuses at once instead of hanging.
-    public static func route(_ r: StaticRoute, bind: String, problem: (String) -> Void) -> GatewayRoute {
+    /// its listener refuses at once instead of hanging. `pool`: the warm pool of the route's
+    /// cluster (`links.pool`, or its `links.clusters` override), nil without a `links:` section.
+    public static func route(_ r: StaticRoute, bind: String, pool: WarmPoolPolicy? = nil, problem: (String) -> Void) -> GatewayRoute {
         var gateways: [SocketAddress] = []
         for g in r.gateways {
             do {
@@ -33,7 +34,7 @@ public enum GatewayTables {
         return GatewayRoute(
             key: key(r), cluster: r.cluster, gateways: gateways, expectedIdentity: r.identity,
             target: r.target,
-            requireClientTLS: r.requireClientTLS, fixedListen: fixed, alive: !gateways.isEmpty)
+            requireClientTLS: r.requireClientTLS, fixedListen: fixed, alive: !gateways.isEmpty, pool: pool)
     }
 
     /// A data-plane service for a registered one: endpoints by service port, resolved.

@@ -34,8 +34,8 @@ final class GatewayLoopState {
     let pooledIdleTimeout: Int64
     /// How many loops the gateway runs (each keeps its share of a pool).
     let loops: Int
-    /// This loop's warm pools, by linked cluster.
-    var pools: [String: WarmPool] = [:]
+    /// This loop's warm pools.
+    var pools: [WarmPoolKey: WarmPool] = [:]
     /// The snapshot this loop runs with.
     var snapshot: GatewaySnapshot
     var acceptors: [RouteAcceptor] = []

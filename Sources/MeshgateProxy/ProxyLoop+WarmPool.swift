@@ -24,56 +24,57 @@ extension ProxyLoop {
         }
         if let delta {
             for key in delta.removedKeys {
-                if let old = previous.routes[key]?.route { dropPoolRoute(key, cluster: old.cluster) }
+                if let old = previous.routes[key]?.route { dropPoolRoute(old) }
             }
             for entry in delta.upserted {
-                if let old = previous.routes[entry.route.key]?.route, old.cluster != entry.route.cluster {
-                    dropPoolRoute(old.key, cluster: old.cluster)
-                }
+                if let old = previous.routes[entry.route.key]?.route, WarmPoolKey(old) != WarmPoolKey(entry.route) { dropPoolRoute(old) }
                 takePoolRoute(entry.route)
             }
         } else {
-            var keys: [String: Set<String>] = [:]
+            var keys: [WarmPoolKey: Set<String>] = [:]
             for (_, entry) in next.routes where entry.route.pool != nil {
                 takePoolRoute(entry.route)
-                keys[entry.route.cluster, default: []].insert(entry.route.key)
+                keys[WarmPoolKey(entry.route), default: []].insert(entry.route.key)
             }
-            for (cluster, pool) in gw.pools {
-                if let own = keys[cluster] {
+            for (key, pool) in gw.pools {
+                if let own = keys[key] {
                     pool.routeKeys = own
                 } else {
                     drain(pool)
-                    gw.pools.removeValue(forKey: cluster)
+                    gw.pools.removeValue(forKey: key)
                 }
             }
         }
     }
 
-    /// A route as published: its cluster's pool takes it (made on first sight), or forgets it
-    /// when it has no pool.
+    /// A route as published: its pool takes it (made on first sight; drained when the link is
+    /// down), or forgets it when it has no pool.
     private func takePoolRoute(_ route: GatewayRoute) {
         guard let gw = gateway else { return }
         guard route.pool != nil else {
-            dropPoolRoute(route.key, cluster: route.cluster)
+            dropPoolRoute(route)
             return
         }
+        let key = WarmPoolKey(route)
         let pool: WarmPool
-        if let existing = gw.pools[route.cluster] {
+        if let existing = gw.pools[key] {
             pool = existing
-            if pool.needsNewConnections(for: route) || !route.alive { drain(pool) }
-            pool.take(route, loop: index)
+            if !route.alive { drain(pool) }
+            pool.route = route
         } else {
             pool = WarmPool(route: route, loop: index)
-            gw.pools[route.cluster] = pool
+            gw.pools[key] = pool
         }
         pool.routeKeys.insert(route.key)
     }
 
-    /// A route of `cluster` went away or lost its pool: the pool goes with the last one.
-    private func dropPoolRoute(_ key: String, cluster: String) {
-        guard let gw = gateway, let pool = gw.pools[cluster], pool.routeKeys.remove(key) != nil, pool.routeKeys.isEmpty else { return }
+    /// `route` went away, moved to other gateways or lost its pool: its pool goes with its last
+    /// route.
+    private func dropPoolRoute(_ route: GatewayRoute) {
+        let key = WarmPoolKey(route)
+        guard let gw = gateway, let pool = gw.pools[key], pool.routeKeys.remove(route.key) != nil, pool.routeKeys.isEmpty else { return }
         drain(pool)
-        gw.pools.removeValue(forKey: cluster)
+        gw.pools.removeValue(forKey: key)
     }
 
     /// Closes every connection of `pool`, ready or opening.
@@ -141,7 +142,7 @@ extension ProxyLoop {
         counters.subtract(.gatewayPoolOpening)
         counters.add(.gatewayPoolIdle)
         counters.add(.gatewayPoolOpened)
-        guard let gw = gateway, let route = conn.pointee.route, let pool = gw.pools[route.cluster],
+        guard let gw = gateway, let route = conn.pointee.route, let pool = gw.pools[WarmPoolKey(route)],
             var member = pool.members[slot], member.generation == conn.pointee.generation, !draining, pool.route.alive,
             conn.pointee.upstreamTLS?.context === gw.snapshot.credentials.client
         else {
@@ -207,9 +208,7 @@ extension ProxyLoop {
     /// `connect` header at once. False (a miss, counted when the link has a pool) when none is
     /// ready: the connection connects as usual.
     func adoptPooled(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) -> Bool {
-        guard let gw = gateway, let route = conn.pointee.route, route.pool != nil, let pool = gw.pools[route.cluster],
-            !pool.needsNewConnections(for: route)
-        else { return false }
+        guard let gw = gateway, let route = conn.pointee.route, route.pool != nil, let pool = gw.pools[WarmPoolKey(route)] else { return false }
         defer { topUp(pool) }
         while let (pooledSlot, generation) = pool.ready.popLast() {
             guard let p = slab.live(pooledSlot, generation: generation), case .pooled = p.pointee.phase,
@@ -265,7 +264,7 @@ extension ProxyLoop {
     /// close sent when it is established.
     func retirePooled(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ why: WarmPoolRetirement) {
         let gw = gateway
-        if let route = conn.pointee.route, let pool = gw?.pools[route.cluster], pool.members[slot]?.generation == conn.pointee.generation {
+        if let route = conn.pointee.route, let pool = gw?.pools[WarmPoolKey(route)], pool.members[slot]?.generation == conn.pointee.generation {
             pool.members.removeValue(forKey: slot)
             pool.ready.removeAll { $0.slot == slot }
             if why == .closedByPeer, case .pooled(let since) = conn.pointee.phase, now &- since < 1_000_000_000 {
@@ -299,7 +298,7 @@ extension ProxyLoop {
         } else {
             counters.subtract(.gatewayPoolOpening)
         }
-        guard let route = conn.pointee.route, let pool = gateway?.pools[route.cluster],
+        guard let route = conn.pointee.route, let pool = gateway?.pools[WarmPoolKey(route)],
             pool.members[slot]?.generation == conn.pointee.generation
         else { return }
         pool.members.removeValue(forKey: slot)

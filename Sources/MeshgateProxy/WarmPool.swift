@@ -1,7 +1,23 @@
 import MeshgateLoop
+import MeshgateNames
 
-/// One link's warm pool in one loop: established, handshaked connections to the linked
-/// cluster's gateways that wait for a local client (docs/links.md, "Warm pools"). The
+/// What a pooled connection is good for: the routes to one cluster through the same gateway
+/// addresses and expecting the same identity (a link's mirrored routes, and static routes to
+/// that cluster with the same gateways) share one pool.
+struct WarmPoolKey: Hashable {
+    let cluster: String
+    let gateways: [SocketAddress]
+    let identity: WorkloadIdentity
+
+    init(_ route: GatewayRoute) {
+        cluster = route.cluster
+        gateways = route.gateways
+        identity = route.expectedIdentity
+    }
+}
+
+/// One warm pool in one loop (per `WarmPoolKey`): established, handshaked connections to a
+/// linked cluster's gateways that wait for a local client (docs/links.md, "Warm pools"). The
 /// connections themselves are slab slots of role `pooled`; this holds which slots are its own,
 /// which of them are ready, and when to open more. Loop-confined.
 final class WarmPool {
@@ -13,14 +29,14 @@ final class WarmPool {
         var ready: Bool
     }
 
-    /// The linked cluster.
-    let cluster: String
-    /// The latest route of the cluster that has a pool: its gateways, identity and policy.
-    private(set) var route: GatewayRoute
-    /// The keys of the cluster's routes with a pool (the pool goes when the last one goes).
+    /// The routes it serves.
+    let key: WarmPoolKey
+    /// The latest of its routes: its policy and whether the link is up.
+    var route: GatewayRoute
+    /// The keys of its routes (the pool goes when the last one goes).
     var routeKeys: Set<String> = []
     /// One balancer per gateway address (each pooled connection goes to one address).
-    private(set) var balancers: [UpstreamBalancer]
+    let balancers: [UpstreamBalancer]
     /// Every slot the pool owns, opening or ready.
     var members: [UInt32: Member] = [:]
     /// Ready slots, the newest last (a client takes the newest: the least likely to have been
@@ -32,29 +48,13 @@ final class WarmPool {
     var retryAt: Int64 = 0
 
     init(route: GatewayRoute, loop index: Int) {
-        cluster = route.cluster
+        key = WarmPoolKey(route)
         self.route = route
-        balancers = Self.balancers(for: route, loop: index)
-    }
-
-    private static func balancers(for route: GatewayRoute, loop index: Int) -> [UpstreamBalancer] {
-        route.gateways.map { UpstreamBalancer([$0], startingAt: index) }
+        balancers = route.gateways.map { UpstreamBalancer([$0], startingAt: index) }
     }
 
     /// The policy in force.
     var policy: WarmPoolPolicy? { route.pool }
-
-    /// Whether `other` needs other connections than this pool's: other gateways or another
-    /// identity to prove (the pool must then drain and start over).
-    func needsNewConnections(for other: GatewayRoute) -> Bool {
-        other.gateways != route.gateways || other.expectedIdentity != route.expectedIdentity
-    }
-
-    /// Takes `route` as the pool's route; new balancers when its gateways changed.
-    func take(_ route: GatewayRoute, loop index: Int) {
-        if route.gateways != self.route.gateways { balancers = Self.balancers(for: route, loop: index) }
-        self.route = route
-    }
 
     /// Slots owned for gateway address `i`, opening or ready.
     func count(address i: Int) -> Int {

@@ -74,18 +74,27 @@ import Testing
         #expect(without.allSatisfy { $0.pool == nil })
     }
 
-    @Test("static routes from gateway.yaml keep no pool, whatever links.pool says")
-    func staticRoutesHaveNoPool() throws {
-        let yaml = minimalGateway(
+    @Test("static routes from gateway.yaml take their cluster's links.pool; none without a links: section")
+    func staticRoutesTakeTheirClustersPool() throws {
+        let routes = """
+            routes:
+              - {name: redis, namespace: default, port: 6379, cluster: north, gateways: ["127.0.0.1:4143"]}
+              - {name: web, namespace: default, port: 80, cluster: south, gateways: ["127.0.0.1:4143"]}
+            """
+        let linked = try GatewayConfig.parse(yaml: minimalGateway(
             """
             links:
               dir: links
               pool: {idle: 8}
-            routes:
-              - {name: redis, namespace: default, port: 6379, cluster: north, gateways: ["127.0.0.1:4143"]}
-            """)
-        let config = try GatewayConfig.parse(yaml: yaml)
-        let route = try #require(config.routes.first)
-        #expect(GatewayTables.route(route, bind: "127.0.0.1", problem: { _ in }).pool == nil)
+              clusters:
+                south: {pool: {idle: 0}}
+            """ + "\n" + routes))
+        // As the controller builds them: the pool of the route's cluster.
+        let built = linked.routes.map { GatewayTables.route($0, bind: "127.0.0.1", pool: linked.links?.settings(for: $0.cluster).pool, problem: { _ in }) }
+        #expect(built.first { $0.cluster == "north" }?.pool == WarmPoolPolicy(idle: 8, maxAge: .seconds(60)))
+        #expect(built.first { $0.cluster == "south" }?.pool == nil, "idle 0: no pool")
+        let unlinked = try GatewayConfig.parse(yaml: minimalGateway(routes))
+        #expect(unlinked.links == nil)
+        #expect(unlinked.routes.allSatisfy { GatewayTables.route($0, bind: "127.0.0.1", pool: unlinked.links?.settings(for: $0.cluster).pool, problem: { _ in }).pool == nil })
     }
 }

@@ -114,13 +114,16 @@ import Testing
         #expect(Set(ages).count == 8, "eight different expiries")
     }
 
-    @Test func newGatewaysMeanNewConnectionsAndNewBalancers() throws {
-        let pool = WarmPool(route: try Self.route(gateways: ["127.0.0.1:1"]), loop: 0)
-        #expect(!pool.needsNewConnections(for: try Self.route(gateways: ["127.0.0.1:1"], alive: false)))
-        let moved = try Self.route(gateways: ["127.0.0.1:1", "127.0.0.1:2"])
-        #expect(pool.needsNewConnections(for: moved))
-        pool.take(moved, loop: 0)
-        #expect(pool.balancers.count == 2)
+    @Test func routesShareAPoolWhenTheyNeedTheSameConnections() throws {
+        let one = try Self.route(gateways: ["127.0.0.1:1"])
+        #expect(WarmPoolKey(one) == WarmPoolKey(try Self.route(gateways: ["127.0.0.1:1"])), "a link's routes share its pool")
+        #expect(WarmPoolKey(one) != WarmPoolKey(try Self.route(gateways: ["127.0.0.1:1", "127.0.0.1:2"])), "other gateways: another pool")
+        let other = GatewayRoute(
+            key: one.key, cluster: one.cluster, gateways: one.gateways,
+            expectedIdentity: WorkloadIdentity("spiffe://cluster.local/ns/meshgate-west/sa/other")!, target: one.target, pool: one.pool)
+        #expect(WarmPoolKey(one) != WarmPoolKey(other), "another identity to prove: another pool")
+        let pool = WarmPool(route: try Self.route(gateways: ["127.0.0.1:1", "127.0.0.1:2"]), loop: 0)
+        #expect(pool.balancers.count == 2, "one balancer per gateway address")
         pool.members[3] = WarmPool.Member(generation: 1, address: 1, ready: true)
         #expect(pool.count(address: 1) == 1 && pool.count(address: 0) == 0)
     }
