@@ -68,6 +68,9 @@ enum ConnectionEnd: Equatable {
     case idle
     /// A warm-pool connection retired before any client used it.
     case poolRetired(WarmPoolRetirement)
+    /// Gateway inbound: a peer's pooled connection, still waiting for its `connect`, released as
+    /// this gateway drains (so the peer sends no new client here).
+    case heldPooledReleased
     /// Outbound: refused at once, the route's cluster is down.
     case linkDown
     /// A side failed: both sides are reset, so a truncated stream never passes as complete.

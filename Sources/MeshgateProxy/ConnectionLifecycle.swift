@@ -83,6 +83,8 @@ enum ConnectionLifecycle {
             return expiry(phase, lastActivity: lastActivity, limits: limits, now: now).map { .end($0) } ?? .none
         case (.drainRequested, _) where plan.pooled:
             return .end(.poolRetired(.drained))  // no client waits on it
+        case (.drainRequested, .readingHeader(_, true)):
+            return .end(.heldPooledReleased)  // nor on a peer's pooled connection held here
         case (.drainRequested, _):
             return .none  // every connection runs to its own end; the loop stops when none is left
         case (.stopRequested, _) where plan.pooled:

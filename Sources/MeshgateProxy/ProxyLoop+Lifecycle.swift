@@ -131,6 +131,12 @@ extension ProxyLoop {
             close(slot, resetDownstream: true, resetUpstream: true)
         case .poolRetired(let why):
             retirePooled(conn, slot: slot, why)
+        case .heldPooledReleased:
+            if let tls = conn.pointee.downstreamTLS, let fd = conn.pointee.downstream {
+                _ = tls.shutdown()  // close_notify: the peer's pool retires it at once
+                tls.sendOutbound(to: fd.raw)
+            }
+            close(slot, resetDownstream: false, resetUpstream: false)
         }
     }
 }

@@ -274,7 +274,7 @@ extension ProxyLoop {
                 pool.retryAt = now &+ WarmPool.backoff(failures: pool.failures)
                 limits.warning(
                     "pool-refused-\(route.cluster)",
-                    "loop \(index): the gateway of cluster \(route.cluster) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); retrying in \(pool.retryAt &- now) ns")
+                    "loop \(index): the gateway of cluster \(route.cluster) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); next try in \((pool.retryAt &- now) / 1_000_000) ms")
             }
         }
         switch why {

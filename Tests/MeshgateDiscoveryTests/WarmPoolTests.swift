@@ -155,6 +155,37 @@ import Testing
         #expect(gw[.gatewayPoolDrained] >= 4)
     }
 
+    @Test(arguments: IOBackendKind.allCases)
+    func aDrainingPeerReleasesThePooledConnectionsItHolds(kind: IOBackendKind) throws {
+        // Two gateways: east's route (pooled) → west's inbound → echo. West's own route points
+        // nowhere useful; only its inbound side and its held pooled connections matter.
+        let east = try Gateway(kind: kind, pool: WarmPoolPolicy(idle: 2, maxAge: .seconds(60)))
+        defer { east.stop() }
+        let west = try Gateway(kind: kind, pool: WarmPoolPolicy(idle: 1, maxAge: .seconds(60)))
+        defer { west.stop() }
+        let toWest = GatewayRoute(
+            key: "default/echo-west2:7000", cluster: "west2", gateways: [west.server.boundAddress], expectedIdentity: StreamTestPKI.eastIdentity,
+            target: ConnectTarget(namespace: "default", name: "echo", port: 7000), pool: WarmPoolPolicy(idle: 2, maxAge: .seconds(60)))
+        let report = east.publisher.publish(routes: [toWest], services: [])
+        let port = try #require(report.listening[toWest.key]?.port)
+        // West holds its own pool's connection and east's two.
+        #expect(waitFor { west[.gatewayPoolInboundIdle] == 3 && east[.gatewayPoolIdle] == 2 }, "\(west.server.stats.values)")
+        let closedBefore = east[.gatewayPoolClosedByPeer]
+
+        west.server.drain()
+        // East's pooled connections to west are let go at once (close_notify), not left to carry
+        // a client into a draining gateway.
+        #expect(waitFor(seconds: 3) { east[.gatewayPoolClosedByPeer] >= closedBefore + 2 && east[.gatewayPoolIdle] == 0 }, "\(east.server.stats.values)")
+        #expect(west[.gatewayPoolInboundIdle] == 0)
+        let began = Date()
+        let served = (try? Self.echoOnce(port: port)).map { fd -> Bool in
+            _ = Glibc.close(fd)
+            return true
+        } ?? false
+        #expect(!served, "a new client is not served by a draining gateway")
+        #expect(Date().timeIntervalSince(began) < 2, "and fails fast")
+    }
+
     @Test func pooledConnectionsGiveWayToClientsAtTheConnectionLimit() throws {
         // 10 connections in all. Each held client takes two (its outbound connection and, this
         // gateway being its own remote, the inbound one); pooled connections (and their inbound

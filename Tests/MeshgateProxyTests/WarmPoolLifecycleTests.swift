@@ -57,6 +57,12 @@ import Testing
         var client = Machine(phase: .open, plan: Self.outbound)
         #expect(client.on(.drainRequested) == ConnectionAction.none)
         #expect(client.on(.stopRequested) == .end(.stopped))
+        // The receiving side lets go of a peer's pooled connection as it drains; one whose
+        // connect came runs to its end like any connection.
+        var held = Machine(phase: .readingHeader(deadline: 9, pooled: true), plan: Self.inbound)
+        #expect(held.on(.drainRequested) == .end(.heldPooledReleased))
+        var reading = Machine(phase: .readingHeader(deadline: 9, pooled: false), plan: Self.inbound)
+        #expect(reading.on(.drainRequested) == ConnectionAction.none)
     }
 
     @Test func aClientThatAdoptsAPooledUpstreamOpensWithoutAHandshake() {
