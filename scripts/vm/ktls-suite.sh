@@ -551,11 +551,14 @@ fi
 
 # --- 3. gateways: east's route -> (mTLS, transport header) -> west's inbound -> echo backend --------------
 # The header is the first application record of the originating side: kTLS TX keys must start
-# after it (sequence numbers), and the inbound side reads it before handing its RX over.
+# after it (sequence numbers), and the inbound side reads it before handing its RX over. East's
+# route takes the warm pool of cluster west (links.pool): a pooled connection sent its `pooled`
+# header and read its session ticket in OpenSSL long before a client adopts it and sends the
+# `connect` header, so the kernel's sequence numbers start after both, on both sides.
 if [ "$MODE" != plain ] && "$MG" identity --help >/dev/null 2>&1; then
   t0=$(now)
   G="$W/gw"
-  mkdir -p "$G"
+  mkdir -p "$G/links"
   problems=""
   "$MG" identity init --trust-domain cluster.local --out "$G/anchor" >"$G/id.log" 2>&1 || problems="identity init failed"
   for c in west east; do
@@ -579,6 +582,7 @@ EOF
 cluster: east
 identity: {cert: east-id/tls.crt, key: east-id/tls.key, trust: east-id/ca.crt}
 inbound: {listen: 127.0.0.1:7240}
+links: {dir: links, pool: {idle: 2}}
 routes:
   - {name: echo-west, namespace: default, port: 7000, cluster: west, gateways: ["127.0.0.1:7140"],
      target: {namespace: default, name: echo, port: 7120}, listen: "127.0.0.1:7340"}
@@ -596,33 +600,40 @@ EOF
     "$BENCH" integrity --target 127.0.0.1:7340 --connections 4 --size 2097152 --duration 120s --json --quiet \
       >"$W/int-gw.json" 2>"$W/int-gw.err" || problems="integrity: $(head -c 300 "$W/int-gw.err")"
     grep -q '"ok":true' "$W/int-gw.json" 2>/dev/null || add_problem "integrity: $(head -c 300 "$W/int-gw.json")"
+    # One more stream once the pool has refilled: it leaves on a pooled connection.
+    sleep 2
+    "$BENCH" integrity --target 127.0.0.1:7340 --connections 1 --size 2097152 --duration 60s --json --quiet \
+      >"$W/int-gw2.json" 2>"$W/int-gw2.err" || add_problem "pooled integrity: $(head -c 300 "$W/int-gw2.err")"
+    grep -q '"ok":true' "$W/int-gw2.json" 2>/dev/null || add_problem "pooled integrity: $(head -c 300 "$W/int-gw2.json")"
   fi
-  check gateway/data "4 streams of 2 MiB echoed through east's route and west's inbound (SHA-256 both ways) in $(since "$t0") s" "$problems"
+  check gateway/data "5 streams of 2 MiB echoed through east's route and west's inbound (SHA-256 both ways), the last on a warm-pool connection, in $(since "$t0") s" "$problems"
   problems=""
   stop_mg gwwest || problems="west gateway did not drain and exit 0"
   stop_mg gweast || add_problem "east gateway did not drain and exit 0"
-  expect "$W/gweast.json" gateway_outbound_connections -ge 4
-  expect "$W/gwwest.json" gateway_inbound_connections -ge 4
+  expect "$W/gweast.json" gateway_outbound_connections -ge 5
+  expect "$W/gwwest.json" gateway_inbound_connections -ge 5
   expect "$W/gwwest.json" gateway_refused -eq 0
+  expect "$W/gweast.json" gateway_pool_hits -ge 1
+  expect "$W/gwwest.json" gateway_pool_inbound_held -ge 1
   expect "$W/gweast.json" tls_truncated -eq 0
   expect "$W/gwwest.json" tls_truncated -eq 0
   case "$MODE" in
     ktls)
       for g in gweast gwwest; do
-        expect "$W/$g.json" ktls_tx_sides -ge 4
-        expect "$W/$g.json" ktls_rx_sides -ge 4
+        expect "$W/$g.json" ktls_tx_sides -ge 5
+        expect "$W/$g.json" ktls_rx_sides -ge 5
         expect "$W/$g.json" ktls_failures -eq 0
-        expect "$W/$g.json" bytes_userspace -le $((4 * ALLOW_PER_STREAM))
+        expect "$W/$g.json" bytes_userspace -le $((5 * ALLOW_PER_STREAM))
       done
       saved_problems=$problems
       rescues gateway/east "$W/gweast.json" gweast.log
       rescues gateway/west "$W/gwwest.json" gwwest.log
       problems=$saved_problems
-      check gateway/ktls "kernel TLS both ways on both gateways after the header: east $(show "$W/gweast.json" gateway_outbound_connections ktls_tx_sides ktls_rx_sides bytes_spliced bytes_userspace); west $(show "$W/gwwest.json" gateway_inbound_connections ktls_tx_sides ktls_rx_sides bytes_spliced bytes_userspace)" "$problems"
+      check gateway/ktls "kernel TLS both ways on both gateways after the header, pooled connections too: east $(show "$W/gweast.json" gateway_outbound_connections gateway_pool_hits ktls_tx_sides ktls_rx_sides bytes_spliced bytes_userspace); west $(show "$W/gwwest.json" gateway_inbound_connections ktls_tx_sides ktls_rx_sides bytes_spliced bytes_userspace)" "$problems"
       ;;
     fallback)
       for g in gweast gwwest; do
-        expect "$W/$g.json" tls_userspace_sides -ge 4
+        expect "$W/$g.json" tls_userspace_sides -ge 5
         expect "$W/$g.json" ktls_tx_sides -eq 0
       done
       check gateway/fallback "user-space TLS records on both gateways after the header: east $(show "$W/gweast.json" gateway_outbound_connections tls_userspace_sides bytes_userspace); west $(show "$W/gwwest.json" gateway_inbound_connections tls_userspace_sides bytes_userspace)" "$problems"
