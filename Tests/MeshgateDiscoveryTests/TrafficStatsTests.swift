@@ -46,7 +46,7 @@ import Testing
         let upPort = try #require(report.listening[up.key]?.port)
         let downPort = try #require(report.listening[down.key]?.port)
         let missingPort = try #require(report.listening[missing.key]?.port)
-        #expect(waitFor { publisher.appliedByAllLoops >= report.generation })
+        #expect(pollUntil { publisher.appliedByAllLoops >= report.generation })
 
         let sizes = [1000, 50_000, 200_000]
         let passed = IntegrityRun.run(
@@ -63,7 +63,7 @@ import Testing
         let missingOut = TrafficKey(direction: .outbound, cluster: "west", service: "default/nothing-west")
         let unknownIn = TrafficKey(direction: .inbound, cluster: "east", service: "unknown")
         // Every connection has ended once the series show nothing active.
-        #expect(waitFor {
+        #expect(pollUntil {
             let t = server.traffic()
             return [outKey, inKey, downKey, missingOut, unknownIn].allSatisfy { t.series[$0] != nil && t.series[$0]!.active == 0 }
                 && (t.series[inKey]?.ended[.ok] ?? 0) == 3
@@ -90,14 +90,5 @@ import Testing
         // was open when west reset it; west's side never got past the header).
         #expect(t.paths["userspace"] == 7, "connections carried over user-space TLS: \(t.paths)")
         #expect(t.paths["ktls", default: 0] == 0)
-    }
-
-    private func waitFor(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
     }
 }

@@ -76,7 +76,7 @@ import Testing
     func fillsSurvivesTheHeaderTimeoutAndCarriesClients(kind: IOBackendKind) throws {
         let gw = try Gateway(kind: kind, pool: WarmPoolPolicy(idle: 2, maxAge: .seconds(60)), headerTimeout: .milliseconds(300))
         defer { gw.stop() }
-        #expect(waitFor { gw[.gatewayPoolIdle] == 2 && gw[.gatewayPoolInboundIdle] == 2 }, "\(gw.server.stats.values)")
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 2 && gw[.gatewayPoolInboundIdle] == 2 }, "\(gw.server.stats.values)")
         // Past the header timeout the pooled connections are still there on both sides.
         Thread.sleep(forTimeInterval: 1.0)
         #expect(gw[.gatewayPoolIdle] == 2)
@@ -91,9 +91,9 @@ import Testing
         #expect(gw[.gatewayPoolHits] + gw[.gatewayPoolMisses] == 5)
         // A client served from the pool made no handshake of its own: the receiving side saw
         // one handshake per replacement (hit) or per miss, never more.
-        #expect(waitFor { gw[.gatewayPoolIdle] == 2 })
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 2 })
         #expect(gw[.tlsHandshakesDownstream] - handshakesBefore == gw[.gatewayPoolHits] + gw[.gatewayPoolMisses])
-        #expect(waitFor { gw[.gatewayPoolInboundHeld] == gw[.gatewayPoolOpened] })
+        #expect(pollUntil { gw[.gatewayPoolInboundHeld] == gw[.gatewayPoolOpened] })
         #expect(gw[.gatewayRefused] == 0, "\(gw.server.stats.values)")
     }
 
@@ -102,26 +102,26 @@ import Testing
         let policy = WarmPoolPolicy(idle: 3, maxAge: .seconds(60))
         let gw = try Gateway(kind: kind, pool: policy)
         defer { gw.stop() }
-        #expect(waitFor { gw[.gatewayPoolIdle] == 3 })
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 3 })
 
         gw.republish(pool: policy, alive: false)
-        #expect(waitFor { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolInboundIdle] == 0 }, "\(gw.server.stats.values)")
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolInboundIdle] == 0 }, "\(gw.server.stats.values)")
         #expect(gw[.gatewayPoolDrained] == 3)
         Thread.sleep(forTimeInterval: 1.2)  // a sweep: nothing is opened while the link is down
         #expect(gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolOpening] == 0)
 
         gw.republish(pool: policy, alive: true)
-        #expect(waitFor { gw[.gatewayPoolIdle] == 3 })
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 3 })
         let opened = gw[.gatewayPoolOpened]
         gw.republish(pool: policy, credentials: try StreamTestPKI.gatewayCredentials())  // new contexts: a reload
-        #expect(waitFor { gw[.gatewayPoolDrained] == 6 && gw[.gatewayPoolIdle] == 3 }, "\(gw.server.stats.values)")
+        #expect(pollUntil { gw[.gatewayPoolDrained] == 6 && gw[.gatewayPoolIdle] == 3 }, "\(gw.server.stats.values)")
         #expect(gw[.gatewayPoolOpened] == opened + 3)
 
         // The pool turned off: drained, not refilled.
         gw.republish(pool: nil)
-        #expect(waitFor { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolDrained] == 9 })
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolDrained] == 9 })
         // A pool's clean close is not a refusal on the receiving side.
-        #expect(waitFor { gw[.gatewayPoolInboundIdle] == 0 })
+        #expect(pollUntil { gw[.gatewayPoolInboundIdle] == 0 })
         #expect(gw[.gatewayRefused] == 0, "\(gw.server.stats.values)")
         #expect(gw.run(1) == 1, "without a pool, clients connect as before")
     }
@@ -129,25 +129,25 @@ import Testing
     @Test func retiresAtMaxAgeAndWhenThePeerReapsIt() throws {
         let gw = try Gateway(kind: .uring, pool: WarmPoolPolicy(idle: 2, maxAge: .seconds(1)), pooledIdle: .seconds(30))
         defer { gw.stop() }
-        #expect(waitFor { gw[.gatewayPoolIdle] == 2 })
-        #expect(waitFor(seconds: 5) { gw[.gatewayPoolExpired] >= 2 }, "\(gw.server.stats.values)")
-        #expect(waitFor { gw[.gatewayPoolIdle] == 2 }, "replaced")
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 2 })
+        #expect(pollUntil(seconds: 5) { gw[.gatewayPoolExpired] >= 2 }, "\(gw.server.stats.values)")
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 2 }, "replaced")
 
         // The receiving side's own limit, shorter than maxAge: it closes them, the pool notices.
         let reaped = try Gateway(kind: .epoll, pool: WarmPoolPolicy(idle: 1, maxAge: .seconds(60)), pooledIdle: .milliseconds(1500))
         defer { reaped.stop() }
-        #expect(waitFor { reaped[.gatewayPoolIdle] == 1 })
-        #expect(waitFor(seconds: 6) { reaped[.gatewayPoolClosedByPeer] >= 1 }, "\(reaped.server.stats.values)")
+        #expect(pollUntil { reaped[.gatewayPoolIdle] == 1 })
+        #expect(pollUntil(seconds: 6) { reaped[.gatewayPoolClosedByPeer] >= 1 }, "\(reaped.server.stats.values)")
         #expect(reaped[.idleTimeouts] >= 1, "the receiving side's pooled idle limit")
         #expect(reaped[.gatewayRefusedHeaderTimeout] == 0)
-        #expect(waitFor { reaped[.gatewayPoolIdle] == 1 }, "refilled")
+        #expect(pollUntil { reaped[.gatewayPoolIdle] == 1 }, "refilled")
         #expect(reaped.run(2) == 2)
     }
 
     @Test func drainingTheGatewayClosesItsPoolsAtOnce() throws {
         let gw = try Gateway(kind: .uring, pool: WarmPoolPolicy(idle: 4, maxAge: .seconds(60)))
         defer { gw.echo.stop() }
-        #expect(waitFor { gw[.gatewayPoolIdle] == 4 })
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 4 })
         let began = Date()
         gw.server.drain()
         #expect(gw.server.wait(timeout: .seconds(3)), "no pooled connection holds the drain up")
@@ -169,13 +169,13 @@ import Testing
         let report = east.publisher.publish(routes: [toWest], services: [])
         let port = try #require(report.listening[toWest.key]?.port)
         // West holds its own pool's connection and east's two.
-        #expect(waitFor { west[.gatewayPoolInboundIdle] == 3 && east[.gatewayPoolIdle] == 2 }, "\(west.server.stats.values)")
+        #expect(pollUntil { west[.gatewayPoolInboundIdle] == 3 && east[.gatewayPoolIdle] == 2 }, "\(west.server.stats.values)")
         let closedBefore = east[.gatewayPoolClosedByPeer]
 
         west.server.drain()
         // East's pooled connections to west are let go at once (close_notify), not left to carry
         // a client into a draining gateway.
-        #expect(waitFor(seconds: 3) { east[.gatewayPoolClosedByPeer] >= closedBefore + 2 && east[.gatewayPoolIdle] == 0 }, "\(east.server.stats.values)")
+        #expect(pollUntil(seconds: 3) { east[.gatewayPoolClosedByPeer] >= closedBefore + 2 && east[.gatewayPoolIdle] == 0 }, "\(east.server.stats.values)")
         #expect(west[.gatewayPoolInboundIdle] == 0)
         let began = Date()
         let served = (try? Self.echoOnce(port: port)).map { fd -> Bool in
@@ -192,7 +192,7 @@ import Testing
         // peers) fill what is left, but never the last tenth.
         let gw = try Gateway(kind: .epoll, pool: WarmPoolPolicy(idle: 4, maxAge: .seconds(60)), maxConnections: 10)
         defer { gw.stop() }
-        #expect(waitFor { gw[.gatewayPoolIdle] >= 1 }, "\(gw.server.stats.values)")
+        #expect(pollUntil { gw[.gatewayPoolIdle] >= 1 }, "\(gw.server.stats.values)")
         #expect(gw[.active] <= 9, "pools leave the last tenth to clients")
         var held: [Int32] = []
         defer { held.forEach { _ = Glibc.close($0) } }
@@ -229,14 +229,5 @@ import Testing
         }
         guard got == payload else { throw POSIXError(.EBADMSG) }
         return fd
-    }
-
-    private func waitFor(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
     }
 }

@@ -9,9 +9,8 @@ import signal
 import sys
 import tempfile
 
-from benchcompare.processes import Processes
 from benchscale.cli import binaries, interrupted, load
-from benchscale.cluster import SetupError, make_pki
+from benchscale.runs import run_each
 from benchscale.netns import NetnsError, Pair
 
 from . import options, report
@@ -108,32 +107,14 @@ def main(argv=None):
         return 130
     if why:
         return cannot_run(why)
-    workdir = tempfile.mkdtemp(prefix="bench-pool.")
-    os.chmod(workdir, 0o755)
-    processes = Processes()
     started = datetime.datetime.now(datetime.timezone.utc)
     say(f"{found[0]}; {opts.connections} connections per mode, {opts.concurrent} at a time, {opts.gap * 1000:g} ms "
         f"apart; {delay_words(opts)}; pool on = idle {opts.idle}, maxAge {opts.max_age}; "
         f"ioBackend {opts.io_backend}, {opts.loops} loop(s); modes {','.join(opts.modes)}; load {load()}")
-    results = []
-    try:
-        try:
-            pki = make_pki(found[0], workdir)
-        except SetupError as e:
-            say(str(e))
-            return 1
-        for mode in opts.modes:
-            say(f"pool {mode}: load {load()}")
-            results.append(ModeRun(mode, opts, found, pki, workdir, processes, say).run())
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    finally:
-        processes.stop_all()
-        if opts.keep:
-            say(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    results, status = run_each("bench-pool.", found[0], opts.keep, say, opts.modes, lambda mode: f"pool {mode}",
+                               lambda mode, pki, workdir, processes: ModeRun(mode, opts, found, pki, workdir, processes, say))
+    if status is not None:
+        return status
     header = (f"bench-pool: {opts.connections} connections per mode, {opts.concurrent} at a time, "
               f"{opts.gap * 1000:g} ms apart, {delay_words(opts)} (RTT "
               f"{report.fmt(report.measured_rtt(results), 2)} ms), {started:%Y-%m-%d %H:%M} UTC, load {load()}")

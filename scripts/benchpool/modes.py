@@ -10,8 +10,9 @@ import statistics
 import time
 
 from benchscale.cluster import ADMIN_PORT, Cluster, SetupError, write_configs
-from benchscale.netns import WEST_IP, NetnsError
+from benchscale.netns import WEST_IP
 from benchscale.phases import ClientChannel, PhaseError, stop_together
+from benchscale.runs import failures_recorded
 from benchscale.stats import fmt, percentile
 
 from .tunlink import make_pair, summary_text
@@ -63,7 +64,7 @@ class ModeRun:
     def run(self):
         """Set-up, the timed connections, tear-down; returns the results. Without links.pool
         support in the gateway, `off` runs without the key (no pool exists then) and `on` fails."""
-        try:
+        with failures_recorded(self.results, self.say, PhaseError):
             try:
                 self.attempt(pool_keys(self.mode, self.opts), "a")
             except PoolKeyRefused as e:
@@ -74,12 +75,6 @@ class ModeRun:
                          f"key:\n{e}")
                 self.results["links_pool"] = None
                 self.attempt(None, "b")
-        except (NetnsError, SetupError, PhaseError) as e:
-            self.results["error"] = str(e)
-            self.say(f"FAILED: {e}")
-        except (KeyError, TypeError, ValueError, OSError) as e:  # an answer or a file not as expected
-            self.results["error"] = f"{type(e).__name__}: {e}"
-            self.say(f"FAILED: {self.results['error']}")
         return self.results
 
     def attempt(self, links_keys, tag):

@@ -9,13 +9,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
-from benchcompare.processes import Processes
 
 from . import options, report
-from .cluster import SetupError, make_pki
 from .phases import BackendRun
+from .runs import run_each
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -94,32 +92,14 @@ def main(argv=None):
         return cannot_run(f"the descriptor limit is {limit}; {opts.connections} connections need about {needed} "
                           f"in each gateway (raise the hard limit or lower --connections)")
     signal.signal(signal.SIGTERM, interrupted)
-    workdir = tempfile.mkdtemp(prefix="bench-scale.")
-    os.chmod(workdir, 0o755)
-    processes = Processes()
     started = datetime.datetime.now(datetime.timezone.utc)
     say(f"{found[0]}; {opts.connections} connections, burst {opts.burst} in {opts.burst_window:g} s, steady "
         f"{opts.steady:g} s with {opts.active_share:.0%} active; backends {','.join(opts.backends)}; "
         f"RLIMIT_NOFILE {limit}; load {load()}")
-    results = []
-    try:
-        try:
-            pki = make_pki(found[0], workdir)
-        except SetupError as e:
-            say(str(e))
-            return 1
-        for backend in opts.backends:
-            say(f"{backend}: load {load()}")
-            results.append(BackendRun(backend, opts, found, pki, workdir, processes, say).run())
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 130
-    finally:
-        processes.stop_all()
-        if opts.keep:
-            say(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    results, status = run_each("bench-scale.", found[0], opts.keep, say, opts.backends, lambda backend: backend,
+                               lambda backend, pki, workdir, processes: BackendRun(backend, opts, found, pki, workdir, processes, say))
+    if status is not None:
+        return status
     header = (f"bench-scale: {opts.connections} connections, burst {opts.burst} in {opts.burst_window:g} s, "
               f"steady {opts.steady:g} s, {started:%Y-%m-%d %H:%M} UTC, load {load()}")
     print(report.table(results, header))

@@ -8,8 +8,9 @@ import select
 import time
 
 from . import stats
-from .cluster import ADMIN_PORT, Cluster, SetupError, write_configs
-from .netns import WEST_IP, NetnsError, Pair
+from .cluster import ADMIN_PORT, Cluster, write_configs
+from .netns import WEST_IP, Pair
+from .runs import failures_recorded
 
 ADMINS = [f"127.0.0.1:{ADMIN_PORT}", f"{WEST_IP}:{ADMIN_PORT}"]  # east's, west's (seen from east)
 SIDES = ("east", "west")
@@ -129,21 +130,16 @@ class BackendRun:
         """Set-up, phases, tear-down; returns the results."""
         pair = Pair(self.io_backend)
         try:
-            pair.create()
-            cluster = Cluster(pair, self.processes, self.root, self.meshgate, self.bench)
-            write_configs(self.meshgate, self.pki, self.root, self.io_backend, self.opts.loops)
-            port = cluster.start()
-            self.say(f"east and west up ({pair.names['east']}, {pair.names['west']}), "
-                     f"route {port} on east mirrors west's echo backend")
-            channel = ClientChannel(cluster.start_client())
-            self.phases(cluster, channel, port)
-            channel.quit()
-        except (NetnsError, SetupError, PhaseError) as e:
-            self.results["error"] = str(e)
-            self.say(f"FAILED: {e}")
-        except (KeyError, TypeError, ValueError, OSError) as e:  # an answer or a file not as expected
-            self.results["error"] = f"{type(e).__name__}: {e}"
-            self.say(f"FAILED: {self.results['error']}")
+            with failures_recorded(self.results, self.say, PhaseError):
+                pair.create()
+                cluster = Cluster(pair, self.processes, self.root, self.meshgate, self.bench)
+                write_configs(self.meshgate, self.pki, self.root, self.io_backend, self.opts.loops)
+                port = cluster.start()
+                self.say(f"east and west up ({pair.names['east']}, {pair.names['west']}), "
+                         f"route {port} on east mirrors west's echo backend")
+                channel = ClientChannel(cluster.start_client())
+                self.phases(cluster, channel, port)
+                channel.quit()
         finally:
             stop_together(self.processes)
             stayed = pair.remove()
