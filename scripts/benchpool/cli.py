@@ -9,8 +9,8 @@ import signal
 import sys
 import tempfile
 
-from benchscale.cli import binaries, interrupted, load
-from benchscale.runs import run_each
+from benchscale.cli import interrupted, load
+from benchscale.runs import preflight, run_each
 from benchscale.netns import NetnsError, Pair
 
 from . import options, report
@@ -88,18 +88,9 @@ def delay_words(opts):
 
 def main(argv=None):
     """Runs bench-pool; returns the exit status."""
-    try:
-        opts = options.parse(argv)
-    except options.UsageError as e:
-        return cannot_run(str(e))
-    if os.geteuid() != 0:
-        return cannot_run("needs root (it creates network namespaces, a veth pair and netem qdiscs or TUN devices); run it as root")
-    for tool in ("ip", "sysctl"):
-        if not shutil.which(tool):
-            return cannot_run(f"{tool} is missing (install iproute2/procps: scripts/bootstrap)")
-    found, why = binaries()
-    if not found:
-        return cannot_run(why)
+    opts, found = preflight(argv, options, "network namespaces, a veth pair and netem qdiscs or TUN devices", cannot_run)
+    if opts is None:
+        return found
     signal.signal(signal.SIGTERM, interrupted)
     try:
         opts.delay_used, why = delay_method(opts)

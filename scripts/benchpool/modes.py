@@ -11,8 +11,8 @@ import time
 
 from benchscale.cluster import ADMIN_PORT, Cluster, SetupError, write_configs
 from benchscale.netns import WEST_IP
-from benchscale.phases import ClientChannel, PhaseError, stop_together
-from benchscale.runs import failures_recorded
+from benchscale.phases import ClientChannel, PhaseError
+from benchscale.runs import failures_recorded, tear_down
 from benchscale.stats import fmt, percentile
 
 from .tunlink import make_pair, summary_text
@@ -102,10 +102,7 @@ class ModeRun:
             self.measure(cluster, channel, port)
             channel.quit()
         finally:
-            stop_together(self.processes)
-            stayed = pair.remove()
-            if stayed:
-                self.say(f"could not delete namespaces {' '.join(stayed)}")
+            tear_down(self.processes, pair, self.say)
             line = summary_text(getattr(pair, "summary", None))
             if line:
                 self.results["delay_line"] = pair.summary

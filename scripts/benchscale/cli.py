@@ -5,7 +5,6 @@ exit; the work folder too unless --keep."""
 import datetime
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import sys
 
 from . import options, report
 from .phases import BackendRun
-from .runs import run_each
+from .runs import preflight, run_each
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -74,18 +73,9 @@ def load():
 
 def main(argv=None):
     """Runs bench-scale; returns the exit status."""
-    try:
-        opts = options.parse(argv)
-    except options.UsageError as e:
-        return cannot_run(str(e))
-    if os.geteuid() != 0:
-        return cannot_run("needs root (it creates network namespaces and a veth pair); run it as root")
-    for tool in ("ip", "sysctl"):
-        if not shutil.which(tool):
-            return cannot_run(f"{tool} is missing (install iproute2/procps: scripts/bootstrap)")
-    found, why = binaries()
-    if not found:
-        return cannot_run(why)
+    opts, found = preflight(argv, options, "network namespaces and a veth pair", cannot_run)
+    if opts is None:
+        return found
     limit = raise_descriptor_limit()
     needed = 2 * opts.connections + 200
     if limit < needed:

@@ -10,7 +10,7 @@ import time
 from . import stats
 from .cluster import ADMIN_PORT, Cluster, write_configs
 from .netns import WEST_IP, Pair
-from .runs import failures_recorded
+from .runs import failures_recorded, tear_down
 
 ADMINS = [f"127.0.0.1:{ADMIN_PORT}", f"{WEST_IP}:{ADMIN_PORT}"]  # east's, west's (seen from east)
 SIDES = ("east", "west")
@@ -141,10 +141,7 @@ class BackendRun:
                 self.phases(cluster, channel, port)
                 channel.quit()
         finally:
-            stop_together(self.processes)
-            stayed = pair.remove()
-            if stayed:
-                self.say(f"could not delete namespaces {' '.join(stayed)}")
+            tear_down(self.processes, pair, self.say)
         return self.results
 
     def baseline(self, channel):

@@ -12,6 +12,35 @@ from .cluster import SetupError, make_pki
 from .netns import NetnsError
 
 
+def preflight(argv, options, what, cannot_run):
+    """The checks before a run: the options, root, iproute2/procps and the binaries. Returns
+    (opts, (meshgate, meshgate-bench)) or (None, the status of `cannot_run(why)`, the harness's
+    own). `what` names what the harness creates, for the not-root message."""
+    from .cli import binaries  # cli imports this module
+    try:
+        opts = options.parse(argv)
+    except options.UsageError as e:
+        return None, cannot_run(str(e))
+    if os.geteuid() != 0:
+        return None, cannot_run(f"needs root (it creates {what}); run it as root")
+    for tool in ("ip", "sysctl"):
+        if not shutil.which(tool):
+            return None, cannot_run(f"{tool} is missing (install iproute2/procps: scripts/bootstrap)")
+    found, why = binaries()
+    if not found:
+        return None, cannot_run(why)
+    return opts, found
+
+
+def tear_down(processes, pair, say):
+    """Stops a run's processes and deletes its namespaces, saying which would not go."""
+    from .phases import stop_together  # phases imports this module
+    stop_together(processes)
+    stayed = pair.remove()
+    if stayed:
+        say(f"could not delete namespaces {' '.join(stayed)}")
+
+
 def run_each(prefix, binary, keep, say, items, label, make_run):
     """`make_run(item, pki, workdir, processes).run()` for each of `items` in turn, in a fresh work
     folder (`prefix`) with one PKI made by `binary`; says `<label(item)>: load ...` before each.
