@@ -142,8 +142,7 @@ extension ProxyLoop {
         counters.subtract(.gatewayPoolOpening)
         counters.add(.gatewayPoolIdle)
         counters.add(.gatewayPoolOpened)
-        guard let gw = gateway, let route = conn.pointee.route, let pool = gw.pools[WarmPoolKey(route)],
-            var member = pool.members[slot], member.generation == conn.pointee.generation, !draining, pool.route.alive,
+        guard let gw = gateway, let pool = ownPool(conn, slot: slot), var member = pool.members[slot], !draining, pool.route.alive,
             conn.pointee.upstreamTLS?.context === gw.snapshot.credentials.client
         else {
             advance(conn, slot: slot, .poolRetire(.drained))
@@ -220,7 +219,7 @@ extension ProxyLoop {
             }
             // The peer may have closed it with the event still queued behind this client's.
             guard pooledReadable(p, slot: pooledSlot) else { continue }
-            pool.members.removeValue(forKey: pooledSlot)
+            pool.forget(pooledSlot)
             backend.release(fd: fd.raw)
             conn.pointee.upstream = fd
             conn.pointee.upstreamTransport = p.pointee.upstreamTransport
@@ -263,15 +262,13 @@ extension ProxyLoop {
     /// Ends a pooled connection for `why` (the lifecycle's `.poolRetired`): counted, a clean TLS
     /// close sent when it is established.
     func retirePooled(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ why: WarmPoolRetirement) {
-        let gw = gateway
-        if let route = conn.pointee.route, let pool = gw?.pools[WarmPoolKey(route)], pool.members[slot]?.generation == conn.pointee.generation {
-            pool.members.removeValue(forKey: slot)
-            pool.ready.removeAll { $0.slot == slot }
+        if let pool = ownPool(conn, slot: slot) {
+            pool.forget(slot)
             if why == .closedByPeer, case .pooled(let since) = conn.pointee.phase, now &- since < 1_000_000_000 {
                 // Closed as soon as it was pooled: a peer that refuses pooled connections (a
                 // gateway from before them answers `unknown_kind`). Space the next ones out.
-                pool.failures += 1
-                pool.retryAt = now &+ WarmPool.backoff(failures: pool.failures)
+                pool.backOff(now: now)
+                let route = pool.route
                 limits.warning(
                     "pool-refused-\(route.cluster)",
                     "loop \(index): the gateway of cluster \(route.cluster) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); next try in \((pool.retryAt &- now) / 1_000_000) ms")
@@ -298,13 +295,17 @@ extension ProxyLoop {
         } else {
             counters.subtract(.gatewayPoolOpening)
         }
+        guard let pool = ownPool(conn, slot: slot) else { return }
+        pool.forget(slot)
+        counters.add(.gatewayPoolFailed)
+        pool.backOff(now: now)
+    }
+
+    /// The pool whose member `slot` (this very connection, by generation) is, if any.
+    private func ownPool(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) -> WarmPool? {
         guard let route = conn.pointee.route, let pool = gateway?.pools[WarmPoolKey(route)],
             pool.members[slot]?.generation == conn.pointee.generation
-        else { return }
-        pool.members.removeValue(forKey: slot)
-        pool.ready.removeAll { $0.slot == slot }
-        counters.add(.gatewayPoolFailed)
-        pool.failures += 1
-        pool.retryAt = now &+ WarmPool.backoff(failures: pool.failures)
+        else { return nil }
+        return pool
     }
 }

@@ -56,6 +56,18 @@ final class WarmPool {
     /// The policy in force.
     var policy: WarmPoolPolicy? { route.pool }
 
+    /// Forgets `slot`: retired, failed, or adopted by a client.
+    func forget(_ slot: UInt32) {
+        members.removeValue(forKey: slot)
+        ready.removeAll { $0.slot == slot }
+    }
+
+    /// An open failed or the peer refused one: the next opens wait `backoff(failures:)` from `now`.
+    func backOff(now: Int64) {
+        failures += 1
+        retryAt = now &+ Self.backoff(failures: failures)
+    }
+
     /// Slots owned for gateway address `i`, opening or ready.
     func count(address i: Int) -> Int {
         members.values.reduce(0) { $0 + ($1.address == i ? 1 : 0) }
