@@ -24,6 +24,10 @@ public final class AdminServer: @unchecked Sendable {
     /// Each request must arrive whole (head and body) within this time of the accept, or of the
     /// answer to the previous request on the connection; bytes trickling in do not extend it.
     public static let requestTimeout: TimeAmount = .seconds(5)
+    /// Connections the kernel queues for accept. Far above `maxConnections`: a burst of clients
+    /// refused or evicted at the slots reconnects at once, and a probe whose SYN finds the accept
+    /// queue full is dropped and retried a second later, past a kubelet's 1 s probe timeout.
+    public static let acceptBacklog: Int32 = 1024
 
     private let router: AdminRouter
     private let logger: Logger
@@ -75,7 +79,7 @@ public final class AdminServer: @unchecked Sendable {
         let requestTimeout = self.requestTimeout
         let seconds = Double(requestTimeout.nanoseconds) / 1e9
         let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 64)
+            .serverChannelOption(ChannelOptions.backlog, value: AdminServer.acceptBacklog)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -55,6 +55,17 @@ struct AdminSlowClientTests {
         #expect(seconds >= timeout - 0.5 && seconds <= timeout + 2, "closed \(seconds) s after the answer")
     }
 
+    @Test("the admin listener queues a burst of reconnects far beyond its slots, so no probe's SYN is dropped and retried a second later")
+    func acceptQueueHoldsABurst() throws {
+        let g = try AdminTestGateway(label: "backlog")
+        let port = try #require(g.adminAddress.split(separator: ":").last.map(String.init))
+        // For a listening socket, ss reports the accept queue's limit as Send-Q.
+        let out = try ChildProcess.check([ChildProcess.which("ss"), "-Hltn", "sport = :\(port)"], timeout: 10)
+        let fields = try #require(out.split(separator: "\n").first, "ss lists no listener on \(port)").split(separator: " ")
+        let limit = try #require(fields.count > 2 ? Int(fields[2]) : nil, "ss line: \(out)")
+        #expect(limit >= Int(AdminServer.acceptBacklog) && limit >= 4 * AdminServer.maxConnections, "accept queue \(limit) for \(AdminServer.maxConnections) slots")
+    }
+
     @Test("200 clients trickling bytes and reconnecting: /ready and /live still answer within a second")
     func probesAnswerUnderTwoHundredSlowClients() throws {
         let g = try AdminTestGateway(label: "slowloris")
