@@ -83,7 +83,7 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .poolConnections:
             "Warm-pool connections now, by state: idle (ready for a client), opening (connecting or handshaking), inbound_idle (peers' pooled connections held here)."
         case .poolEvents:
-            "Warm-pool events, by event: opened, hits (clients that left on a pooled connection), misses (none was ready), expired (maxAge), closed_by_peer, drained (link down, identity reload, shutdown), failed (opens that failed), inbound_held (peers' pooled connections taken)."
+            "Warm-pool events, by event: opened, hits (clients that left on a pooled connection), misses (none was ready), expired (maxAge), closed_by_peer, lost (the path went silent: keepalive probes unanswered), drained (link down, identity reload, shutdown), failed (opens that failed), inbound_held (peers' pooled connections taken)."
         }
     }
 }

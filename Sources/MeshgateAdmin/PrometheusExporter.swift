@@ -135,7 +135,8 @@ final class PrometheusExporter: @unchecked Sendable {
     /// `meshgate_pool_events_total` events and the `ProxyCounters` counter of each.
     static let poolEvents = [
         ("opened", "gateway_pool_opened"), ("hits", "gateway_pool_hits"), ("misses", "gateway_pool_misses"),
-        ("expired", "gateway_pool_expired"), ("closed_by_peer", "gateway_pool_closed_by_peer"), ("drained", "gateway_pool_drained"),
+        ("expired", "gateway_pool_expired"), ("closed_by_peer", "gateway_pool_closed_by_peer"), ("lost", "gateway_pool_lost"),
+        ("drained", "gateway_pool_drained"),
         ("failed", "gateway_pool_failed"), ("inbound_held", "gateway_pool_inbound_held"),
     ]
 

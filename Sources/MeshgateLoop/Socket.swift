@@ -83,8 +83,32 @@ public enum Socket {
         return err
     }
 
-    /// Closes a descriptor, ignoring EINTR (Linux always releases the descriptor).
+    /// Probes an idle connection: after `idle` seconds without traffic, a keepalive probe every
+    /// `interval` seconds, `probes` of them; and data or probes unacknowledged for
+    /// `userTimeoutMilliseconds` (TCP_USER_TIMEOUT) abort the connection. A path that went
+    /// silent then fails the socket with ETIMEDOUT instead of holding it for the minutes of
+    /// TCP's retransmissions.
+    public static func setKeepalive(_ fd: Int32, idle: Int32, interval: Int32, probes: Int32, userTimeoutMilliseconds: Int32) {
+        setIntOption(fd, SOL_SOCKET, SO_KEEPALIVE, 1)
+        setIntOption(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, idle)
+        setIntOption(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, interval)
+        setIntOption(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, probes)
+        setIntOption(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, userTimeoutMilliseconds)
+    }
+
+    /// Undoes ``setKeepalive(_:idle:interval:probes:userTimeoutMilliseconds:)``: no probes, and
+    /// TCP's own retransmission limits again.
+    public static func clearKeepalive(_ fd: Int32) {
+        setIntOption(fd, SOL_SOCKET, SO_KEEPALIVE, 0)
+        setIntOption(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, 0)
+    }
+
     @inline(__always)
+    private static func setIntOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
+        var v = value
+        _ = setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// The lowest free descriptor number now (a probe: an eventfd opened and closed again), or
     /// nil when there is none (EMFILE/ENFILE).
     public static func lowestFreeDescriptor() -> Int32? {
@@ -101,6 +125,8 @@ public enum Socket {
         return Glibc.poll(&p, 1, 0) > 0 ? p.revents : 0
     }
 
+    /// Closes a descriptor, ignoring EINTR (Linux always releases the descriptor).
+    @inline(__always)
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

@@ -112,6 +112,9 @@ enum WarmPoolRetirement: Equatable {
     case expired
     /// The remote gateway closed it (or sent what a pooled stream must not carry).
     case closedByPeer
+    /// The path to the remote gateway went silent: keepalive probes went unanswered
+    /// (`WarmPoolPolicy.silentPathTimeout`).
+    case lost
     /// Its link went down or away, the identity was reloaded, or the gateway drains or stops.
     case drained
 }

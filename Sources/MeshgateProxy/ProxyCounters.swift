@@ -28,7 +28,7 @@ public final class ProxyCounters: Sendable {
         case gatewayRefusedNoEndpoint, gatewayRefusedLinkDown, gatewayDiscoverStreams
         case gatewayRefusedUnknownPort
         case gatewayPoolIdle, gatewayPoolOpening, gatewayPoolOpened, gatewayPoolHits, gatewayPoolMisses
-        case gatewayPoolExpired, gatewayPoolClosedByPeer, gatewayPoolDrained, gatewayPoolFailed
+        case gatewayPoolExpired, gatewayPoolClosedByPeer, gatewayPoolLost, gatewayPoolDrained, gatewayPoolFailed
         case gatewayPoolInboundIdle, gatewayPoolInboundHeld
 
         /// The name in JSON and log lines.
@@ -110,6 +110,7 @@ public final class ProxyCounters: Sendable {
             case .gatewayPoolMisses: "gateway_pool_misses"
             case .gatewayPoolExpired: "gateway_pool_expired"
             case .gatewayPoolClosedByPeer: "gateway_pool_closed_by_peer"
+            case .gatewayPoolLost: "gateway_pool_lost"
             case .gatewayPoolDrained: "gateway_pool_drained"
             case .gatewayPoolFailed: "gateway_pool_failed"
             case .gatewayPoolInboundIdle: "gateway_pool_inbound_idle"

@@ -150,6 +150,11 @@ extension ProxyLoop {
         }
         member.ready = true
         pool.members[slot] = member
+        if let fd = conn.pointee.upstream {
+            Socket.setKeepalive(
+                fd.raw, idle: WarmPoolPolicy.keepaliveIdle, interval: WarmPoolPolicy.keepaliveInterval,
+                probes: WarmPoolPolicy.keepaliveProbes, userTimeoutMilliseconds: WarmPoolPolicy.silentPathTimeout)
+        }
         pool.ready.append((slot, member.generation))
         pool.failures = 0
         // Session tickets (or the peer's close) may already be there.
@@ -180,6 +185,9 @@ extension ProxyLoop {
                 tls.receive(UnsafeRawBufferPointer(rebasing: tlsScratch[0..<n]))
             case .wouldBlock:
                 return true
+            case .failed(let e) where e == .timedOut:
+                advance(conn, slot: slot, .poolRetire(.lost))  // keepalive probes went unanswered
+                return false
             case .eof, .failed:
                 advance(conn, slot: slot, .poolRetire(.closedByPeer))
                 return false
@@ -220,6 +228,7 @@ extension ProxyLoop {
             // The peer may have closed it with the event still queued behind this client's.
             guard pooledReadable(p, slot: pooledSlot) else { continue }
             pool.forget(pooledSlot)
+            Socket.clearKeepalive(fd.raw)
             backend.release(fd: fd.raw)
             conn.pointee.upstream = fd
             conn.pointee.upstreamTransport = p.pointee.upstreamTransport
@@ -277,9 +286,10 @@ extension ProxyLoop {
         switch why {
         case .expired: counters.add(.gatewayPoolExpired)
         case .closedByPeer: counters.add(.gatewayPoolClosedByPeer)
+        case .lost: counters.add(.gatewayPoolLost)
         case .drained: counters.add(.gatewayPoolDrained)
         }
-        if case .pooled = conn.pointee.phase, why != .closedByPeer, let tls = conn.pointee.upstreamTLS, let fd = conn.pointee.upstream {
+        if case .pooled = conn.pointee.phase, why == .expired || why == .drained, let tls = conn.pointee.upstreamTLS, let fd = conn.pointee.upstream {
             _ = tls.shutdown()
             tls.sendOutbound(to: fd.raw)
         }

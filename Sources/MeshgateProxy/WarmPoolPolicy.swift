@@ -14,6 +14,17 @@ public struct WarmPoolPolicy: Hashable, Sendable {
         self.maxAge = maxAge
     }
 
+    /// How a ready pooled connection finds out that the path to the remote gateway went silent
+    /// (a cable pulled, a firewall dropping, a peer host gone without a close): TCP keepalive
+    /// probes after `keepaliveIdle` seconds of quiet, every `keepaliveInterval` seconds, and the
+    /// connection is retired (`lost`) once nothing was acknowledged for `silentPathTimeout`
+    /// milliseconds. A client then never adopts a connection that went silent more than that
+    /// long ago. Cleared when a client adopts the connection, which then behaves as any other.
+    public static let keepaliveIdle: Int32 = 5
+    public static let keepaliveInterval: Int32 = 5
+    public static let keepaliveProbes: Int32 = 2
+    public static let silentPathTimeout: Int32 = 15_000
+
     /// Whether the pool keeps any connection.
     public var isEnabled: Bool { idle > 0 }
 

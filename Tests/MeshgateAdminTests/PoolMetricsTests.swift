@@ -14,6 +14,7 @@ import Testing
         status.counters["gateway_pool_hits"] = 17
         status.counters["gateway_pool_misses"] = 2
         status.counters["gateway_pool_drained"] = 8
+        status.counters["gateway_pool_lost"] = 3
         let p = try PromText(String(decoding: PrometheusExporter().render(status: status, traffic: nil), as: UTF8.self))
         #expect(p.types["meshgate_pool_connections"] == "gauge")
         #expect(p.types["meshgate_pool_events_total"] == "counter")
@@ -23,6 +24,7 @@ import Testing
         #expect(p.value("meshgate_pool_events_total", ["event": "hits"]) == 17)
         #expect(p.value("meshgate_pool_events_total", ["event": "misses"]) == 2)
         #expect(p.value("meshgate_pool_events_total", ["event": "drained"]) == 8)
+        #expect(p.value("meshgate_pool_events_total", ["event": "lost"]) == 3)
         #expect(p.value("meshgate_pool_events_total", ["event": "expired"]) == 0, "every event has a series")
     }
 }

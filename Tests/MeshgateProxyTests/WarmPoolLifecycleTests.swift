@@ -38,7 +38,7 @@ import Testing
         #expect(!m.phase.isOpen)
     }
 
-    @Test(arguments: [WarmPoolRetirement.expired, .closedByPeer, .drained])
+    @Test(arguments: [WarmPoolRetirement.expired, .closedByPeer, .lost, .drained])
     func aPoolRetiresItsConnectionsInAnyPhase(why: WarmPoolRetirement) {
         for phase in [ConnectionPhase.connecting(startedAt: 1), .handshaking(.upstream, startedAt: 1, deadline: 9), .pooled(since: 1)] {
             var m = Machine(phase: phase, plan: Self.pooled)
