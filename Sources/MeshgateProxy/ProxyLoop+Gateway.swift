@@ -220,6 +220,11 @@ extension ProxyLoop {
                 f.pointee.pending = Int32(have - consumed)
                 f.pointee.bufferOffset = 0
                 if f.pointee.pending == 0 { releaseChannel(f, force: true) }
+                // Probed like the peer's side, so one whose path went silent is not held for
+                // the whole pooledIdleTimeout.
+                Socket.setKeepalive(
+                    fd.raw, idle: WarmPoolPolicy.keepaliveIdle, interval: WarmPoolPolicy.keepaliveInterval,
+                    probes: WarmPoolPolicy.keepaliveProbes, userTimeoutMilliseconds: WarmPoolPolicy.silentPathTimeout)
                 advance(conn, slot: slot, .pooledHeader)  // reads on
                 return
             case .complete(let header, let consumed):
@@ -230,6 +235,7 @@ extension ProxyLoop {
                     }
                     // The pooled connection becomes an inbound connection like any other.
                     conn.pointee.phase = .readingHeader(deadline: deadline, pooled: false)
+                    Socket.clearKeepalive(fd.raw)
                     counters.subtract(.gatewayPoolInboundIdle)
                     counters.add(.gatewayInbound)
                 }

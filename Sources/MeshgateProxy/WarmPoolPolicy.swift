@@ -20,6 +20,8 @@ public struct WarmPoolPolicy: Hashable, Sendable {
     /// connection is retired (`lost`) once nothing was acknowledged for `silentPathTimeout`
     /// milliseconds. A client then never adopts a connection that went silent more than that
     /// long ago. Cleared when a client adopts the connection, which then behaves as any other.
+    /// The receiving gateway probes the peers' pooled connections it holds the same way, until
+    /// their `connect` comes.
     public static let keepaliveIdle: Int32 = 5
     public static let keepaliveInterval: Int32 = 5
     public static let keepaliveProbes: Int32 = 2
