@@ -82,7 +82,11 @@ extension GatewayController {
             inbound: server.boundAddress.description, startedAt: lifecycle.startedAt, drainingSince: lifecycle.drainingSince,
             routeTable: .init(generation: snapshot.generation, appliedByAllLoops: publisher.appliedByAllLoops),
             services: .init(count: services.count, exported: services.filter(\.exported).count),
-            links: links.mirrors.map { Self.linkStatus($0, refused: mirrorRefusals(cluster: $0.cluster)) }, routes: routes,
+            links: links.mirrors.map { mirror in
+                var link = Self.linkStatus(mirror, refused: mirrorRefusals(cluster: mirror.cluster))
+                if let traffic { link.pool = Self.poolStatus(traffic.pools[mirror.cluster] ?? PoolCounts()) }
+                return link
+            }, routes: routes,
             counters: server.stats.values.merging(discovery.counters) { $1 })
         status.mirrorServices = mirrorWriter?.status
         status.registry = registrySourceStatus(now: now)
@@ -105,6 +109,14 @@ extension GatewayController {
             refusals: .init(
                 conflicts: health.conflicts, services: health.refusedServices, routes: health.refusedRoutes,
                 current: Array(refused.map(\.message).prefix(50))))
+    }
+
+    /// A link's warm-pool counts as `/status` shows them.
+    static func poolStatus(_ c: PoolCounts) -> LinkStatus.Pool {
+        LinkStatus.Pool(
+            idle: c[.gatewayPoolIdle], opening: c[.gatewayPoolOpening], opened: c[.gatewayPoolOpened], hits: c[.gatewayPoolHits],
+            misses: c[.gatewayPoolMisses], expired: c[.gatewayPoolExpired], closedByPeer: c[.gatewayPoolClosedByPeer],
+            lost: c[.gatewayPoolLost], drained: c[.gatewayPoolDrained], failed: c[.gatewayPoolFailed])
     }
 
     /// One published route as `/status` shows it.

@@ -156,6 +156,9 @@ public struct LinkStatus: Codable, Equatable, Sendable {
     public var lastErrorAt: Date?
     /// Imports of this link refused (name conflicts, over its limits). Nil from older gateways.
     public var refusals: Refusals?
+    /// Its warm pool (`links.pool`), summed over the loops. Nil when the data plane gave no
+    /// counts (and from older gateways); all zero when the link keeps no pool.
+    public var pool: Pool? = nil
 
     public init(
         cluster: String, alive: Bool, streaming: Bool, synced: Bool, services: Int, gateways: [String], liveGateways: [String],
@@ -174,6 +177,41 @@ public struct LinkStatus: Codable, Equatable, Sendable {
         self.lastError = lastError
         self.lastErrorAt = lastErrorAt
         self.refusals = refusals
+    }
+
+    /// A link's warm pool: connections now, and events since the gateway started (the
+    /// `gateway_pool_*` counters of this link alone).
+    public struct Pool: Codable, Equatable, Sendable {
+        /// Ready for a client, and connecting or handshaking.
+        public var idle: UInt64
+        public var opening: UInt64
+        /// Opened (ready), taken by a client, and clients that found none ready.
+        public var opened: UInt64
+        public var hits: UInt64
+        public var misses: UInt64
+        /// Retired: past `maxAge`, closed by the peer, lost on a silent path, drained.
+        public var expired: UInt64
+        public var closedByPeer: UInt64
+        public var lost: UInt64
+        public var drained: UInt64
+        /// Opens whose connect or handshake failed.
+        public var failed: UInt64
+
+        public init(
+            idle: UInt64, opening: UInt64, opened: UInt64, hits: UInt64, misses: UInt64, expired: UInt64, closedByPeer: UInt64,
+            lost: UInt64, drained: UInt64, failed: UInt64
+        ) {
+            self.idle = idle
+            self.opening = opening
+            self.opened = opened
+            self.hits = hits
+            self.misses = misses
+            self.expired = expired
+            self.closedByPeer = closedByPeer
+            self.lost = lost
+            self.drained = drained
+            self.failed = failed
+        }
     }
 
     /// Imports refused: counts since the link's mirror started, and what is refused now.

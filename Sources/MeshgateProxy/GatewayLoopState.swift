@@ -36,6 +36,8 @@ final class GatewayLoopState {
     let loops: Int
     /// This loop's warm pools.
     var pools: [WarmPoolKey: WarmPool] = [:]
+    /// The per-cluster pool series this loop has used (from `LoopShared.poolSeries`).
+    var poolSeries: [String: PoolSeries] = [:]
     /// The snapshot this loop runs with.
     var snapshot: GatewaySnapshot
     var acceptors: [RouteAcceptor] = []

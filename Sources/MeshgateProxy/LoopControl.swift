@@ -65,6 +65,8 @@ final class SharedProxyState: Sendable {
     let limits: RateLimitedLog
     /// Gateway traffic series, shared by the loops.
     let trafficSeries = TrafficRegistry()
+    /// Warm-pool counts per linked cluster, shared by the loops.
+    let poolSeries = PoolRegistry()
 
     init(
         maxConnections: Int, logger: Logger, kernelTLS: Bool = false, kernelTLSMissing: Bool = false,

@@ -122,7 +122,7 @@ extension ProxyLoop {
             return false
         }
         counters.add(.active)
-        counters.add(.gatewayPoolOpening)
+        countPool(.gatewayPoolOpening, pool.route.cluster)
         let conn = slab[slot]
         conn.pointee.role = .pooled
         conn.pointee.route = pool.route
@@ -139,9 +139,10 @@ extension ProxyLoop {
     /// A pooled connection finished its handshake (and sent its `pooled` header): it joins its
     /// pool's ready list, unless the pool, the identity or the loop moved on meanwhile.
     func pooledConnectionReady(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
-        counters.subtract(.gatewayPoolOpening)
-        counters.add(.gatewayPoolIdle)
-        counters.add(.gatewayPoolOpened)
+        let cluster = conn.pointee.route?.cluster ?? ""
+        countPool(.gatewayPoolOpening, cluster, subtract: true)
+        countPool(.gatewayPoolIdle, cluster)
+        countPool(.gatewayPoolOpened, cluster)
         guard let gw = gateway, let pool = ownPool(conn, slot: slot), var member = pool.members[slot], !draining, pool.route.alive,
             conn.pointee.upstreamTLS?.context === gw.snapshot.credentials.client
         else {
@@ -238,7 +239,7 @@ extension ProxyLoop {
             p.pointee.upstreamTransport = SideTransport()
             close(pooledSlot, resetDownstream: false, resetUpstream: false)  // the empty slot
             backend.watch(fd: fd.raw, token: Token(kind: .upstreamReady, slot: slot, generation: conn.pointee.generation))
-            counters.add(.gatewayPoolHits)
+            countPool(.gatewayPoolHits, route.cluster)
             guard writeTransportHeader(conn, tls: tls) else {
                 refuse(conn, slot: slot, upstreamSide: true, .other, "cannot write the transport header")
                 return true
@@ -247,7 +248,7 @@ extension ProxyLoop {
             advance(conn, slot: slot, .pooledAdopted)
             return true
         }
-        counters.add(.gatewayPoolMisses)
+        countPool(.gatewayPoolMisses, route.cluster)
         return false
     }
 
@@ -283,11 +284,12 @@ extension ProxyLoop {
                     "loop \(index): the gateway of cluster \(route.cluster) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); next try in \((pool.retryAt &- now) / 1_000_000) ms")
             }
         }
+        let cluster = conn.pointee.route?.cluster ?? ""
         switch why {
-        case .expired: counters.add(.gatewayPoolExpired)
-        case .closedByPeer: counters.add(.gatewayPoolClosedByPeer)
-        case .lost: counters.add(.gatewayPoolLost)
-        case .drained: counters.add(.gatewayPoolDrained)
+        case .expired: countPool(.gatewayPoolExpired, cluster)
+        case .closedByPeer: countPool(.gatewayPoolClosedByPeer, cluster)
+        case .lost: countPool(.gatewayPoolLost, cluster)
+        case .drained: countPool(.gatewayPoolDrained, cluster)
         }
         if case .pooled = conn.pointee.phase, why == .expired || why == .drained, let tls = conn.pointee.upstreamTLS, let fd = conn.pointee.upstream {
             _ = tls.shutdown()
@@ -300,15 +302,31 @@ extension ProxyLoop {
     /// or handshake failed, or it failed while ready) counts as a failure that spaces the next
     /// opens out.
     func pooledSlotClosed(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32) {
+        let cluster = conn.pointee.route?.cluster ?? ""
         if case .pooled = conn.pointee.phase {
-            counters.subtract(.gatewayPoolIdle)
+            countPool(.gatewayPoolIdle, cluster, subtract: true)
         } else {
-            counters.subtract(.gatewayPoolOpening)
+            countPool(.gatewayPoolOpening, cluster, subtract: true)
         }
         guard let pool = ownPool(conn, slot: slot) else { return }
         pool.forget(slot)
-        counters.add(.gatewayPoolFailed)
+        countPool(.gatewayPoolFailed, cluster)
         pool.backOff(now: now)
+    }
+
+    /// Counts a warm-pool event (or a gauge's change) of `cluster`'s pools: in this loop's
+    /// counters and in the cluster's shared series.
+    func countPool(_ name: ProxyCounters.Name, _ cluster: String, subtract: Bool = false) {
+        if subtract { counters.subtract(name) } else { counters.add(name) }
+        guard let gw = gateway else { return }
+        let series: PoolSeries
+        if let s = gw.poolSeries[cluster] {
+            series = s
+        } else {
+            series = shared.poolSeries.series(for: cluster)
+            gw.poolSeries[cluster] = series
+        }
+        series.add(name, subtract: subtract)
     }
 
     /// The pool whose member `slot` (this very connection, by generation) is, if any.

@@ -204,9 +204,11 @@ public final class ProxyServer: @unchecked Sendable {
         for (i, name) in LoopTrafficStats.pathNames.enumerated() {
             paths[name] = loops.reduce(0) { $0 &+ $1.paths[i].load(ordering: .relaxed) }
         }
+        var pools: [String: PoolCounts] = [:]
+        for s in shared.poolSeries.all { pools[s.cluster] = s.counts }
         return TrafficSnapshot(
             series: series, handshake: .merged(loops.map { ($0.handshake, $0.handshakeSum) }),
-            connect: .merged(loops.map { ($0.connect, $0.connectSum) }), paths: paths)
+            connect: .merged(loops.map { ($0.connect, $0.connectSum) }), paths: paths, pools: pools)
     }
 }
 

@@ -84,4 +84,6 @@ public struct TrafficSnapshot: Sendable {
     /// Connections by the path that carried their payload: `ktls`, `userspace` (meshgate's TLS
     /// record layer or OpenSSL), `splice` (plain TCP both sides).
     public var paths: [String: UInt64]
+    /// Warm-pool counts by linked cluster (the originating side's).
+    public var pools: [String: PoolCounts] = [:]
 }

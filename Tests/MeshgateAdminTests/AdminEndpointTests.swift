@@ -98,7 +98,7 @@ struct AdminEndpointTests {
 
     @Test("a dead linked gateway: /status shows the link not alive, with failed probes and the last error; the gateway stays ready")
     func deadLinkInStatus() throws {
-        let g = try AdminTestGateway(label: "link", link: true)
+        let g = try AdminTestGateway(label: "link", link: true, dataPlaneTraffic: true)
         try g.waitReady()
         var link: LinkStatus? = nil
         let down = waitUntil(timeout: 15) {
@@ -117,6 +117,11 @@ struct AdminEndpointTests {
         #expect(!l.streaming)
         #expect(!l.synced)
         #expect(l.services == 0)
+        // The link's warm pool (links.pool is on by default; the static route to west shares
+        // it): nothing ready, no client served, and its opens to the dead port failed.
+        let pool = try #require(l.pool, "the link's pool counts")
+        #expect(pool.idle == 0 && pool.hits == 0 && pool.opened == 0, "\(pool)")
+        #expect(pool.failed >= 1, "opens to the dead gateway port fail: \(pool)")
         #expect(try g.get("/ready").status == 200, "a dead link fails only its own routes")
     }
 

@@ -85,9 +85,14 @@ final class AdminTestGateway {
     var outboundRange: ClosedRange<UInt16> { (base + 3)...(base + 6) }
     static let routeKey = "default/redis-west:6379"
 
+    /// The data plane's traffic of `controller`, as `meshgate gateway` gives it to its admin server.
+    static func traffic(of controller: GatewayController) -> @Sendable () -> TrafficSnapshot? {
+        { [server = controller.server] in server.traffic() }
+    }
+
     init(
         label: String, link: Bool = false, leafValidity: Duration = .seconds(24 * 3600), issuedAt: Date = Date(),
-        start: Bool = true, traffic: @escaping @Sendable () -> TrafficSnapshot? = { nil }
+        start: Bool = true, traffic: @escaping @Sendable () -> TrafficSnapshot? = { nil }, dataPlaneTraffic: Bool = false
     ) throws {
         folder = try TemporaryFolder(prefix: "meshgate-admin-\(label)")
         let directory = folder.path
@@ -127,7 +132,7 @@ final class AdminTestGateway {
         try config.write(toFile: directory + "/gateway.yaml", atomically: true, encoding: .utf8)
         let logger = Logger(label: "admin-test", factory: { _ in SwiftLogNoOpLogHandler() })
         controller = try GatewayController(configPath: directory + "/gateway.yaml", logger: logger)
-        admin = AdminServer(controller: controller, traffic: traffic, logger: logger)
+        admin = AdminServer(controller: controller, traffic: dataPlaneTraffic ? Self.traffic(of: controller) : traffic, logger: logger)
         let bound = try admin.start(host: "127.0.0.1", port: 0)
         adminAddress = "127.0.0.1:\(bound.port)"
         if start { try self.start() }

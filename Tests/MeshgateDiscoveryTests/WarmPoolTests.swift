@@ -95,6 +95,13 @@ import Testing
         #expect(gw[.tlsHandshakesDownstream] - handshakesBefore == gw[.gatewayPoolHits] + gw[.gatewayPoolMisses])
         #expect(pollUntil { gw[.gatewayPoolInboundHeld] == gw[.gatewayPoolOpened] })
         #expect(gw[.gatewayRefused] == 0, "\(gw.server.stats.values)")
+        // The link's own series (what /status shows with the link) agrees with the totals:
+        // this gateway's only pool is the one to west.
+        let west = try #require(gw.server.traffic().pools["west"], "a pool series for west")
+        for name in PoolSeries.names {
+            #expect(west[name] == gw[name], "\(name): west \(west[name]), all \(gw[name])")
+        }
+        #expect(west[.gatewayPoolIdle] == 2 && west[.gatewayPoolHits] >= 1)
     }
 
     @Test(arguments: IOBackendKind.allCases)
@@ -107,6 +114,8 @@ import Testing
         gw.republish(pool: policy, alive: false)
         #expect(pollUntil { gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolInboundIdle] == 0 }, "\(gw.server.stats.values)")
         #expect(gw[.gatewayPoolDrained] == 3)
+        #expect(gw.server.traffic().pools["west"]?[.gatewayPoolDrained] == 3)
+        #expect(gw.server.traffic().pools["west"]?[.gatewayPoolIdle] == 0)
         Thread.sleep(forTimeInterval: 1.2)  // a sweep: nothing is opened while the link is down
         #expect(gw[.gatewayPoolIdle] == 0 && gw[.gatewayPoolOpening] == 0)
 
