@@ -7,10 +7,11 @@ import MeshgateControl
 struct GatewaysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateways",
-        abstract: "Show the linked clusters' gateways: alive, services mirrored, probe latency, last error.",
+        abstract: "Show the linked clusters' gateways: alive, services mirrored, probe latency, warm pool, last error.",
         discussion: AdminOptions.discussion("""
             LATENCY is the p50/p99 of the round trips of the link's recent probes (the last 64 \
-            answered).
+            answered). POOL is the link's warm pool: connections ready now, clients served from \
+            it of all its clients, and connections lost on a silent path or opens failed.
             """)
     )
 
@@ -22,16 +23,28 @@ struct GatewaysCommand: ParsableCommand {
         }
     }
 
-    /// The table: CLUSTER, ALIVE, NUM_SVC, LATENCY, LAST_ERROR.
+    /// The table: CLUSTER, ALIVE, NUM_SVC, LATENCY, POOL, LAST_ERROR.
     static func table(_ links: [LinkStatus], now: Date) -> String {
-        var t = TextTable(["CLUSTER", "ALIVE", "NUM_SVC", "LATENCY", "LAST_ERROR"])
+        var t = TextTable(["CLUSTER", "ALIVE", "NUM_SVC", "LATENCY", "POOL", "LAST_ERROR"])
         for link in links {
             t.add([
-                link.cluster, link.alive ? "True" : "False", String(link.services), latency(link.latency),
+                link.cluster, link.alive ? "True" : "False", String(link.services), latency(link.latency), pool(link.pool),
                 lastError(link, now: now),
             ])
         }
         return t.text
+    }
+
+    /// The warm pool: `4 ready`, then `12/13 hits` once clients came, and the connections
+    /// `lost` on a silent path and opens `failed` when there were any; `-` when the gateway
+    /// gave no counts or the link keeps no pool.
+    static func pool(_ p: LinkStatus.Pool?) -> String {
+        guard let p, p.idle + p.opening + p.opened + p.failed + p.misses > 0 else { return "-" }
+        var parts = ["\(p.idle) ready"]
+        if p.hits + p.misses > 0 { parts.append("\(p.hits)/\(p.hits + p.misses) hits") }
+        if p.lost > 0 { parts.append("\(p.lost) lost") }
+        if p.failed > 0 { parts.append("\(p.failed) failed") }
+        return parts.joined(separator: ", ")
     }
 
     /// `p50/p99`, e.g. `0.4ms/1.2ms` or `12ms/30ms`; `-` before any probe was answered.

@@ -346,7 +346,7 @@ extension DemoRun {
         let me = CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "meshgate"
         Out.section("7. Explore: the three clusters keep running; Ctrl-C stops them all and deletes the folder")
         var rows: [[String]] = [["COMMAND", "SHOWS"]]
-        rows.append(["\(me) gateways --admin \(admin)", "the clusters east is linked to: alive, services, probe latency"])
+        rows.append(["\(me) gateways --admin \(admin)", "the clusters east is linked to: alive, services, probe latency, warm pool"])
         rows.append(["\(me) routes --admin \(admin)", "east's routes: name, listen address, cluster, state"])
         rows.append(["curl http://\(admin)/metrics", "east's Prometheus metrics (also /status, /ready, /live)"])
         rows.append(["curl http://127.0.0.1:\(routePorts[Self.webWest]!)/", "web-west, through east → west"])

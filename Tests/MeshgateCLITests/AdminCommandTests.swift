@@ -140,17 +140,20 @@ struct AdminCommandTests {
         let answered = waitUntil(timeout: 10) {
             guard let run = try? Pair.meshgate(["gateways"] + admin), run.status == 0 else { return false }
             table = run.stdout
-            return Self.rows(table).count == 2 && Self.rows(table)[1].count >= 4 && Self.rows(table)[1][3] != "-"
+            let rows = Self.rows(table)
+            return rows.count == 2 && rows[1].count >= 5 && rows[1][3] != "-" && rows[1][4] != "-"
         }
         #expect(answered, "a probe answered:\n\(table)\n\(pair.logs)")
         let g = Self.rows(table)
-        #expect(g.first == ["CLUSTER", "ALIVE", "NUM_SVC", "LATENCY", "LAST_ERROR"])
+        #expect(g.first == ["CLUSTER", "ALIVE", "NUM_SVC", "LATENCY", "POOL", "LAST_ERROR"])
         let row = try #require(g.dropFirst().first)
-        #expect(row.count == 5, "\(row)")
+        #expect(row.count == 6, "\(row)")
         #expect(row[0] == "west")
         #expect(row[1] == "True")
         #expect(row[2] == "2")
         #expect(row[3].range(of: #"^[0-9]+(\.[0-9])?ms/[0-9]+(\.[0-9])?ms$"#, options: .regularExpression) != nil, "p50/p99: \(row[3])")
+        // The warm pool is on by default: connections ready (or refilling), no failure.
+        #expect(row[4].range(of: #"^[0-9]+ ready(, [0-9]+/[0-9]+ hits)?$"#, options: .regularExpression) != nil, "pool: \(row[4])")
 
         // gateways (json): the links part of /status.
         let json = try Pair.meshgate(["gateways", "--output", "json"] + admin)
@@ -163,6 +166,8 @@ struct AdminCommandTests {
         #expect(link.liveGateways == ["127.0.0.1:\(pair.westInbound)"])
         #expect(link.probes.answered >= 1)
         #expect(link.latency.p50Ms != nil && link.latency.p99Ms != nil && link.latency.lastMs != nil)
+        let pool = try #require(link.pool, "the link's pool in /status")
+        #expect(pool.opened >= 1 && pool.failed == 0 && pool.lost == 0, "\(pool)")
 
         // routes (table): the static route and the three mirrored ones, on the ports east listens on.
         let fd = try Self.openEcho(mirrored)
@@ -224,8 +229,9 @@ struct AdminCommandTests {
         }
         #expect(wentDown, "west is reported down:\n\(down)\n\(pair.logs)")
         let downRow = Self.rows(down).dropFirst().first ?? []
-        #expect(downRow.count == 5 && downRow[4] != "-", "LAST_ERROR says why: \(downRow)")
-        #expect(downRow.count == 5 && downRow[2] == "2", "services stay as last known")
+        #expect(downRow.count == 6 && downRow[5] != "-", "LAST_ERROR says why: \(downRow)")
+        #expect(downRow.count == 6 && downRow[2] == "2", "services stay as last known")
+        #expect(downRow.count == 6 && downRow[4].hasPrefix("0 ready"), "the pool drained with the link: \(downRow)")
         let after = Self.rows(try Pair.meshgate(["routes"] + admin).stdout)
         for row in after.dropFirst() {
             let expected = row[0] == "default/echo-static:7000" ? "up" : "down"
