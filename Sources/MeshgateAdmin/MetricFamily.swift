@@ -30,6 +30,8 @@ enum MetricFamily: String, CaseIterable, Sendable {
     case mirrorServices = "meshgate_mirror_services"
     case poolConnections = "meshgate_pool_connections"
     case poolEvents = "meshgate_pool_events_total"
+    case linkPoolConnections = "gateway_pool_connections"
+    case linkPoolEvents = "gateway_pool_events_total"
 
     /// The name as exposed.
     var name: String { rawValue }
@@ -40,10 +42,10 @@ enum MetricFamily: String, CaseIterable, Sendable {
         case .connections, .refusals, .bytes, .connectionsByPath, .gatewayProbes, .identityReloadRefused, .discoverLateAnnouncements,
             .mirrorConflicts,
             .mirrorLimitRefusals, .tlsRefusals, .identityRenewals, .registryRelists, .registryWatchRestarts,
-            .mirrorServiceWrites, .poolEvents:
+            .mirrorServiceWrites, .poolEvents, .linkPoolEvents:
             "counter"
         case .activeConnections, .routeTableGeneration, .info, .gatewayAlive, .gatewayLatency, .identityExpiry, .registrySyncAge,
-            .registrySynced, .mirrorServiceConflicts, .mirrorLeaseLeader, .mirrorServices, .poolConnections:
+            .registrySynced, .mirrorServiceConflicts, .mirrorLeaseLeader, .mirrorServices, .poolConnections, .linkPoolConnections:
             "gauge"
         case .tlsHandshake, .connect: "histogram"
         }
@@ -84,6 +86,9 @@ enum MetricFamily: String, CaseIterable, Sendable {
             "Warm-pool connections now, by state: idle (ready for a client), opening (connecting or handshaking), inbound_idle (peers' pooled connections held here)."
         case .poolEvents:
             "Warm-pool events, by event: opened, hits (clients that left on a pooled connection), misses (none was ready), expired (maxAge), closed_by_peer, lost (the path went silent: keepalive probes unanswered), drained (link down, identity reload, shutdown), failed (opens that failed), inbound_held (peers' pooled connections taken)."
+        case .linkPoolConnections: "The linked cluster's warm pool now, by state: idle (ready for a client), opening."
+        case .linkPoolEvents:
+            "The linked cluster's warm-pool events, by event (as meshgate_pool_events_total, without inbound_held), since the gateway started."
         }
     }
 }

@@ -105,6 +105,11 @@ final class PrometheusExporter: @unchecked Sendable {
             if let p99 = link.latency.p99Ms { gauge(.gatewayLatency, cluster + [("quantile", "0.99")], p99 / 1000) }
             counter(.gatewayProbes, cluster + [("result", "ok")], UInt64(max(0, link.probes.answered)))
             counter(.gatewayProbes, cluster + [("result", "failed")], UInt64(max(0, link.probes.failed)))
+            if let pool = link.pool {
+                gauge(.linkPoolConnections, cluster + [("state", "idle")], Double(pool.idle))
+                gauge(.linkPoolConnections, cluster + [("state", "opening")], Double(pool.opening))
+                for (event, value) in Self.linkPoolEvents(pool) { counter(.linkPoolEvents, cluster + [("event", event)], value) }
+            }
             if let r = link.refusals {
                 counter(.mirrorConflicts, cluster, UInt64(max(0, r.conflicts)))
                 counter(.mirrorLimitRefusals, cluster + [("limit", "services")], UInt64(max(0, r.services)))
@@ -128,6 +133,14 @@ final class PrometheusExporter: @unchecked Sendable {
         for (path, value) in traffic.paths.sorted(by: { $0.key < $1.key }) {
             counter(.connectionsByPath, [("path", path)], value)
         }
+    }
+
+    /// `gateway_pool_events_total` events of one link (the names of `poolEvents`).
+    static func linkPoolEvents(_ p: LinkStatus.Pool) -> [(String, UInt64)] {
+        [
+            ("opened", p.opened), ("hits", p.hits), ("misses", p.misses), ("expired", p.expired), ("closed_by_peer", p.closedByPeer),
+            ("lost", p.lost), ("drained", p.drained), ("failed", p.failed),
+        ]
     }
 
     /// `meshgate_pool_connections` states and the `ProxyCounters` gauge of each.
