@@ -11,6 +11,9 @@ enum ConnectionEvent: Equatable {
     /// Gateway inbound: the peer announced a warm-pool connection (a `pooled` header); it may
     /// wait for its `connect` header up to the pooled idle limit.
     case pooledHeader
+    /// Gateway inbound: a peer's warm-pool connection sent its `connect` header; from now on it
+    /// is an inbound connection like any other.
+    case pooledConnect
     /// Outbound: the client's connection took a warm-pool connection's upstream side (already
     /// connected and handshaked) instead of connecting.
     case pooledAdopted

@@ -44,6 +44,9 @@ enum ConnectionLifecycle {
         case (.pooledHeader, .readingHeader(_, false)):
             phase = .readingHeader(deadline: now &+ limits.pooledIdleTimeout, pooled: true)
             return .readHeader
+        case (.pooledConnect, .readingHeader(let deadline, true)):
+            phase = .readingHeader(deadline: deadline, pooled: false)
+            return .none  // the loop routes its header next
         case (.pooledAdopted, .connecting):
             phase = .open
             return .open

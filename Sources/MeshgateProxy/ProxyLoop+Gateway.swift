@@ -228,13 +228,12 @@ extension ProxyLoop {
                 advance(conn, slot: slot, .pooledHeader)  // reads on
                 return
             case .complete(let header, let consumed):
-                if case .readingHeader(let deadline, true) = conn.pointee.phase {
+                if case .readingHeader(_, true) = conn.pointee.phase {
                     guard case .connect = header else {
                         refuseGateway(conn, slot: slot, .badHeader, "only a connect header may follow a pooled header")
                         return
                     }
-                    // The pooled connection becomes an inbound connection like any other.
-                    conn.pointee.phase = .readingHeader(deadline: deadline, pooled: false)
+                    advance(conn, slot: slot, .pooledConnect)
                     Socket.clearKeepalive(fd.raw)
                     counters.subtract(.gatewayPoolInboundIdle)
                     counters.add(.gatewayInbound)

@@ -87,6 +87,12 @@ import Testing
         #expect(ConnectionLifecycle.expiry(m.phase, lastActivity: 0, limits: Self.limits, now: 123_001) == .headerTimeout)
         // A second pooled header changes nothing (the loop refuses it).
         #expect(m.on(.pooledHeader) == ConnectionAction.none)
+        // Its connect makes it an inbound connection like any other (the deadline stays: the
+        // header is whole and is routed next); a second one changes nothing.
+        #expect(m.on(.pooledConnect) == ConnectionAction.none)
+        #expect(m.phase == .readingHeader(deadline: 123_000, pooled: false))
+        #expect(m.on(.pooledConnect) == ConnectionAction.none)
+        #expect(m.phase == .readingHeader(deadline: 123_000, pooled: false))
         #expect(m.on(.headerAccepted) == .connect)
     }
 
