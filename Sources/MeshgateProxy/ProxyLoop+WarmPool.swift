@@ -27,8 +27,12 @@ extension ProxyLoop {
                 if let old = previous.routes[key]?.route { dropPoolRoute(old) }
             }
             for entry in delta.upserted {
-                if let old = previous.routes[entry.route.key]?.route, WarmPoolKey(old) != WarmPoolKey(entry.route) { dropPoolRoute(old) }
+                // The new pool first: a link whose live gateways changed hands its connections
+                // to addresses it still has over to it when its last route moves.
                 takePoolRoute(entry.route)
+                if let old = previous.routes[entry.route.key]?.route, WarmPoolKey(old) != WarmPoolKey(entry.route) {
+                    dropPoolRoute(old, successor: WarmPoolKey(entry.route))
+                }
             }
         } else {
             var keys: [WarmPoolKey: Set<String>] = [:]
@@ -40,8 +44,8 @@ extension ProxyLoop {
                 if let own = keys[key] {
                     pool.routeKeys = own
                 } else {
-                    drain(pool)
-                    gw.pools.removeValue(forKey: key)
+                    let successor = keys.keys.first { $0.cluster == key.cluster && $0.identity == key.identity }
+                    retire(pool, successor: successor)
                 }
             }
         }
@@ -69,12 +73,42 @@ extension ProxyLoop {
     }
 
     /// `route` went away, moved to other gateways or lost its pool: its pool goes with its last
-    /// route.
-    private func dropPoolRoute(_ route: GatewayRoute) {
+    /// route, to `successor` (the pool of the route's new gateways) when there is one.
+    private func dropPoolRoute(_ route: GatewayRoute, successor: WarmPoolKey? = nil) {
         let key = WarmPoolKey(route)
         guard let gw = gateway, let pool = gw.pools[key], pool.routeKeys.remove(route.key) != nil, pool.routeKeys.isEmpty else { return }
-        drain(pool)
-        gw.pools.removeValue(forKey: key)
+        retire(pool, successor: successor)
+    }
+
+    /// Ends `pool` (its last route is gone): its connections to addresses that `successor`'s
+    /// pool also has move there (the same cluster and identity: a link whose live gateways
+    /// changed keeps what still leads somewhere), the others are drained.
+    private func retire(_ pool: WarmPool, successor: WarmPoolKey?) {
+        guard let gw = gateway else { return }
+        if let successor, successor.cluster == pool.key.cluster, successor.identity == pool.key.identity,
+            let next = gw.pools[successor], next !== pool, next.route.alive
+        {
+            handOver(pool, to: next)
+        }
+        drain(pool)  // what did not move
+        gw.pools.removeValue(forKey: pool.key)
+    }
+
+    /// Moves `old`'s connections whose gateway address `new` also has into `new` (ready ones
+    /// stay ready, in their order; opening ones go on opening).
+    private func handOver(_ old: WarmPool, to new: WarmPool) {
+        let readyOrder = old.ready.map(\.slot)
+        let opening = old.members.keys.filter { old.members[$0]?.ready == false }
+        for slot in readyOrder + opening {
+            guard let member = old.members[slot], let c = slab.live(slot, generation: member.generation),
+                let j = new.key.gateways.firstIndex(of: old.key.gateways[member.address])
+            else { continue }
+            old.forget(slot)
+            new.members[slot] = WarmPool.Member(generation: member.generation, address: j, ready: member.ready)
+            if member.ready { new.ready.append((slot, member.generation)) }
+            c.pointee.route = new.route
+            c.pointee.upstreams = new.balancers[j]
+        }
     }
 
     /// Closes every connection of `pool`, ready or opening.
@@ -99,14 +133,12 @@ extension ProxyLoop {
     /// ready); not while the link is down, the loop drains, an open failed a moment ago, or
     /// clients wait for descriptors.
     func topUp(_ pool: WarmPool) {
-        guard let gw = gateway, !draining, !stopping, let policy = pool.policy, pool.route.alive, now >= pool.retryAt,
-            parked.isEmpty
-        else { return }
+        guard let gw = gateway, !draining, !stopping, let policy = pool.policy, pool.route.alive, parked.isEmpty else { return }
         let share = policy.perLoop(loops: gw.loops)
         for i in pool.balancers.indices {
             var have = pool.count(address: i)
-            while have < share {
-                guard openPooled(pool, address: i), now >= pool.retryAt else { return }
+            while have < share && pool.mayOpen(address: i, now: now) {
+                guard openPooled(pool, address: i) else { return }  // at the pools' share of the limit
                 have += 1
             }
         }
@@ -157,7 +189,7 @@ extension ProxyLoop {
                 probes: WarmPoolPolicy.keepaliveProbes, userTimeoutMilliseconds: WarmPoolPolicy.silentPathTimeout)
         }
         pool.ready.append((slot, member.generation))
-        pool.failures = 0
+        pool.succeeded(address: member.address)
         // Session tickets (or the peer's close) may already be there.
         _ = pooledReadable(conn, slot: slot)
     }
@@ -272,16 +304,16 @@ extension ProxyLoop {
     /// Ends a pooled connection for `why` (the lifecycle's `.poolRetired`): counted, a clean TLS
     /// close sent when it is established.
     func retirePooled(_ conn: UnsafeMutablePointer<Connection>, slot: UInt32, _ why: WarmPoolRetirement) {
-        if let pool = ownPool(conn, slot: slot) {
-            pool.forget(slot)
+        if let pool = ownPool(conn, slot: slot), let member = pool.forget(slot) {
             if why == .closedByPeer, case .pooled(let since) = conn.pointee.phase, now &- since < 1_000_000_000 {
                 // Closed as soon as it was pooled: a peer that refuses pooled connections (a
                 // gateway from before them answers `unknown_kind`). Space the next ones out.
-                pool.backOff(now: now)
+                let i = member.address
+                pool.backOff(now: now, address: i)
                 let route = pool.route
                 limits.warning(
                     "pool-refused-\(route.cluster)",
-                    "loop \(index): the gateway of cluster \(route.cluster) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); next try in \((pool.retryAt &- now) / 1_000_000) ms")
+                    "loop \(index): the gateway of cluster \(route.cluster) at \(pool.key.gateways[i]) closed a pooled connection at once (a gateway from before warm pools refuses them: set links.clusters.\(route.cluster).pool.idle: 0); next try in \((pool.retryAt[i] &- now) / 1_000_000) ms")
             }
         }
         let cluster = conn.pointee.route?.cluster ?? ""
@@ -308,10 +340,9 @@ extension ProxyLoop {
         } else {
             countPool(.gatewayPoolOpening, cluster, subtract: true)
         }
-        guard let pool = ownPool(conn, slot: slot) else { return }
-        pool.forget(slot)
+        guard let pool = ownPool(conn, slot: slot), let member = pool.forget(slot) else { return }
         countPool(.gatewayPoolFailed, cluster)
-        pool.backOff(now: now)
+        pool.backOff(now: now, address: member.address)
     }
 
     /// Counts a warm-pool event (or a gauge's change) of `cluster`'s pools: in this loop's

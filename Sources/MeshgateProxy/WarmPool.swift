@@ -42,30 +42,47 @@ final class WarmPool {
     /// Ready slots, the newest last (a client takes the newest: the least likely to have been
     /// closed by the peer).
     var ready: [(slot: UInt32, generation: UInt32)] = []
-    /// Opens that failed in a row (reset by a success): they space the next attempts out.
-    var failures = 0
-    /// No open starts before this (loop clock).
-    var retryAt: Int64 = 0
+    /// Per gateway address: opens that failed in a row (reset by a success), which space the
+    /// next attempts to that address out; one dead address does not hold up the others.
+    private(set) var failures: [Int]
+    /// Per gateway address: no open to it starts before this (loop clock).
+    private(set) var retryAt: [Int64]
 
     init(route: GatewayRoute, loop index: Int) {
         key = WarmPoolKey(route)
         self.route = route
         balancers = route.gateways.map { UpstreamBalancer([$0], startingAt: index) }
+        failures = Array(repeating: 0, count: route.gateways.count)
+        retryAt = Array(repeating: 0, count: route.gateways.count)
     }
 
     /// The policy in force.
     var policy: WarmPoolPolicy? { route.pool }
 
-    /// Forgets `slot`: retired, failed, or adopted by a client.
-    func forget(_ slot: UInt32) {
-        members.removeValue(forKey: slot)
+    /// Forgets `slot`: retired, failed, or adopted by a client. The member it was, if it was one.
+    @discardableResult
+    func forget(_ slot: UInt32) -> Member? {
         ready.removeAll { $0.slot == slot }
+        return members.removeValue(forKey: slot)
     }
 
-    /// An open failed or the peer refused one: the next opens wait `backoff(failures:)` from `now`.
-    func backOff(now: Int64) {
-        failures += 1
-        retryAt = now &+ Self.backoff(failures: failures)
+    /// An open to address `i` failed or its peer refused one: the next opens to it wait
+    /// `backoff(failures:)` from `now`.
+    func backOff(now: Int64, address i: Int) {
+        guard failures.indices.contains(i) else { return }
+        failures[i] += 1
+        retryAt[i] = now &+ Self.backoff(failures: failures[i])
+    }
+
+    /// A connection to address `i` became ready: its back-off starts over.
+    func succeeded(address i: Int) {
+        guard failures.indices.contains(i) else { return }
+        failures[i] = 0
+    }
+
+    /// Whether an open to address `i` may start at `now`.
+    func mayOpen(address i: Int, now: Int64) -> Bool {
+        retryAt.indices.contains(i) && now >= retryAt[i]
     }
 
     /// Slots owned for gateway address `i`, opening or ready.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MeshgateLoad
 import MeshgateLoop
+import MeshgateTestKit
 import MeshgateTLS
 import MeshgateWire
 import Testing
@@ -45,15 +46,18 @@ import Testing
             port = try #require(report.listening[route.key]?.port)
         }
 
-        static func route(_ inbound: SocketAddress, pool: WarmPoolPolicy?, alive: Bool) -> GatewayRoute {
+        static func route(_ inbound: SocketAddress, pool: WarmPoolPolicy?, alive: Bool, more: [SocketAddress] = []) -> GatewayRoute {
             GatewayRoute(
-                key: "default/echo-west:7000", cluster: "west", gateways: alive ? [inbound] : [], expectedIdentity: StreamTestPKI.eastIdentity,
-                target: ConnectTarget(namespace: "default", name: "echo", port: 7000), alive: alive, pool: pool)
+                key: "default/echo-west:7000", cluster: "west", gateways: alive ? [inbound] + more : [],
+                expectedIdentity: StreamTestPKI.eastIdentity, target: ConnectTarget(namespace: "default", name: "echo", port: 7000),
+                alive: alive, pool: pool)
         }
 
-        /// Republishes the route (up or down, with or without a pool), optionally new credentials.
-        func republish(pool: WarmPoolPolicy?, alive: Bool = true, credentials: GatewayCredentials? = nil) {
-            _ = publisher.publish(routes: [Self.route(server.boundAddress, pool: pool, alive: alive)], services: [service], credentials: credentials)
+        /// Republishes the route (up or down, with or without a pool, with `more` gateway
+        /// addresses after the server's own), optionally new credentials.
+        func republish(pool: WarmPoolPolicy?, alive: Bool = true, more: [SocketAddress] = [], credentials: GatewayCredentials? = nil) {
+            _ = publisher.publish(
+                routes: [Self.route(server.boundAddress, pool: pool, alive: alive, more: more)], services: [service], credentials: credentials)
         }
 
         subscript(_ name: ProxyCounters.Name) -> UInt64 { server.stats[name] }
@@ -102,6 +106,33 @@ import Testing
             #expect(west[name] == gw[name], "\(name): west \(west[name]), all \(gw[name])")
         }
         #expect(west[.gatewayPoolIdle] == 2 && west[.gatewayPoolHits] >= 1)
+    }
+
+    @Test(arguments: IOBackendKind.allCases)
+    func gatewaysThatChangeKeepTheConnectionsToAddressesStillThere(kind: IOBackendKind) throws {
+        let policy = WarmPoolPolicy(idle: 2, maxAge: .seconds(60))
+        let gw = try Gateway(kind: kind, pool: policy)
+        defer { gw.stop() }
+        #expect(pollUntil { gw[.gatewayPoolIdle] == 2 && gw[.gatewayPoolOpened] == 2 })
+        // A second gateway address joins the link (a live gateway set changes like this); nothing
+        // listens there, so its opens fail and back off.
+        let dead = try SocketAddress.resolve(host: "127.0.0.1", port: LoopbackPorts.free())
+        gw.republish(pool: policy, more: [dead])
+        #expect(pollUntil { gw[.gatewayPoolFailed] >= 2 }, "the dead address's opens failed: \(gw.server.stats.values)")
+        #expect(gw[.gatewayPoolOpened] == 2, "the connections to the first address moved to the new pool, none reopened")
+        #expect(gw[.gatewayPoolIdle] == 2 && gw[.gatewayPoolDrained] == 0, "\(gw.server.stats.values)")
+        // The dead address's back-off holds up only its own opens: a client takes a connection
+        // and the first address is refilled at once.
+        #expect(gw.run(1) == 1)
+        #expect(gw[.gatewayPoolHits] == 1)
+        #expect(pollUntil(seconds: 3) { gw[.gatewayPoolIdle] == 2 && gw[.gatewayPoolOpened] == 3 }, "\(gw.server.stats.values)")
+        // The address leaves again: still nothing reopened (at most its opens in flight drained).
+        gw.republish(pool: policy)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(gw[.gatewayPoolOpened] == 3 && gw[.gatewayPoolIdle] == 2, "\(gw.server.stats.values)")
+        #expect(gw[.gatewayPoolDrained] <= 2, "only opens to the dead address in flight: \(gw.server.stats.values)")
+        #expect(gw.run(1) == 1)
+        #expect(gw[.gatewayPoolHits] == 2)
     }
 
     @Test(arguments: IOBackendKind.allCases)

@@ -126,6 +126,21 @@ import Testing
         #expect(Set(ages).count == 8, "eight different expiries")
     }
 
+    @Test func eachGatewayAddressBacksOffAlone() throws {
+        let pool = WarmPool(route: try Self.route(gateways: ["127.0.0.1:1", "127.0.0.1:2"]), loop: 0)
+        #expect(pool.mayOpen(address: 0, now: 0) && pool.mayOpen(address: 1, now: 0))
+        pool.backOff(now: 1_000, address: 1)
+        pool.backOff(now: 1_000, address: 1)
+        #expect(pool.mayOpen(address: 0, now: 1_000), "the other address is not held up")
+        #expect(!pool.mayOpen(address: 1, now: 1_000 + 399_999_999), "two failures: 400 ms")
+        #expect(pool.mayOpen(address: 1, now: 1_000 + 400_000_000))
+        pool.succeeded(address: 1)
+        pool.backOff(now: 0, address: 1)
+        #expect(pool.mayOpen(address: 1, now: 200_000_000), "a success starts the back-off over")
+        #expect(!pool.mayOpen(address: 2, now: .max), "no such address")
+        pool.backOff(now: 0, address: 5)  // ignored
+    }
+
     @Test func routesShareAPoolWhenTheyNeedTheSameConnections() throws {
         let one = try Self.route(gateways: ["127.0.0.1:1"])
         #expect(WarmPoolKey(one) == WarmPoolKey(try Self.route(gateways: ["127.0.0.1:1"])), "a link's routes share its pool")
