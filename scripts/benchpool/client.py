@@ -7,7 +7,7 @@ JSON line on standard output:
       round-trip times in ms of those answered and the count lost.
   {"cmd": "pool", "admin": "host:port"}
       every figure whose name contains "pool" in the admin's /status (JSON, searched at any depth)
-      and /metrics (Prometheus text), and `idle`: the sum of those containing "pool_idle" (null
+      and /metrics (Prometheus text), and `idle`: the status counter `gateway_pool_idle` (null
       when there is none).
   {"cmd": "run", "port": P, "connections": N, "concurrent": K, "gap": G, "timeout": T, "payload": B}
       N connections to 127.0.0.1:P in rounds of K started together (K = 1: one after the other),
@@ -202,12 +202,9 @@ def cmd_pool(cmd):
     except ValueError:
         status_figures = {}
     metrics_figures = metric_figures(metrics)
-    # The same figure may be in both: prefer /metrics, else /status.
-    for figures in (metrics_figures, status_figures):
-        idle = [v for name, v in figures.items() if "pool_idle" in name.split("{")[0].replace(".", "_")]
-        if idle:
-            break
-    return {"status": status_figures, "metrics": metrics_figures, "idle": sum(idle) if idle else None,
+    # The gateway's total: its `gateway_pool_idle` counter (links[].pool repeats it per link).
+    idle = status_figures.get("counters.gateway_pool_idle")
+    return {"status": status_figures, "metrics": metrics_figures, "idle": idle,
             "answered": status is not None or metrics is not None}
 
 

@@ -39,15 +39,10 @@ def quantiles(values):
     return {f"p{p}": percentile(values, p) for p in (50, 90, 99)}
 
 
-def counters(figures, word):
-    """The sum of the /metrics series (else /status figures) with `word` in their name (a /status
-path's dots read as underscores: `gateway.pool.idle` has "pool_idle"), None when none."""
-    for source in ("metrics", "status"):
-        values = [v for name, v in (figures or {}).get(source, {}).items()
-                  if word in name.split("{")[0].replace(".", "_")]
-        if values:
-            return sum(values)
-    return None
+def counters(figures, name):
+    """The gateway's status counter `name` (e.g. "gateway_pool_hits") from a pool reading, None
+when it has none (a build without warm pools)."""
+    return (figures or {}).get("status", {}).get(f"counters.{name}")
 
 
 class ModeRun:
@@ -122,18 +117,18 @@ class ModeRun:
                  f"{fmt(r['min'], 2)}, max {fmt(r['max'], 2)}) ms{lost}; {self.opts.delay_ms:g} ms each way by {how}")
 
     def wait_for_pool(self, channel):
-        """For `on`: east's pool figures once any *pool_idle* figure is >= 1, or after --pool-wait."""
+        """For `on`: east's pool figures once its gateway_pool_idle is >= 1, or after --pool-wait."""
         deadline = time.monotonic() + self.opts.pool_wait
         began = time.monotonic()
         while True:
             figures = channel.ask(10, cmd="pool", admin=EAST_ADMIN)
             if figures["idle"] is not None and figures["idle"] >= 1:
-                self.say(f"east's pool filled: pool_idle {figures['idle']:g} after {time.monotonic() - began:.1f} s")
+                self.say(f"east's pool filled: gateway_pool_idle {figures['idle']:g} after {time.monotonic() - began:.1f} s")
                 self.results["pool_filled_after_s"] = time.monotonic() - began
                 return figures
             if time.monotonic() >= deadline:
-                seen = "no figure named *pool_idle*" if figures["idle"] is None else f"pool_idle {figures['idle']:g}"
-                self.say(f"east's pool not filled within {self.opts.pool_wait:g} s ({seen} in /status or /metrics"
+                seen = "no gateway_pool_idle" if figures["idle"] is None else f"gateway_pool_idle {figures['idle']:g}"
+                self.say(f"east's pool not filled within {self.opts.pool_wait:g} s ({seen} in /status"
                          f"{'' if figures['answered'] else '; the admin did not answer'}); measuring anyway")
                 self.results["pool_filled_after_s"] = None
                 return figures
@@ -161,8 +156,8 @@ class ModeRun:
         kinds = f": {answer['failures']}" if answer["failures"] else ""
         self.say(f"{answer['succeeded']}/{opts.connections} echoed ({answer['failed']} failed{kinds}) in {answer['seconds']:.1f} s; first byte "
                  f"p50/p90/p99 {fmt(fb['p50'], 2)}/{fmt(fb['p90'], 2)}/{fmt(fb['p99'], 2)} ms, connect p50/p99 "
-                 f"{fmt(c['p50'], 3)}/{fmt(c['p99'], 3)} ms; east's pool hits {fmt(counters(r['pool_after'], 'pool_hit'), 0)}, "
-                 f"misses {fmt(counters(r['pool_after'], 'pool_miss'), 0)}")
+                 f"{fmt(c['p50'], 3)}/{fmt(c['p99'], 3)} ms; east's pool hits {fmt(counters(r['pool_after'], 'gateway_pool_hits'), 0)}, "
+                 f"misses {fmt(counters(r['pool_after'], 'gateway_pool_misses'), 0)}")
         dead = cluster.dead()
         if dead:
             raise PhaseError(f"the gateway of {', '.join(dead)} exited during the run")

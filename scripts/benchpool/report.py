@@ -78,9 +78,9 @@ def table(results, header):
         ("failures", [cell(m, lambda r: str(r["failed"])) for m in names], "", "0"),
         ("RTT p50/p99 (ping) ms", [f"{fmt((modes[m].get('rtt_ms') or {}).get('median'), 2)}/"
                                    f"{fmt((modes[m].get('rtt_ms') or {}).get('p99'), 2)}" for m in names], "", ""),
-        ("east pool idle before", [fmt(counters(modes[m].get("pool_before"), "pool_idle"), 0) for m in names], "", ""),
-        ("east pool hits/misses", [f"{fmt(counters(modes[m].get('pool_after'), 'pool_hit'), 0)}/"
-                                   f"{fmt(counters(modes[m].get('pool_after'), 'pool_miss'), 0)}" for m in names], "", ""),
+        ("east pool idle before", [fmt(counters(modes[m].get("pool_before"), "gateway_pool_idle"), 0) for m in names], "", ""),
+        ("east pool hits/misses", [f"{fmt(counters(modes[m].get('pool_after'), 'gateway_pool_hits'), 0)}/"
+                                   f"{fmt(counters(modes[m].get('pool_after'), 'gateway_pool_misses'), 0)}" for m in names], "", ""),
     ]
     head = ["", *names, "saving (off - on)", "target"]
     rows = [[label, *cells, saved, target] for label, cells, saved, target in lines]
@@ -95,7 +95,7 @@ def table(results, header):
         if r.get("failures"):
             out.append(f"pool {r['mode']}: failures by kind: {r['failures']}")
         if r["mode"] == "on" and "pool_before" in r and r.get("pool_filled_after_s") is None:
-            out.append("pool on: east never reported a filled pool (no *pool_idle* >= 1): this build may not pool yet")
+            out.append("pool on: east never reported a filled pool (no gateway_pool_idle >= 1): this build may not pool yet")
         if r["mode"] == "off" and "links_pool" in r and r["links_pool"] is None and "first_byte_ms" in r:
             out.append("pool off: ran without links.pool (the gateway refused the key)")
     return "\n".join(out)
