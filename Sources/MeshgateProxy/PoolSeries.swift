@@ -1,5 +1,4 @@
 import Atomics
-import Foundation
 
 /// One linked cluster's warm-pool counts, summed over every loop and every pool of that cluster
 /// (`/status` shows them with the link). Each pool event or gauge change is one atomic add here,
@@ -43,30 +42,4 @@ public struct PoolCounts: Sendable, Equatable {
 
     /// One counter, 0 when absent.
     public subscript(_ name: ProxyCounters.Name) -> UInt64 { values[name] ?? 0 }
-}
-
-/// Every cluster's `PoolSeries`, shared by the loops (each caches the ones it uses, so the lock
-/// is taken once per loop and cluster). Bounded like the traffic series: past `limit` clusters,
-/// new ones share the series `other`.
-final class PoolRegistry: @unchecked Sendable {
-    static let limit = 10_000
-    private let lock = NSLock()
-    private var series: [String: PoolSeries] = [:]
-
-    func series(for cluster: String) -> PoolSeries {
-        lock.lock()
-        defer { lock.unlock() }
-        if let s = series[cluster] { return s }
-        let key = series.count >= Self.limit ? "other" : cluster
-        if let s = series[key] { return s }
-        let s = PoolSeries(cluster: key)
-        series[key] = s
-        return s
-    }
-
-    var all: [PoolSeries] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(series.values)
-    }
 }

@@ -30,33 +30,6 @@ final class TrafficSeries: Sendable {
     }
 }
 
-/// Every traffic series of a server, by key. Loops cache the series they use, so the lock is
-/// taken once per loop and series. Bounded: past `limit` series, new keys share one series per
-/// direction with cluster and service `other`.
-final class TrafficRegistry: @unchecked Sendable {
-    static let limit = 10_000
-    private let lock = NSLock()
-    private var series: [TrafficKey: TrafficSeries] = [:]
-
-    func series(for key: TrafficKey) -> TrafficSeries {
-        lock.lock()
-        defer { lock.unlock() }
-        if let s = series[key] { return s }
-        var k = key
-        if series.count >= Self.limit { k = TrafficKey(direction: key.direction, cluster: "other", service: "other") }
-        if let s = series[k] { return s }
-        let s = TrafficSeries(key: k)
-        series[k] = s
-        return s
-    }
-
-    var all: [TrafficSeries] {
-        lock.lock()
-        defer { lock.unlock() }
-        return Array(series.values)
-    }
-}
-
 /// One loop's latency histograms and path counts: written by the loop only (relaxed load and
 /// store, no locked instructions), read by anyone for reports.
 final class LoopTrafficStats: Sendable {
