@@ -23,8 +23,11 @@ public struct WarmPoolPolicy: Hashable, Sendable {
     /// The receiving gateway probes the peers' pooled connections it holds the same way, until
     /// their `connect` comes.
     public static let keepaliveIdle: Int32 = 5
+    /// Seconds between keepalive probes.
     public static let keepaliveInterval: Int32 = 5
+    /// Unanswered probes before the connection is given up (TCP_KEEPCNT).
     public static let keepaliveProbes: Int32 = 2
+    /// Milliseconds without an acknowledgement after which the connection fails (TCP_USER_TIMEOUT).
     public static let silentPathTimeout: Int32 = 15_000
 
     /// Whether the pool keeps any connection.
