@@ -214,16 +214,7 @@ extension ProxyLoop {
     /// Starts proxying an accepted client if the connection limit allows (an idle warm-pool
     /// connection gives way to it); false otherwise.
     func start(fd: Int32, route: GatewayRoute?) -> Bool {
-        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
-        guard total <= shared.maxConnections, let slot = slab.allocate() else {
-            shared.active.wrappingDecrement(ordering: .relaxed)
-            if total > shared.maxConnections && !startingAfterYield && yieldPooledToClient() {
-                startingAfterYield = true
-                defer { startingAfterYield = false }
-                return start(fd: fd, route: route)
-            }
-            return false
-        }
+        guard let slot = takeClientSlot() ?? (yieldPooledToClient() ? takeClientSlot() : nil) else { return false }
         counters.add(.active)
         let conn = slab[slot]
         conn.pointee.downstream = Descriptor(fd)
@@ -242,6 +233,17 @@ extension ProxyLoop {
         conn.pointee.plan = plan(for: conn)
         advance(conn, slot: slot, .admitted)
         return true
+    }
+
+    /// A slot for a new client within the connection limit (counted in the shared `active`), or
+    /// nil at the limit. The slab holds more than the limit, so the limit is what refuses.
+    private func takeClientSlot() -> UInt32? {
+        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
+        guard total <= shared.maxConnections, let slot = slab.allocate() else {
+            shared.active.wrappingDecrement(ordering: .relaxed)
+            return nil
+        }
+        return slot
     }
 
     /// Starts held clients while the limit allows, oldest first.

@@ -65,8 +65,6 @@ final class ProxyLoop<Backend: EventBackend> {
     /// whose listener took it).
     var waitingClients: [(Int32, GatewayRoute?)] = []
     var startingWaiting = false
-    /// `start` retries once after a pooled connection gave way to its client.
-    var startingAfterYield = false
     /// The sweep timer fired in the current batch of completions.
     var sweepDue = false
     /// TLS handshakes this loop had counted at its last heap trim (``trimHeapAfterHandshakes``).
