@@ -361,8 +361,7 @@ extension ProxyLoop {
         case .probe(let nonce):
             // The answer is the same header back; its round trip is the gateway latency.
             if let bytes = try? TransportHeader.probe(nonce: nonce).encoded(), case .written = tls.writePlaintext(bytes) {
-                _ = tls.shutdown()
-                tls.sendOutbound(to: fd.raw)
+                tls.sendCloseNotify(to: fd.raw)
                 counters.add(.gatewayProbesAnswered)
             }
             close(slot, resetDownstream: false, resetUpstream: false)

@@ -133,8 +133,7 @@ extension ProxyLoop {
             retirePooled(conn, slot: slot, why)
         case .heldPooledReleased:
             if let tls = conn.pointee.downstreamTLS, let fd = conn.pointee.downstream {
-                _ = tls.shutdown()  // close_notify: the peer's pool retires it at once
-                tls.sendOutbound(to: fd.raw)
+                tls.sendCloseNotify(to: fd.raw)  // the peer's pool retires it at once
             }
             close(slot, resetDownstream: false, resetUpstream: false)
         }

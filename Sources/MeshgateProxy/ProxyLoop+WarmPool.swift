@@ -324,8 +324,7 @@ extension ProxyLoop {
         case .drained: countPool(.gatewayPoolDrained, cluster)
         }
         if case .pooled = conn.pointee.phase, why == .expired || why == .drained, let tls = conn.pointee.upstreamTLS, let fd = conn.pointee.upstream {
-            _ = tls.shutdown()
-            tls.sendOutbound(to: fd.raw)
+            tls.sendCloseNotify(to: fd.raw)
         }
         close(slot, resetDownstream: false, resetUpstream: false)
     }

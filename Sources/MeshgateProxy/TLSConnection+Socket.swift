@@ -17,4 +17,11 @@ extension TLSConnection {
         }
         return (sent, stopped)
     }
+
+    /// Ends the TLS stream cleanly before its socket is closed: queues close_notify and sends it,
+    /// with whatever ciphertext waits, as far as `fd` takes it now (nothing waits for the peer's).
+    public func sendCloseNotify(to fd: Int32) {
+        _ = shutdown()
+        sendOutbound(to: fd)
+    }
 }
