@@ -222,9 +222,7 @@ extension ProxyLoop {
                 if f.pointee.pending == 0 { releaseChannel(f, force: true) }
                 // Probed like the peer's side, so one whose path went silent is not held for
                 // the whole pooledIdleTimeout.
-                Socket.setKeepalive(
-                    fd.raw, idle: WarmPoolPolicy.keepaliveIdle, interval: WarmPoolPolicy.keepaliveInterval,
-                    probes: WarmPoolPolicy.keepaliveProbes, userTimeoutMilliseconds: WarmPoolPolicy.silentPathTimeout)
+                WarmPoolPolicy.probeWhileWaiting(fd.raw)
                 advance(conn, slot: slot, .pooledHeader)  // reads on
                 return
             case .complete(let header, let consumed):

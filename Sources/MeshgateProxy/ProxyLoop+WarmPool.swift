@@ -183,11 +183,7 @@ extension ProxyLoop {
         }
         member.ready = true
         pool.members[slot] = member
-        if let fd = conn.pointee.upstream {
-            Socket.setKeepalive(
-                fd.raw, idle: WarmPoolPolicy.keepaliveIdle, interval: WarmPoolPolicy.keepaliveInterval,
-                probes: WarmPoolPolicy.keepaliveProbes, userTimeoutMilliseconds: WarmPoolPolicy.silentPathTimeout)
-        }
+        if let fd = conn.pointee.upstream { WarmPoolPolicy.probeWhileWaiting(fd.raw) }
         pool.ready.append((slot, member.generation))
         pool.succeeded(address: member.address)
         // Session tickets (or the peer's close) may already be there.

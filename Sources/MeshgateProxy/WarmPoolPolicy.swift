@@ -1,3 +1,5 @@
+import MeshgateLoop
+
 /// How many established, idle mTLS connections a link keeps ready per remote gateway address
 /// (`links.pool` in gateway.yaml), and how long each may wait for a client. A new local client
 /// of a mirrored route then leaves on one of them, without a TCP or TLS round trip.
@@ -29,6 +31,13 @@ public struct WarmPoolPolicy: Hashable, Sendable {
     public static let keepaliveProbes: Int32 = 2
     /// Milliseconds without an acknowledgement after which the connection fails (TCP_USER_TIMEOUT).
     public static let silentPathTimeout: Int32 = 15_000
+
+    /// Arms the probes above on a waiting pooled connection's socket, on either gateway's side
+    /// (`Socket.clearKeepalive` undoes it when a client's connection takes it over).
+    static func probeWhileWaiting(_ fd: Int32) {
+        Socket.setKeepalive(
+            fd, idle: keepaliveIdle, interval: keepaliveInterval, probes: keepaliveProbes, userTimeoutMilliseconds: silentPathTimeout)
+    }
 
     /// Whether the pool keeps any connection.
     public var isEnabled: Bool { idle > 0 }
