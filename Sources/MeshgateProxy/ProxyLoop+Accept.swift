@@ -214,7 +214,8 @@ extension ProxyLoop {
     /// Starts proxying an accepted client if the connection limit allows (an idle warm-pool
     /// connection gives way to it); false otherwise.
     func start(fd: Int32, route: GatewayRoute?) -> Bool {
-        guard let slot = takeClientSlot() ?? (yieldPooledToClient() ? takeClientSlot() : nil) else { return false }
+        let limit = shared.maxConnections
+        guard let slot = takeSlot(within: limit) ?? (yieldPooledToClient() ? takeSlot(within: limit) : nil) else { return false }
         counters.add(.active)
         let conn = slab[slot]
         conn.pointee.downstream = Descriptor(fd)
@@ -235,11 +236,12 @@ extension ProxyLoop {
         return true
     }
 
-    /// A slot for a new client within the connection limit (counted in the shared `active`), or
-    /// nil at the limit. The slab holds more than the limit, so the limit is what refuses.
-    private func takeClientSlot() -> UInt32? {
+    /// A slot for a new connection while the process holds at most `limit` (counted in the
+    /// shared `active`), or nil. The slab holds more than the connection limit, so the limit is
+    /// what refuses: `maxConnections` for clients, less a tenth for warm pools.
+    func takeSlot(within limit: Int) -> UInt32? {
         let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
-        guard total <= shared.maxConnections, let slot = slab.allocate() else {
+        guard total <= limit, let slot = slab.allocate() else {
             shared.active.wrappingDecrement(ordering: .relaxed)
             return nil
         }

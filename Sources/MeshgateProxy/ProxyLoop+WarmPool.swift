@@ -148,11 +148,7 @@ extension ProxyLoop {
     /// connects and handshakes like an outbound connection. False when no slot may be taken:
     /// pools leave the last tenth of the connection limit to clients.
     private func openPooled(_ pool: WarmPool, address i: Int) -> Bool {
-        let total = shared.active.loadThenWrappingIncrement(ordering: .relaxed) + 1
-        guard total <= shared.maxConnections - max(1, shared.maxConnections / 10), let slot = slab.allocate() else {
-            shared.active.wrappingDecrement(ordering: .relaxed)
-            return false
-        }
+        guard let slot = takeSlot(within: shared.maxConnections - max(1, shared.maxConnections / 10)) else { return false }
         counters.add(.active)
         countPool(.gatewayPoolOpening, pool.route.cluster)
         let conn = slab[slot]
